@@ -1,0 +1,40 @@
+import Foundation
+
+/// The bytes behind one or more tensors: 64-byte aligned, either owned (freed on deinit) or
+/// borrowed from an owner that keeps them alive (a memory-mapped file).
+///
+/// Storage is shared between tensor values; `Tensor` copies it before a write when it is
+/// not uniquely referenced or not writable (copy-on-write).
+public final class TensorStorage: @unchecked Sendable {
+    /// Alignment of owned allocations: one cache line, and the widest SIMD load.
+    public static let alignment = 64
+
+    public let base: UnsafeMutableRawPointer
+    public let byteCount: Int
+    /// Borrowed bytes (e.g. a read-only file mapping) are never written in place.
+    public let isWritable: Bool
+    private let owner: AnyObject?
+
+    /// Allocates `byteCount` uninitialized, 64-byte-aligned bytes.
+    public init(byteCount: Int) {
+        var pointer: UnsafeMutableRawPointer?
+        let result = posix_memalign(&pointer, TensorStorage.alignment, max(byteCount, TensorStorage.alignment))
+        precondition(result == 0 && pointer != nil, "TensorStorage: cannot allocate \(byteCount) bytes")
+        self.base = pointer!
+        self.byteCount = byteCount
+        self.isWritable = true
+        self.owner = nil
+    }
+
+    /// Wraps bytes that `owner` keeps alive. The storage keeps a strong reference to it.
+    public init(borrowing base: UnsafeMutableRawPointer, byteCount: Int, owner: AnyObject, writable: Bool = false) {
+        self.base = base
+        self.byteCount = byteCount
+        self.isWritable = writable
+        self.owner = owner
+    }
+
+    deinit {
+        if owner == nil { free(base) }
+    }
+}
