@@ -22,9 +22,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
+        .executable(name: "periscope", targets: ["periscope"]),
     ],
     targets: [
         .target(name: "Tensors", swiftSettings: baselineFlags + optimize),
+        .executableTarget(name: "periscope", dependencies: ["Tensors"], swiftSettings: baselineFlags + optimize),
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: baselineFlags),
     ],

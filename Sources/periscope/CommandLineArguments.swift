@@ -1,0 +1,77 @@
+/// The arguments of one `periscope` subcommand: `--name value` options, `--flag` switches and
+/// positional words, consumed by the command; whatever is left at `finish()` is an error.
+struct CommandLineArguments {
+    private var words: [String]
+    private var consumed: Set<Int> = []
+
+    init(_ words: [String]) { self.words = words }
+
+    /// The value of `--name value` or `--name=value` (the last occurrence wins).
+    mutating func option(_ name: String) throws -> String? {
+        var value: String?
+        for (i, word) in words.enumerated() where !consumed.contains(i) {
+            if word == "--\(name)" {
+                guard i + 1 < words.count, !consumed.contains(i + 1) else {
+                    throw CommandLineError.missingValue(option: name)
+                }
+                value = words[i + 1]
+                consumed.formUnion([i, i + 1])
+            } else if word.hasPrefix("--\(name)=") {
+                value = String(word.dropFirst(name.count + 3))
+                consumed.insert(i)
+            }
+        }
+        return value
+    }
+
+    /// `--name value` parsed as an integer.
+    mutating func integerOption(_ name: String) throws -> Int? {
+        guard let text = try option(name) else { return nil }
+        guard let value = Int(text) else { throw CommandLineError.invalidValue(option: name, value: text, expected: "an integer") }
+        return value
+    }
+
+    /// True when `--name` is present.
+    mutating func flag(_ name: String) -> Bool {
+        guard let i = words.indices.first(where: { !consumed.contains($0) && words[$0] == "--\(name)" }) else { return false }
+        consumed.insert(i)
+        return true
+    }
+
+    /// The next positional word (one not starting with `--`), if any.
+    mutating func positional() -> String? {
+        guard let i = words.indices.first(where: { !consumed.contains($0) && !words[$0].hasPrefix("--") }) else { return nil }
+        consumed.insert(i)
+        return words[i]
+    }
+
+    /// The next positional word, or an error naming what was expected.
+    mutating func requiredPositional(_ what: String) throws -> String {
+        guard let word = positional() else { throw CommandLineError.missingArgument(what) }
+        return word
+    }
+
+    /// Fails when any argument was not consumed (a typo, an option this command does not take).
+    func finish() throws {
+        let left = words.indices.filter { !consumed.contains($0) }.map { words[$0] }
+        if !left.isEmpty { throw CommandLineError.unexpected(left) }
+    }
+}
+
+enum CommandLineError: Error, CustomStringConvertible {
+    case missingValue(option: String)
+    case invalidValue(option: String, value: String, expected: String)
+    case missingArgument(String)
+    case unexpected([String])
+    case unknownCommand(String)
+
+    var description: String {
+        switch self {
+        case .missingValue(let option): "option --\(option) needs a value"
+        case .invalidValue(let option, let value, let expected): "option --\(option): '\(value)' is not \(expected)"
+        case .missingArgument(let what): "missing argument: \(what)"
+        case .unexpected(let words): "unexpected arguments: \(words.joined(separator: " "))"
+        case .unknownCommand(let name): "unknown command '\(name)'"
+        }
+    }
+}
