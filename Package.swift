@@ -25,7 +25,9 @@ let package = Package(
         .executable(name: "periscope", targets: ["periscope"]),
     ],
     targets: [
-        .target(name: "Tensors", swiftSettings: baselineFlags + optimize),
+        .target(name: "KernelsAVX512", swiftSettings: avx512Flags + optimize),
+        .target(name: "KernelsAVX2", swiftSettings: baselineFlags + optimize),
+        .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2"], swiftSettings: baselineFlags + optimize),
         .executableTarget(name: "periscope", dependencies: ["Tensors"], swiftSettings: baselineFlags + optimize),
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: baselineFlags),

@@ -1,8 +1,23 @@
 // 2-D convolution kernels. Layouts: input [N, C, H, W], weight [O, C/G, R, S], output [N, O, P, Q].
+//
+// Shape letters (see `Conv2DGeometry`): N batch, C input channels, H×W input size, O output
+// channels, P×Q output size, R×S kernel size, G groups; K = C/G·R·S is the GEMM depth.
+//
+// Per image and group the convolution is the GEMM out[O/G, P·Q] = W[O/G, K] · X[K, P·Q], X being
+// the im2col matrix X[(c, r, s), (p, q)] = input[c, p·strideH − padH + r·dilationH, q·strideW − padW + s·dilationW]
+// (zero outside the image). `conv2d` picks, per layer:
+// - pointwise (1×1, no padding): X is the input itself (stride 1) or a subsampled copy; no im2col;
+// - depthwise (groups = C = O): a direct kernel, one plane at a time;
+// - implicit GEMM: X's panels are packed straight from the image (no im2col matrix in memory);
+// - swapped GEMM for small images (7×7, 14×14): outᵀ[P·Q, O] = Xᵀ · Wᵀ, with Wᵀ packed once in the
+//   `PackedMatrix` and X materialized (small at that size), then transposed into the output.
+// Bias and ReLU are applied in the GEMM epilogue (a row bias: one per output channel).
 
-/// The reference convolution: seven nested loops, Double accumulator.
+// MARK: - Reference
+
+/// The reference convolution: seven nested loops, Double accumulator, optional ReLU.
 public func conv2dNaive(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                        output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry) {
+                        output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool = false) {
     let (P, Q) = (g.outputHeight, g.outputWidth)
     let cg = g.inputChannelsPerGroup, og = g.outputChannelsPerGroup
     for n in 0..<g.batch {
@@ -25,6 +40,7 @@ public func conv2dNaive(input: UnsafePointer<Float>, weight: UnsafePointer<Float
                             }
                         }
                     }
+                    if relu { total = max(total, 0) }
                     output[((n * g.outputChannels + o) * P + p) * Q + q] = Float(total)
                 }
             }
@@ -32,57 +48,297 @@ public func conv2dNaive(input: UnsafePointer<Float>, weight: UnsafePointer<Float
     }
 }
 
+// MARK: - Fast convolution
+
+/// How `conv2d` computes a layer (chosen by `ConvolutionPath.choose`; tests force each one).
+enum ConvolutionPath: CaseIterable {
+    /// 1×1 without padding: the (possibly subsampled) input is the GEMM's B.
+    case pointwise
+    /// groups = C = O: direct kernel.
+    case depthwise
+    /// im2col panels packed straight from the image into the GEMM.
+    case implicitGEMM
+    /// outᵀ = Xᵀ · Wᵀ with X materialized: wins when P·Q is small. Needs groups = 1.
+    case swappedGEMM
+
+    /// Whether this path can compute `geometry`.
+    func supports(_ g: Conv2DGeometry) -> Bool {
+        switch self {
+        case .pointwise: g.kernelHeight == 1 && g.kernelWidth == 1 && g.paddingHeight == 0 && g.paddingWidth == 0
+        case .depthwise: g.groups == g.inputChannels && g.groups == g.outputChannels && g.groups > 1
+        case .implicitGEMM: true
+        case .swappedGEMM: g.groups == 1
+        }
+    }
+}
+
+/// The fast convolution: output = relu?(conv(input, weight) + bias), dispatched to the best path.
+///
+/// - Parameters:
+///   - input: [N, C, H, W].
+///   - weight: the weight [O, C/G, R, S] as a `PackedMatrix(convolutionWeight:)` (its panels are
+///     packed on first use and reused by every call).
+///   - bias: O values, or nil.
+///   - output: [N, O, P, Q], fully overwritten.
+public func conv2d(input: UnsafePointer<Float>, weight: PackedMatrix, bias: UnsafePointer<Float>?,
+                   output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool = false,
+                   kernel: GEMMKernel = .preferred, pool: ThreadPool = .current) {
+    conv2d(input: input, weight: weight, bias: bias, output: output, geometry: g, relu: relu,
+           kernel: kernel, pool: pool, path: nil, weightIsTransient: false)
+}
+
+/// `conv2d` with the path forced (nil: choose), for tests. `weightIsTransient`: the weight is
+/// wrapped for this call only, so packing its panels is a cost of this call.
+func conv2d(input: UnsafePointer<Float>, weight: PackedMatrix, bias: UnsafePointer<Float>?,
+            output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool,
+            kernel: GEMMKernel = .preferred, pool: ThreadPool = .current, path forced: ConvolutionPath?,
+            weightIsTransient: Bool) {
+    let K = g.inputChannelsPerGroup * g.kernelHeight * g.kernelWidth
+    precondition(weight.rows == g.outputChannels && weight.columns == K,
+                 "conv2d: weight is \(weight.rows)×\(weight.columns), geometry needs \(g.outputChannels)×\(K)")
+    if forced == .depthwise || (forced == nil && ConvolutionPath.depthwise.supports(g)) {
+        precondition(ConvolutionPath.depthwise.supports(g), "conv2d: the depthwise path cannot compute \(g)")
+        conv2dDepthwise(input: input, weight: weight.pointer, bias: bias, output: output, geometry: g, relu: relu, pool: pool)
+        return
+    }
+    // Enough images × groups to share evenly between the threads: run them side by side, each
+    // on one thread (no synchronization inside a GEMM); otherwise one at a time on all threads.
+    let items = g.batch * g.groups, threads = pool.threadCount
+    let sideBySide = threads > 1 && items >= threads && ((items + threads - 1) / threads * threads) * 4 <= items * 5
+    let path = forced ?? ConvolutionPath.choose(g, weight: weight, weightIsTransient: weightIsTransient, kernel: kernel,
+                                                threads: sideBySide ? 1 : threads)
+    precondition(path.supports(g), "conv2d: path \(path) cannot compute \(g)")
+
+    let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
+    let outputSize = g.outputChannels * g.outputHeight * g.outputWidth
+    let run = { (item: Int, threads: Int) in
+        let n = item / g.groups, group = item % g.groups
+        convolveGroup(image: input + n * imageSize, group: group, weight: weight, bias: bias,
+                      output: output + n * outputSize, geometry: g, relu: relu, path: path,
+                      kernel: kernel, threads: threads, pool: pool)
+    }
+    if sideBySide {
+        pool.parallelFor(items) { run($0, 1) }
+    } else {
+        for item in 0..<items { run(item, threads) }
+    }
+}
+
+extension ConvolutionPath {
+    /// The cheapest path for `g` by the GEMM cost model (depthwise and pointwise when they apply).
+    static func choose(_ g: Conv2DGeometry, weight: PackedMatrix, weightIsTransient: Bool, kernel: GEMMKernel,
+                       threads: Int) -> ConvolutionPath {
+        if ConvolutionPath.depthwise.supports(g) { return .depthwise }
+        let normalPath: ConvolutionPath = ConvolutionPath.pointwise.supports(g) ? .pointwise : .implicitGEMM
+        guard ConvolutionPath.swappedGEMM.supports(g) else { return normalPath }
+        let dummy = UnsafeMutablePointer<Float>(bitPattern: 64)!
+        let normal = convolutionProblem(image: dummy, group: 0, weight: weight, bias: nil, output: dummy, geometry: g,
+                                        relu: false, path: normalPath, scratch: dummy)
+        let swapped = convolutionProblem(image: dummy, group: 0, weight: weight, bias: nil, output: dummy, geometry: g,
+                                         relu: false, path: .swappedGEMM, scratch: dummy)
+        let pixels = Double(g.outputHeight * g.outputWidth), depth = Double(weight.columns)
+        let materialize = normalPath == .pointwise && g.strideHeight == 1 && g.strideWidth == 1 ? 0 : pixels * depth * 0.25
+        // Wᵀ's panels are free when packed once for many calls, a transpose when packed for this one.
+        let packing = weightIsTransient ? Double(g.outputChannels) * depth * 0.5 : 0
+        let swappedCost = swapped.schedule(kernel: kernel, threads: threads).cost + (materialize + packing) / Double(threads)
+            + pixels * Double(g.outputChannels) * 0.5 / Double(threads)
+        return swappedCost < normal.schedule(kernel: kernel, threads: threads).cost ? .swappedGEMM : normalPath
+    }
+}
+
+/// One image and group through a GEMM path.
+private func convolveGroup(image: UnsafePointer<Float>, group: Int, weight: PackedMatrix, bias: UnsafePointer<Float>?,
+                           output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool,
+                           path: ConvolutionPath, kernel: GEMMKernel, threads: Int, pool: ThreadPool) {
+    let pixels = g.outputHeight * g.outputWidth, depth = weight.columns
+    let scratch: UnsafeMutablePointer<Float>
+    switch path {
+    case .pointwise where g.strideHeight != 1 || g.strideWidth != 1:
+        scratch = ScratchBuffer.convolution.value.floats(depth * pixels)
+        subsample(image: image + group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth, into: scratch, geometry: g)
+    case .swappedGEMM:
+        let needsColumns = !(ConvolutionPath.pointwise.supports(g) && g.strideHeight == 1 && g.strideWidth == 1)
+        let product = pixels * g.outputChannels
+        scratch = ScratchBuffer.convolution.value.floats(product + (needsColumns ? depth * pixels : 0))
+        if needsColumns {
+            if ConvolutionPath.pointwise.supports(g) {
+                subsample(image: image, into: scratch + product, geometry: g)
+            } else {
+                im2col(input: image, columns: scratch + product, geometry: g, channelOffset: 0)
+            }
+        }
+    default:
+        scratch = ScratchBuffer.convolution.value.floats(1)
+    }
+    let problem = convolutionProblem(image: image, group: group, weight: weight, bias: bias, output: output, geometry: g,
+                                     relu: relu, path: path, scratch: scratch)
+    problem.run(schedule: problem.schedule(kernel: kernel, threads: threads), kernel: kernel, pool: pool)
+    if path == .swappedGEMM {
+        storeTransposed(product: scratch, c: output, ldc: pixels, m: g.outputChannels, n: pixels, accumulate: false,
+                        epilogue: GEMMEpilogue(rowBias: bias, relu: relu), pool: pool, parallel: threads > 1)
+    }
+}
+
+/// The GEMM of one image and group. For `.swappedGEMM`, `scratch` holds the product outᵀ
+/// [P·Q, O] followed (unless the input itself serves) by Xᵀ's source X [K, P·Q]; for a strided
+/// `.pointwise`, the subsampled input.
+private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight: PackedMatrix, bias: UnsafePointer<Float>?,
+                                output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool,
+                                path: ConvolutionPath, scratch: UnsafeMutablePointer<Float>) -> GEMMProblem {
+    let pixels = g.outputHeight * g.outputWidth, depth = weight.columns
+    let og = g.outputChannelsPerGroup
+    let planeSize = g.inputHeight * g.inputWidth
+    let groupImage = image + group * g.inputChannelsPerGroup * planeSize
+    let unitStride = g.strideHeight == 1 && g.strideWidth == 1
+    switch path {
+    case .swappedGEMM:
+        // outᵀ[P·Q, O] = Xᵀ[P·Q, K] · Wᵀ[K, O]; Xᵀ read in place from X [K, P·Q].
+        let columns: UnsafePointer<Float> = ConvolutionPath.pointwise.supports(g) && unitStride
+            ? image : UnsafePointer(scratch + pixels * g.outputChannels)
+        return GEMMProblem(rows: pixels, columns: g.outputChannels, depth: depth,
+                           a: columns, aRowStride: 1, aDepthStride: pixels,
+                           panels: .packedMatrix(weight, alongRows: true),
+                           c: scratch, cRowStride: g.outputChannels, addToC: false, epilogue: .none)
+    case .pointwise, .implicitGEMM, .depthwise:
+        let panels: GEMMPanelSource
+        if path == .pointwise {
+            panels = .matrix(unitStride ? groupImage : UnsafePointer(scratch), depthStride: unitStride ? planeSize : pixels, widthStride: 1)
+        } else {
+            panels = .custom(costPerElement: 0.25) { panelRange, depthRange, destination, panelStride in
+                packConvolutionPanels(image: groupImage, geometry: g, panels: panelRange, depth: depthRange,
+                                      panelWidth: panelStride / depthRange.count, destination: destination, panelStride: panelStride)
+            }
+        }
+        return GEMMProblem(rows: og, columns: pixels, depth: depth,
+                           a: weight.pointer + group * og * depth, aRowStride: depth, aDepthStride: 1,
+                           panels: panels, c: output + group * og * pixels, cRowStride: pixels, addToC: false,
+                           epilogue: GEMMEpilogue(rowBias: bias.map { $0 + group * og }, relu: relu))
+    }
+}
+
+// MARK: - im2col
+
+/// Packs panels of one image's im2col matrix X [K, P·Q] straight from the image (one group's
+/// channels starting at `image`): panel t of `panels` at destination[(t − panels.lowerBound)·panelStride],
+/// row p of `depth` at offset (p − depth.lowerBound)·panelWidth within it, columns past P·Q zeroed.
+func packConvolutionPanels(image: UnsafePointer<Float>, geometry g: Conv2DGeometry, panels: Range<Int>, depth: Range<Int>,
+                           panelWidth: Int, destination: UnsafeMutablePointer<Float>, panelStride: Int) {
+    let (P, Q, H, W) = (g.outputHeight, g.outputWidth, g.inputHeight, g.inputWidth)
+    let (R, S) = (g.kernelHeight, g.kernelWidth)
+    let pixels = P * Q
+    for panel in panels {
+        let first = panel * panelWidth, count = min(panelWidth, pixels - first)
+        let out = destination + (panel - panels.lowerBound) * panelStride
+        for p in depth {
+            let c = p / (R * S), r = (p / S) % R, s = p % S
+            let plane = image + c * H * W
+            let line = out + (p - depth.lowerBound) * panelWidth
+            var x = 0, oh = first / Q, ow = first % Q
+            while x < count {
+                let segment = min(Q - ow, count - x)
+                let ih = oh * g.strideHeight - g.paddingHeight + r * g.dilationHeight
+                let target = line + x
+                if ih < 0 || ih >= H {
+                    target.update(repeating: 0, count: segment)
+                } else {
+                    let row = plane + ih * W
+                    let iw0 = ow * g.strideWidth - g.paddingWidth + s * g.dilationWidth
+                    if g.strideWidth == 1 {
+                        // Columns t with 0 ≤ iw0 + t < W come from the row; the rest are padding.
+                        let low = min(max(-iw0, 0), segment), high = max(min(W - iw0, segment), low)
+                        if low > 0 { target.update(repeating: 0, count: low) }
+                        if high > low { (target + low).update(from: row + iw0 + low, count: high - low) }
+                        if high < segment { (target + high).update(repeating: 0, count: segment - high) }
+                    } else {
+                        for t in 0..<segment {
+                            let iw = iw0 + t * g.strideWidth
+                            target[t] = iw >= 0 && iw < W ? row[iw] : 0
+                        }
+                    }
+                }
+                x += segment
+                oh += 1
+                ow = 0
+            }
+            if count < panelWidth { (line + count).update(repeating: 0, count: panelWidth - count) }
+        }
+    }
+}
+
 /// Unfolds one image's group of channels into columns: result [C/G·R·S, P·Q], zeros for padding.
 public func im2col(input: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>,
                    geometry g: Conv2DGeometry, channelOffset: Int) {
-    let (P, Q) = (g.outputHeight, g.outputWidth)
-    var row = 0
+    // The im2col matrix is one panel as wide as the image.
+    let pixels = g.outputHeight * g.outputWidth, depth = g.inputChannelsPerGroup * g.kernelHeight * g.kernelWidth
+    packConvolutionPanels(image: input + channelOffset * g.inputHeight * g.inputWidth, geometry: g, panels: 0..<1,
+                          depth: 0..<depth, panelWidth: pixels, destination: columns, panelStride: depth * pixels)
+}
+
+/// A 1×1 convolution's strided input: X[c, (p, q)] = input[c, p·strideH, q·strideW] for C/G channels.
+private func subsample(image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry) {
+    let (P, Q, H, W) = (g.outputHeight, g.outputWidth, g.inputHeight, g.inputWidth)
     for c in 0..<g.inputChannelsPerGroup {
-        let plane = input + (channelOffset + c) * g.inputHeight * g.inputWidth
-        for r in 0..<g.kernelHeight {
-            for s in 0..<g.kernelWidth {
-                let out = columns + row * P * Q
-                for p in 0..<P {
-                    let h = p * g.strideHeight - g.paddingHeight + r * g.dilationHeight
-                    let line = out + p * Q
-                    if h < 0 || h >= g.inputHeight {
-                        line.update(repeating: 0, count: Q)
-                        continue
-                    }
-                    for q in 0..<Q {
-                        let w = q * g.strideWidth - g.paddingWidth + s * g.dilationWidth
-                        line[q] = (w >= 0 && w < g.inputWidth) ? plane[h * g.inputWidth + w] : 0
+        let plane = image + c * H * W, out = columns + c * P * Q
+        for p in 0..<P {
+            let row = plane + p * g.strideHeight * W, line = out + p * Q
+            for q in 0..<Q { line[q] = row[q * g.strideWidth] }
+        }
+    }
+}
+
+// MARK: - Depthwise
+
+/// Depthwise convolution (groups = C = O): each channel convolved with its own R×S filter,
+/// directly, over a zero-padded copy of the plane; vectorized along the output row when the
+/// horizontal stride is 1. Parallel over (image, channel).
+func conv2dDepthwise(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                     output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool, pool: ThreadPool) {
+    let (P, Q, H, W) = (g.outputHeight, g.outputWidth, g.inputHeight, g.inputWidth)
+    let (R, S) = (g.kernelHeight, g.kernelWidth)
+    let paddedHeight = H + 2 * g.paddingHeight, paddedWidth = W + 2 * g.paddingWidth
+    let planes = g.batch * g.inputChannels
+    pool.parallelChunks(planes) { range in
+        let padded = ScratchBuffer.convolution.value.floats(paddedHeight * paddedWidth)
+        padded.update(repeating: 0, count: paddedHeight * paddedWidth)
+        for plane in range {
+            let channel = plane % g.inputChannels
+            let source = input + plane * H * W, out = output + plane * P * Q, filter = weight + channel * R * S
+            for h in 0..<H {
+                (padded + (h + g.paddingHeight) * paddedWidth + g.paddingWidth).update(from: source + h * W, count: W)
+            }
+            let start = bias?[channel] ?? 0
+            for p in 0..<P {
+                let line = out + p * Q
+                line.update(repeating: start, count: Q)
+                for r in 0..<R {
+                    let row = padded + (p * g.strideHeight + r * g.dilationHeight) * paddedWidth
+                    for s in 0..<S {
+                        depthwiseRow(line, row + s * g.dilationWidth, filter[r * S + s], count: Q, stride: g.strideWidth)
                     }
                 }
-                row += 1
+                if relu { for q in 0..<Q { line[q] = max(line[q], 0) } }
             }
         }
     }
 }
 
-/// Convolution as im2col + GEMM per image and group:
-/// out[O/G, P·Q] = W[O/G, C/G·R·S] · columns[C/G·R·S, P·Q] (+ bias).
-public func conv2dIm2col(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                         output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry) {
-    let (P, Q) = (g.outputHeight, g.outputWidth)
-    let cg = g.inputChannelsPerGroup, og = g.outputChannelsPerGroup
-    let kdim = cg * g.kernelHeight * g.kernelWidth
-    let columns = UnsafeMutablePointer<Float>.allocate(capacity: kdim * P * Q)
-    defer { columns.deallocate() }
-    for n in 0..<g.batch {
-        let image = input + n * g.inputChannels * g.inputHeight * g.inputWidth
-        for group in 0..<g.groups {
-            im2col(input: image, columns: columns, geometry: g, channelOffset: group * cg)
-            let out = output + (n * g.outputChannels + group * og) * P * Q
-            gemm(m: og, n: P * Q, k: kdim, a: weight + group * og * kdim, lda: kdim,
-                 b: columns, ldb: P * Q, c: out, ldc: P * Q)
-            if let bias {
-                for o in 0..<og {
-                    let value = bias[group * og + o]
-                    let line = out + o * P * Q
-                    for i in 0..<(P * Q) { line[i] += value }
-                }
-            }
+/// line[q] += weight · row[q·stride] for q < count.
+@inline(__always)
+private func depthwiseRow(_ line: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>, _ weight: Float, count: Int, stride: Int) {
+    var q = 0
+    if stride == 1 {
+        typealias Vector = SIMD8<Float>
+        let w = Vector(repeating: weight)
+        while q + 8 <= count {
+            let target = UnsafeMutableRawPointer(line + q)
+            var value = target.loadUnaligned(as: Vector.self)
+            value.addProduct(w, UnsafeRawPointer(row + q).loadUnaligned(as: Vector.self))
+            target.storeBytes(of: value, as: Vector.self)
+            q += 8
         }
+    }
+    while q < count {
+        line[q] += weight * row[q * stride]
+        q += 1
     }
 }

@@ -1,24 +1,87 @@
 // Single-precision matrix multiply: the kernel everything heavy ends in.
 //
 // Shape letters: M rows of C, N columns of C, K the reduced dimension.
-//   C[M×N] = op(A)[M×K] · op(B)[K×N]  (+ C when `accumulate`)
+//   C[M×N] = op(A)[M×K] · op(B)[K×N]  (+ C when `accumulate`) (+ row/column bias, ReLU: `GEMMEpilogue`)
 // op(A) = A, or Aᵀ when `transposeA` (A stored K×M). Leading dimensions are row strides.
+//
+// How the fast path works (BLIS-style, see `GEMMKernel` for the tile sizes MR×NR):
+// - One operand is packed into panels NR columns wide for the full depth (`GEMMPacking.swift`);
+//   a `PackedMatrix` operand arrives packed already. The other is read in place by the tiles.
+// - Orientation: the kernels vectorize along the packed operand's columns, so for a skinny N
+//   (e.g. 512×49×4608, a 7×7 convolution) it is cheaper to compute Cᵀ = op(B)ᵀ·op(A)ᵀ and
+//   transpose the small result. A cost model over the actual tile shapes picks the orientation.
+// - Blocking: depth in blocks of KC (the MR×KC strip of A stays in L1), columns in blocks of a
+//   few panels (KC × panels·NR of packed B stays in L2) swept by every row tile.
+// - Threads: C is split between the pool's threads along whichever dimension balances best
+//   (columns: each thread packs and uses its own panels; rows: panels are packed in parallel first).
 
-/// The fast GEMM (dispatched to the best kernel for this CPU).
+// MARK: - Public entry points
+
+/// The fast GEMM (dispatched to the best kernel for this CPU), BLAS-style arguments.
 public func gemm(m: Int, n: Int, k: Int,
                  a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
                  b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
                  c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false,
                  pool: ThreadPool = .current) {
-    gemmNaive(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
-              b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate)
+    gemm(m: m, n: n, k: k,
+         a: .matrix(a, leadingDimension: lda, transposed: transposeA),
+         b: .matrix(b, leadingDimension: ldb, transposed: transposeB),
+         c: c, ldc: ldc, accumulate: accumulate, pool: pool)
 }
 
-/// The reference GEMM: a plain triple loop with a Double accumulator.
+/// The fast GEMM: C[M×N] = op(A)[M×K] · op(B)[K×N] (+ C when `accumulate`), then `epilogue`.
+///
+/// Either operand may be a `PackedMatrix` (a constant weight packed once). `kernel` selects the
+/// register-tile kernel (tests and benchmarks run each one; the default is the fastest available).
+public func gemm(m: Int, n: Int, k: Int, a: GEMMOperand, b: GEMMOperand,
+                 c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false,
+                 epilogue: GEMMEpilogue = .none, kernel: GEMMKernel = .preferred,
+                 pool: ThreadPool = .current) {
+    precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m \(m), n \(n), k \(k)")
+    precondition(ldc >= n, "gemm: ldc \(ldc) is smaller than n \(n)")
+    checkOperand(a, isA: true, outer: m, depth: k)
+    checkOperand(b, isA: false, outer: n, depth: k)
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        applyEpilogue(c: c, ldc: ldc, m: m, n: n, accumulate: accumulate, epilogue: epilogue)
+        return
+    }
+
+    let threads = gemmThreadCount(m: m, n: n, k: k, pool: pool)
+    let aStrides = a.strides(isA: true), bStrides = b.strides(isA: false)
+
+    // Normal orientation: tiles read op(A) in place, op(B) is packed.
+    let normal = GEMMProblem(rows: m, columns: n, depth: k,
+                             a: a.pointer, aRowStride: aStrides.outer, aDepthStride: aStrides.depth,
+                             panels: panelSource(b, isA: false, kernel: kernel),
+                             c: c, cRowStride: ldc, addToC: accumulate, epilogue: epilogue)
+    let normalSchedule = normal.schedule(kernel: kernel, threads: threads)
+
+    // Swapped orientation: Cᵀ[N×M] = op(B)ᵀ · op(A)ᵀ into scratch, then transposed into C.
+    let swappedPanels = panelSource(a, isA: true, kernel: kernel)
+    var swapped = GEMMProblem(rows: n, columns: m, depth: k,
+                              a: b.pointer, aRowStride: bStrides.outer, aDepthStride: bStrides.depth,
+                              panels: swappedPanels, c: c, cRowStride: m, addToC: false, epilogue: .none)
+    var swappedSchedule = swapped.schedule(kernel: kernel, threads: threads)
+    swappedSchedule.cost += Double(m * n) * 0.5 / Double(threads)
+
+    if normalSchedule.cost <= swappedSchedule.cost {
+        normal.run(schedule: normalSchedule, kernel: kernel, pool: pool)
+    } else {
+        let product = ScratchBuffer.gemmProduct.value.floats(m * n)
+        swapped.c = product
+        swapped.run(schedule: swappedSchedule, kernel: kernel, pool: pool)
+        storeTransposed(product: product, c: c, ldc: ldc, m: m, n: n, accumulate: accumulate,
+                        epilogue: epilogue, pool: pool, parallel: threads > 1)
+    }
+}
+
+/// The reference GEMM: a plain triple loop with a Double accumulator, then the epilogue.
 public func gemmNaive(m: Int, n: Int, k: Int,
                       a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
                       b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
-                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false,
+                      epilogue: GEMMEpilogue = .none) {
     for i in 0..<m {
         for j in 0..<n {
             var total: Double = accumulate ? Double(c[i * ldc + j]) : 0
@@ -27,7 +90,89 @@ public func gemmNaive(m: Int, n: Int, k: Int,
                 let y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
                 total += Double(x) * Double(y)
             }
+            if let rowBias = epilogue.rowBias { total += Double(rowBias[i]) }
+            if let columnBias = epilogue.columnBias { total += Double(columnBias[j]) }
+            if epilogue.relu { total = max(total, 0) }
             c[i * ldc + j] = Float(total)
         }
     }
+}
+
+// MARK: - Planning
+
+/// Below this many multiply-adds a GEMM runs on one thread: waking a worker costs more.
+let gemmParallelThreshold = 1 << 18
+
+func gemmThreadCount(m: Int, n: Int, k: Int, pool: ThreadPool) -> Int {
+    m * n * k < gemmParallelThreshold ? 1 : pool.threadCount
+}
+
+private func checkOperand(_ operand: GEMMOperand, isA: Bool, outer: Int, depth: Int) {
+    let name = isA ? "A" : "B"
+    if let packed = operand.packed {
+        let (r, c) = operand.transposed ? (packed.columns, packed.rows) : (packed.rows, packed.columns)
+        let expected = isA ? (outer, depth) : (depth, outer)
+        precondition(r == expected.0 && c == expected.1,
+                     "gemm: packed \(name) is \(packed.rows)×\(packed.columns)\(operand.transposed ? " (transposed)" : ""), expected op(\(name)) \(expected.0)×\(expected.1)")
+    } else {
+        // Stored rows: A is M×K (K×M transposed), B is K×N (N×K transposed).
+        let storedColumns = isA ? (operand.transposed ? outer : depth) : (operand.transposed ? depth : outer)
+        precondition(operand.leadingDimension >= max(storedColumns, 1),
+                     "gemm: ld\(name.lowercased()) \(operand.leadingDimension) is smaller than the \(storedColumns) columns of stored \(name)")
+    }
+}
+
+/// How the packed operand's panels are obtained. `isA`: the operand is A (so its panels are op(A)ᵀ).
+private func panelSource(_ operand: GEMMOperand, isA: Bool, kernel: GEMMKernel) -> GEMMPanelSource {
+    let strides = operand.strides(isA: isA)
+    if let packed = operand.packed {
+        // Panels walk the outer dimension: X's rows when op(X) = X is A, or op(X) = Xᵀ is B.
+        return .packedMatrix(packed, alongRows: isA != operand.transposed)
+    }
+    return .matrix(operand.pointer, depthStride: strides.depth, widthStride: strides.outer)
+}
+
+// MARK: - Epilogue-only paths
+
+/// C = relu?((accumulate ? C : 0) + biases), for K = 0.
+private func applyEpilogue(c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, accumulate: Bool, epilogue: GEMMEpilogue) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var x = accumulate ? c[i * ldc + j] : 0
+            if let rowBias = epilogue.rowBias { x += rowBias[i] }
+            if let columnBias = epilogue.columnBias { x += columnBias[j] }
+            if epilogue.relu { x = max(x, 0) }
+            c[i * ldc + j] = x
+        }
+    }
+}
+
+/// C[i, j] = relu?(product[j, i] (+ C[i, j]) + biases), product being N×M row-major.
+func storeTransposed(product: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int,
+                             accumulate: Bool, epilogue: GEMMEpilogue, pool: ThreadPool, parallel: Bool) {
+    let tile = 32
+    func store(_ rows: Range<Int>) {
+        var i0 = rows.lowerBound
+        while i0 < rows.upperBound {
+            let i1 = min(i0 + tile, rows.upperBound)
+            var j0 = 0
+            while j0 < n {
+                let j1 = min(j0 + tile, n)
+                for i in i0..<i1 {
+                    let line = c + i * ldc
+                    let rowBias = epilogue.rowBias?[i] ?? 0
+                    for j in j0..<j1 {
+                        var x = product[j * m + i] + rowBias
+                        if accumulate { x += line[j] }
+                        if let columnBias = epilogue.columnBias { x += columnBias[j] }
+                        if epilogue.relu { x = max(x, 0) }
+                        line[j] = x
+                    }
+                }
+                j0 = j1
+            }
+            i0 = i1
+        }
+    }
+    if parallel { pool.parallelChunks(m, minimumChunk: tile, store) } else { store(0..<m) }
 }

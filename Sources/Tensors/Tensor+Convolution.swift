@@ -1,32 +1,63 @@
 extension Tensor {
     /// 2-D convolution (PyTorch's `F.conv2d`): input [N, C, H, W], weight [O, C/groups, R, S], bias [O].
+    ///
+    /// Runs the fast paths of `conv2d(input:weight:…)`. For inference with a constant weight prefer
+    /// `conv2d(_:packedWeight:…)`, which keeps the packed weight between calls and fuses ReLU.
     public static func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?,
                               stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
                               dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
-        precondition(input.rank == 4 && weight.rank == 4, "conv2d: input \(input.shape) and weight \(weight.shape) must be 4-D")
-        precondition(input.dtype == .float32 && weight.dtype == .float32, "conv2d: float32 expected")
-        precondition(input.shape[1] == weight.shape[1] * groups,
-                     "conv2d: input \(input.shape) has \(input.shape[1]) channels, weight \(weight.shape) expects \(weight.shape[1] * groups) (groups \(groups))")
-        if let bias { precondition(bias.shape == [weight.shape[0]], "conv2d: bias \(bias.shape) does not match weight \(weight.shape)") }
+        precondition(weight.rank == 4 && weight.dtype == .float32, "conv2d: weight \(weight.shape) must be a 4-D float32 tensor")
+        let out = convolve(input, weight: PackedMatrix(convolutionWeight: weight), bias: bias, stride: stride, padding: padding,
+                           dilation: dilation, groups: groups, relu: false, weightIsTransient: true)
+        var inputs = [input, weight]
+        if let bias { inputs.append(bias) }
+        return out.recordingGradient("conv2d", inputs: inputs, backward: nil)
+    }
+
+    /// Inference convolution with a weight packed once (`PackedMatrix(convolutionWeight:)`, built
+    /// from [O, C/groups, R, S]), bias [O], and an optional fused ReLU:
+    /// relu?(conv2d(input, weight) + bias). Input [N, C, H, W], output [N, O, P, Q].
+    ///
+    /// Conv + BatchNorm (+ ReLU) folds into this: weight·γ/σ per output channel, bias β − μ·γ/σ.
+    /// No gradient flows through it to the weight (the packed copy is detached).
+    public static func conv2d(_ input: Tensor, packedWeight: PackedMatrix, bias: Tensor?,
+                              stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                              dilation: (Int, Int) = (1, 1), groups: Int = 1, relu: Bool = false) -> Tensor {
+        let out = convolve(input, weight: packedWeight, bias: bias, stride: stride, padding: padding,
+                           dilation: dilation, groups: groups, relu: relu, weightIsTransient: false)
+        var inputs = [input]
+        if let bias { inputs.append(bias) }
+        return out.recordingGradient(relu ? "conv2d_relu" : "conv2d", inputs: inputs, backward: nil)
+    }
+
+    private static func convolve(_ input: Tensor, weight: PackedMatrix, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
+                                 dilation: (Int, Int), groups: Int, relu: Bool, weightIsTransient: Bool) -> Tensor {
+        let shape = weight.originalShape
+        precondition(input.rank == 4 && shape.count == 4, "conv2d: input \(input.shape) and weight \(shape) must be 4-D")
+        precondition(input.dtype == .float32, "conv2d: float32 input expected, got \(input.dtype)")
+        precondition(groups >= 1, "conv2d: groups must be at least 1, got \(groups)")
+        precondition(input.shape[1] == shape[1] * groups,
+                     "conv2d: input \(input.shape) has \(input.shape[1]) channels, weight \(shape) expects \(shape[1] * groups) (groups \(groups))")
+        if let bias {
+            precondition(bias.shape == [shape[0]] && bias.dtype == .float32, "conv2d: bias \(bias.shape) does not match weight \(shape)")
+        }
         let geometry = Conv2DGeometry(batch: input.shape[0], inputChannels: input.shape[1],
                                       inputHeight: input.shape[2], inputWidth: input.shape[3],
-                                      outputChannels: weight.shape[0], kernelSize: (weight.shape[2], weight.shape[3]),
+                                      outputChannels: shape[0], kernelSize: (shape[2], shape[3]),
                                       stride: stride, padding: padding, dilation: dilation, groups: groups)
         let out = Tensor(uninitializedShape: [geometry.batch, geometry.outputChannels, geometry.outputHeight, geometry.outputWidth])
         let outPointer = out.storage.base.assumingMemoryBound(to: Float.self)
         input.withFloats { x in
-            weight.withFloats { w in
-                if let bias {
-                    bias.withFloats { b in
-                        conv2dIm2col(input: x.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!, output: outPointer, geometry: geometry)
-                    }
-                } else {
-                    conv2dIm2col(input: x.baseAddress!, weight: w.baseAddress!, bias: nil, output: outPointer, geometry: geometry)
+            if let bias {
+                bias.withFloats { b in
+                    Tensors.conv2d(input: x.baseAddress!, weight: weight, bias: b.baseAddress!, output: outPointer,
+                                   geometry: geometry, relu: relu, path: nil, weightIsTransient: weightIsTransient)
                 }
+            } else {
+                Tensors.conv2d(input: x.baseAddress!, weight: weight, bias: nil, output: outPointer,
+                               geometry: geometry, relu: relu, path: nil, weightIsTransient: weightIsTransient)
             }
         }
-        var inputs = [input, weight]
-        if let bias { inputs.append(bias) }
-        return out.recordingGradient("conv2d", inputs: inputs, backward: nil)
+        return out
     }
 }

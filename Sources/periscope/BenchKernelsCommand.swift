@@ -1,0 +1,30 @@
+import Foundation
+import Tensors
+
+// `periscope bench kernels`: GEMM and convolution throughput against numpy, side by side.
+
+/// The `bench` subcommand: `bench kernels [--repetitions N] [--seconds S] [--no-numpy]`.
+func runBenchCommand(_ arguments: inout CommandLineArguments) throws {
+    let what = try arguments.requiredPositional("what to benchmark (kernels)")
+    switch what {
+    case "kernels":
+        var options = KernelBenchmark.Options()
+        if let repetitions = try arguments.integerOption("repetitions") {
+            guard repetitions > 0 else { throw CommandLineError.invalidValue(option: "repetitions", value: "\(repetitions)", expected: "a positive integer") }
+            options.repetitions = repetitions
+        }
+        if let text = try arguments.option("seconds") {
+            guard let seconds = Double(text), seconds > 0 else { throw CommandLineError.invalidValue(option: "seconds", value: text, expected: "a positive number") }
+            options.secondsPerMeasurement = seconds
+        }
+        options.compareWithNumpy = !arguments.flag("no-numpy")
+        if let text = try arguments.option("only") {
+            guard let only = KernelBenchmark.Section(rawValue: text) else { throw CommandLineError.invalidValue(option: "only", value: text, expected: "gemm or conv") }
+            options.sections = [only]
+        }
+        try arguments.finish()
+        try KernelBenchmark(options: options).run()
+    default:
+        throw CommandLineError.invalidValue(option: "bench", value: what, expected: "'kernels'")
+    }
+}
