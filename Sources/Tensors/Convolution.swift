@@ -141,8 +141,8 @@ extension ConvolutionPath {
         // Wᵀ's panels are free when packed once for many calls, a transpose when packed for this one.
         let packing = weightIsTransient ? Double(g.outputChannels) * depth * 0.5 : 0
         let swappedCost = swapped.schedule(kernel: kernel, threads: threads).cost + (materialize + packing) / Double(threads)
-            + pixels * Double(g.outputChannels) * 0.5 / Double(threads)
-        return swappedCost < normal.schedule(kernel: kernel, threads: threads).cost ? .swappedGEMM : normalPath
+            + pixels * Double(g.outputChannels) / Double(threads)
+        return swappedCost * 1.05 < normal.schedule(kernel: kernel, threads: threads).cost ? .swappedGEMM : normalPath
     }
 }
 
@@ -155,16 +155,27 @@ private func convolveGroup(image: UnsafePointer<Float>, group: Int, weight: Pack
     switch path {
     case .pointwise where g.strideHeight != 1 || g.strideWidth != 1:
         scratch = ScratchBuffer.convolution.value.floats(depth * pixels)
-        subsample(image: image + group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth, into: scratch, geometry: g)
+        subsample(image: image + group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth, into: scratch, geometry: g,
+                  channels: 0..<g.inputChannelsPerGroup)
     case .swappedGEMM:
         let needsColumns = !(ConvolutionPath.pointwise.supports(g) && g.strideHeight == 1 && g.strideWidth == 1)
         let product = pixels * g.outputChannels
         scratch = ScratchBuffer.convolution.value.floats(product + (needsColumns ? depth * pixels : 0))
         if needsColumns {
-            if ConvolutionPath.pointwise.supports(g) {
-                subsample(image: image, into: scratch + product, geometry: g)
+            // X [K, P·Q], its rows split between the threads.
+            let columns = scratch + product
+            let fill = { (rows: Range<Int>) in
+                if ConvolutionPath.pointwise.supports(g) {
+                    subsample(image: image, into: columns, geometry: g, channels: rows)
+                } else {
+                    packConvolutionPanels(image: image, geometry: g, panels: 0..<1, depth: rows, panelWidth: pixels,
+                                          destination: columns + rows.lowerBound * pixels, panelStride: depth * pixels)
+                }
+            }
+            if threads > 1 {
+                pool.parallelChunks(ConvolutionPath.pointwise.supports(g) ? g.inputChannels : depth, minimumChunk: 16, fill)
             } else {
-                im2col(input: image, columns: scratch + product, geometry: g, channelOffset: 0)
+                fill(0..<(ConvolutionPath.pointwise.supports(g) ? g.inputChannels : depth))
             }
         }
     default:
@@ -274,10 +285,11 @@ public func im2col(input: UnsafePointer<Float>, columns: UnsafeMutablePointer<Fl
                           depth: 0..<depth, panelWidth: pixels, destination: columns, panelStride: depth * pixels)
 }
 
-/// A 1×1 convolution's strided input: X[c, (p, q)] = input[c, p·strideH, q·strideW] for C/G channels.
-private func subsample(image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry) {
+/// A 1×1 convolution's strided input: X[c, (p, q)] = input[c, p·strideH, q·strideW] for `channels`.
+private func subsample(image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry,
+                       channels: Range<Int>) {
     let (P, Q, H, W) = (g.outputHeight, g.outputWidth, g.inputHeight, g.inputWidth)
-    for c in 0..<g.inputChannelsPerGroup {
+    for c in channels {
         let plane = image + c * H * W, out = columns + c * P * Q
         for p in 0..<P {
             let row = plane + p * g.strideHeight * W, line = out + p * Q

@@ -48,31 +48,49 @@ public func gemm(m: Int, n: Int, k: Int, a: GEMMOperand, b: GEMMOperand,
     }
 
     let threads = gemmThreadCount(m: m, n: n, k: k, pool: pool)
-    let aStrides = a.strides(isA: true), bStrides = b.strides(isA: false)
-
-    // Normal orientation: tiles read op(A) in place, op(B) is packed.
-    let normal = GEMMProblem(rows: m, columns: n, depth: k,
-                             a: a.pointer, aRowStride: aStrides.outer, aDepthStride: aStrides.depth,
-                             panels: panelSource(b, isA: false, kernel: kernel),
-                             c: c, cRowStride: ldc, addToC: accumulate, epilogue: epilogue)
-    let normalSchedule = normal.schedule(kernel: kernel, threads: threads)
-
-    // Swapped orientation: Cᵀ[N×M] = op(B)ᵀ · op(A)ᵀ into scratch, then transposed into C.
-    let swappedPanels = panelSource(a, isA: true, kernel: kernel)
-    var swapped = GEMMProblem(rows: n, columns: m, depth: k,
-                              a: b.pointer, aRowStride: bStrides.outer, aDepthStride: bStrides.depth,
-                              panels: swappedPanels, c: c, cRowStride: m, addToC: false, epilogue: .none)
-    var swappedSchedule = swapped.schedule(kernel: kernel, threads: threads)
-    swappedSchedule.cost += Double(m * n) * 0.5 / Double(threads)
-
-    if normalSchedule.cost <= swappedSchedule.cost {
-        normal.run(schedule: normalSchedule, kernel: kernel, pool: pool)
+    let plan = GEMMPlan(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, epilogue: epilogue,
+                        kernel: kernel, threads: threads)
+    if !plan.swapped {
+        plan.problem.run(schedule: plan.schedule, kernel: kernel, pool: pool)
     } else {
         let product = ScratchBuffer.gemmProduct.value.floats(m * n)
-        swapped.c = product
-        swapped.run(schedule: swappedSchedule, kernel: kernel, pool: pool)
+        var problem = plan.problem
+        problem.c = product
+        problem.run(schedule: plan.schedule, kernel: kernel, pool: pool)
         storeTransposed(product: product, c: c, ldc: ldc, m: m, n: n, accumulate: accumulate,
                         epilogue: epilogue, pool: pool, parallel: threads > 1)
+    }
+}
+
+/// The orientation, oriented problem and thread split `gemm` runs.
+struct GEMMPlan {
+    /// True: computes Cᵀ[N×M] = op(B)ᵀ · op(A)ᵀ (into scratch, then transposed into C).
+    var swapped: Bool
+    var problem: GEMMProblem
+    var schedule: GEMMSchedule
+
+    init(m: Int, n: Int, k: Int, a: GEMMOperand, b: GEMMOperand, c: UnsafeMutablePointer<Float>, ldc: Int,
+         accumulate: Bool, epilogue: GEMMEpilogue, kernel: GEMMKernel, threads: Int) {
+        let aStrides = a.strides(isA: true), bStrides = b.strides(isA: false)
+        // Normal orientation: tiles read op(A) in place, op(B) is packed.
+        let normal = GEMMProblem(rows: m, columns: n, depth: k,
+                                 a: a.pointer, aRowStride: aStrides.outer, aDepthStride: aStrides.depth,
+                                 panels: panelSource(b, isA: false, kernel: kernel),
+                                 c: c, cRowStride: ldc, addToC: accumulate, epilogue: epilogue)
+        let normalSchedule = normal.schedule(kernel: kernel, threads: threads)
+        // Swapped: tiles read op(B)ᵀ in place, op(A)ᵀ is packed; C' is an N×M scratch.
+        let swapped = GEMMProblem(rows: n, columns: m, depth: k,
+                                  a: b.pointer, aRowStride: bStrides.outer, aDepthStride: bStrides.depth,
+                                  panels: panelSource(a, isA: true, kernel: kernel), c: c, cRowStride: m, addToC: false, epilogue: .none)
+        var swappedSchedule = swapped.schedule(kernel: kernel, threads: threads)
+        swappedSchedule.cost += Double(m * n) / Double(threads)
+        // Near a tie, stay with the normal orientation: the swapped one reads op(B) across rows
+        // (a cache line per depth step) and has a transposition the model only estimates.
+        if normalSchedule.cost <= swappedSchedule.cost * 1.05 {
+            (self.swapped, problem, schedule) = (false, normal, normalSchedule)
+        } else {
+            (self.swapped, problem, schedule) = (true, swapped, swappedSchedule)
+        }
     }
 }
 
@@ -147,32 +165,55 @@ private func applyEpilogue(c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: 
     }
 }
 
-/// C[i, j] = relu?(product[j, i] (+ C[i, j]) + biases), product being N×M row-major.
+/// C[i, j] = relu?(product[j, i] (+ C[i, j]) + biases), product being N×M row-major: 8×8 blocks
+/// transposed in registers, the epilogue applied to whole rows of 8.
 func storeTransposed(product: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int,
-                             accumulate: Bool, epilogue: GEMMEpilogue, pool: ThreadPool, parallel: Bool) {
-    let tile = 32
+                     accumulate: Bool, epilogue: GEMMEpilogue, pool: ThreadPool, parallel: Bool) {
+    typealias Vector = SIMD8<Float>
     func store(_ rows: Range<Int>) {
-        var i0 = rows.lowerBound
-        while i0 < rows.upperBound {
-            let i1 = min(i0 + tile, rows.upperBound)
-            var j0 = 0
-            while j0 < n {
-                let j1 = min(j0 + tile, n)
-                for i in i0..<i1 {
-                    let line = c + i * ldc
-                    let rowBias = epilogue.rowBias?[i] ?? 0
-                    for j in j0..<j1 {
-                        var x = product[j * m + i] + rowBias
-                        if accumulate { x += line[j] }
-                        if let columnBias = epilogue.columnBias { x += columnBias[j] }
-                        if epilogue.relu { x = max(x, 0) }
-                        line[j] = x
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { buffer in
+            let block = buffer.baseAddress!
+            var i0 = rows.lowerBound
+            while i0 < rows.upperBound {
+                let height = min(8, rows.upperBound - i0)
+                var j0 = 0
+                while j0 < n {
+                    let width = min(8, n - j0)
+                    if height == 8 && width == 8 {
+                        transpose8x8(product + j0 * m + i0, sourceStride: m, block, destinationStride: 8)
+                        let columnBias = epilogue.columnBias.map { UnsafeRawPointer($0 + j0).loadUnaligned(as: Vector.self) }
+                        for r in 0..<8 {
+                            let target = UnsafeMutableRawPointer(c + (i0 + r) * ldc + j0)
+                            var x = UnsafeRawPointer(block + 8 * r).load(as: Vector.self)
+                            if accumulate { x += target.loadUnaligned(as: Vector.self) }
+                            if let rowBias = epilogue.rowBias { x += Vector(repeating: rowBias[i0 + r]) }
+                            if let columnBias { x += columnBias }
+                            if epilogue.relu { x = pointwiseMax(x, Vector()) }
+                            target.storeBytes(of: x, as: Vector.self)
+                        }
+                    } else {
+                        for i in i0..<(i0 + height) {
+                            for j in j0..<(j0 + width) {
+                                var x = product[j * m + i]
+                                if accumulate { x += c[i * ldc + j] }
+                                if let rowBias = epilogue.rowBias { x += rowBias[i] }
+                                if let columnBias = epilogue.columnBias { x += columnBias[j] }
+                                if epilogue.relu { x = max(x, 0) }
+                                c[i * ldc + j] = x
+                            }
+                        }
                     }
+                    j0 += 8
                 }
-                j0 = j1
+                i0 += 8
             }
-            i0 = i1
         }
     }
-    if parallel { pool.parallelChunks(m, minimumChunk: tile, store) } else { store(0..<m) }
+    if parallel {
+        // Chunks of whole 8-row blocks.
+        let blocks = (m + 7) / 8
+        pool.parallelChunks(blocks) { range in store((range.lowerBound * 8)..<min(range.upperBound * 8, m)) }
+    } else {
+        store(0..<m)
+    }
 }

@@ -17,7 +17,7 @@ enum GEMMPanelSource {
     var packCostPerElement: Double {
         switch self {
         case .packedMatrix: 0
-        case .matrix(_, _, let widthStride): widthStride == 1 ? 0.125 : 0.5
+        case .matrix(_, let depthStride, let widthStride): widthStride == 1 ? 0.125 : (depthStride == 1 ? 0.3 : 1)
         case .custom(let cost, _): cost
         }
     }

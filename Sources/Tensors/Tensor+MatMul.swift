@@ -44,15 +44,61 @@ extension Tensor {
     }
 
     /// `x · weightᵀ + bias` over the last axis: x [..., in], weight [out, in], bias [out].
+    ///
+    /// Without autograd recording the bias is added in the GEMM's epilogue; for a constant weight
+    /// prefer `linear(_:packedWeight:bias:relu:)`, which never repacks it.
     public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         precondition(weight.rank == 2 && x.shape.last == weight.shape[1],
                      "linear: input \(x.shape) does not match weight \(weight.shape) (last axis vs in_features)")
-        let flat = x.reshaped([-1, weight.shape[1]])
-        var out = matmul(flat, weight, transposeB: true)
         if let bias {
             precondition(bias.shape == [weight.shape[0]], "linear: bias \(bias.shape) does not match weight \(weight.shape)")
-            out = out + bias
         }
+        if !shouldRecord(x, weight, bias) && x.dtype == .float32 && weight.dtype == .float32 {
+            return linearProduct(x, weight: .matrix(weight.rawPointer.assumingMemoryBound(to: Float.self),
+                                                    leadingDimension: Swift.max(weight.shape[1], 1), transposed: true),
+                                 outFeatures: weight.shape[0], bias: bias, relu: false, keepAlive: weight)
+        }
+        let flat = x.reshaped([-1, weight.shape[1]])
+        var out = matmul(flat, weight, transposeB: true)
+        if let bias { out = out + bias }
         return out.reshaped(Array(x.shape.dropLast()) + [weight.shape[0]])
+    }
+
+    /// Inference linear layer with a weight packed once: relu?(x · Wᵀ + bias) over the last axis.
+    /// x [..., in], `packedWeight` built from W [out, in] (`PackedMatrix(weight)`), bias [out].
+    /// No gradient flows to the weight (the packed copy is detached).
+    public static func linear(_ x: Tensor, packedWeight: PackedMatrix, bias: Tensor?, relu: Bool = false) -> Tensor {
+        precondition(x.shape.last == packedWeight.columns,
+                     "linear: input \(x.shape) does not match weight [\(packedWeight.rows), \(packedWeight.columns)] (last axis vs in_features)")
+        if let bias {
+            precondition(bias.shape == [packedWeight.rows], "linear: bias \(bias.shape) does not match weight [\(packedWeight.rows), \(packedWeight.columns)]")
+        }
+        let out = linearProduct(x, weight: .packed(packedWeight, transposed: true), outFeatures: packedWeight.rows,
+                                bias: bias, relu: relu, keepAlive: packedWeight.source)
+        var inputs = [x]
+        if let bias { inputs.append(bias) }
+        return out.recordingGradient(relu ? "linear_relu" : "linear", inputs: inputs, backward: nil)
+    }
+
+    /// x [..., in] · op(W) [in, out] (+ bias, ReLU in the epilogue) → [..., out].
+    private static func linearProduct(_ x: Tensor, weight: GEMMOperand, outFeatures: Int, bias: Tensor?, relu: Bool,
+                                      keepAlive: Tensor) -> Tensor {
+        precondition(x.dtype == .float32, "linear: float32 input expected, got \(x.dtype)")
+        precondition(bias == nil || bias!.dtype == .float32, "linear: float32 bias expected")
+        let inFeatures = x.shape.last!
+        let rows = x.count / Swift.max(inFeatures, 1)
+        let out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures])
+        let outPointer = out.storage.base.assumingMemoryBound(to: Float.self)
+        withExtendedLifetime(keepAlive) {
+            x.withFloats { px in
+                func run(_ columnBias: UnsafePointer<Float>?) {
+                    gemm(m: rows, n: outFeatures, k: inFeatures, a: .matrix(px.baseAddress!, leadingDimension: Swift.max(inFeatures, 1)),
+                         b: weight, c: outPointer, ldc: Swift.max(outFeatures, 1),
+                         epilogue: GEMMEpilogue(columnBias: columnBias, relu: relu))
+                }
+                if let bias { bias.withFloats { run($0.baseAddress!) } } else { run(nil) }
+            }
+        }
+        return out
     }
 }

@@ -96,6 +96,9 @@ struct KernelBenchmark {
                     engine[index][threads, default: []].append(seconds)
                     if let worker = workers[threads] {
                         numpy[index][threads, default: []].append(try worker.time(m: shape.m, n: shape.n, k: shape.k, seconds: options.secondsPerMeasurement))
+                        // OpenBLAS's idle threads spin for a while after a call; let them park
+                        // before our next measurement so they do not steal its core.
+                        if threads > 1 { Thread.sleep(forTimeInterval: 0.25) }
                     }
                 }
             }

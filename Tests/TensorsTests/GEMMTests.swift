@@ -102,7 +102,8 @@ private let transposes: [(Bool, Bool)] = [(false, false), (true, false), (false,
     /// Row bias (conv + folded BN), column bias (linear), ReLU, with and without accumulation, in
     /// both orientations (a wide N runs as is, a skinny N runs transposed) and across depth blocks.
     @Test(arguments: GEMMKernel.available, [GEMMShape(m: 9, n: 70, k: 13, padding: 1), GEMMShape(m: 70, n: 3, k: 11),
-                                            GEMMShape(m: 8, n: 40, k: 900)])
+                                            GEMMShape(m: 8, n: 40, k: 900), GEMMShape(m: 600, n: 9, k: 400, padding: 2),
+                                            GEMMShape(m: 600, n: 12, k: 400)])
     func epilogueAddsBiasesThenReLU(kernel: GEMMKernel, shape: GEMMShape) {
         for (rowBias, columnBias, relu, accumulate) in [(true, false, true, false), (false, true, false, false),
                                                         (true, true, true, true), (false, false, true, true)] {
@@ -164,6 +165,93 @@ private let transposes: [(Bool, Bool)] = [(false, false), (true, false), (false,
         #expect(worst < 1e-4)
     }
 
+    /// The last 1–8 columns through the dot-product kernel (forced), from a plain matrix read in
+    /// place or gathered, and from a packed matrix, on 1 and 2 threads, with every epilogue part.
+    @Test(arguments: GEMMKernel.available, [1, 3, 4, 5, 8])
+    func remainderColumnsMatchNaive(kernel: GEMMKernel, remainder: Int) {
+        let (m, k) = (23, 45)
+        let n = kernel.vectorLanes + remainder
+        let a = randomFloats(m * k, seed: 21), b = randomFloats(k * n, seed: 22)
+        let rowBias = randomFloats(m, seed: 23), columnBias = randomFloats(n, seed: 24)
+        let packedB = PackedMatrix(Tensor(shape: [n, k], scalars: (0..<(n * k)).map { b[($0 % k) * n + $0 / k] }))  // Bᵀ stored N×K
+        var expected = [Float](repeating: 0, count: m * n)
+        rowBias.withUnsafeBufferPointer { r in
+            columnBias.withUnsafeBufferPointer { col in
+                let epilogue = GEMMEpilogue(rowBias: r.baseAddress, columnBias: col.baseAddress, relu: true)
+                gemmNaive(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &expected, ldc: n, epilogue: epilogue)
+                a.withUnsafeBufferPointer { pa in
+                    b.withUnsafeBufferPointer { pb in
+                        let transposedB = (0..<(n * k)).map { b[($0 % k) * n + $0 / k] }
+                        transposedB.withUnsafeBufferPointer { pbt in
+                            let sources: [(String, GEMMPanelSource)] = [
+                                ("strided columns", .matrix(pb.baseAddress!, depthStride: n, widthStride: 1)),
+                                ("contiguous columns", .matrix(pbt.baseAddress!, depthStride: 1, widthStride: k)),
+                                ("packed", .packedMatrix(packedB, alongRows: true)),
+                            ]
+                            for (name, source) in sources {
+                                for pool in [serialPool, twoThreadPool] {
+                                    var actual = [Float](repeating: .nan, count: m * n)
+                                    actual.withUnsafeMutableBufferPointer { pc in
+                                        let problem = GEMMProblem(rows: m, columns: n, depth: k, a: pa.baseAddress!, aRowStride: k, aDepthStride: 1,
+                                                                  panels: source, c: pc.baseAddress!, cRowStride: n, addToC: false, epilogue: epilogue)
+                                        let panels = (n - remainder + kernel.panelWidth - 1) / kernel.panelWidth
+                                        let threads = pool.threadCount
+                                        let cuts = threads == 1 ? [0, panels] : [0, panels, panels]
+                                        problem.run(schedule: GEMMSchedule(threads: threads, byColumns: true, cuts: cuts,
+                                                                           remainderColumns: remainder, cost: 0),
+                                                    kernel: kernel, pool: pool)
+                                    }
+                                    let worst = zip(actual, expected).map { abs($0 - $1) }.max()!
+                                    #expect(worst < 1e-4, "\(name), \(pool.threadCount) threads: error \(worst)")
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func schedulerUsesTheDotKernelForASkinnyRemainder() {
+        // 512×49×4608 (ResNet-50's last 3×3 as a GEMM): 48 columns in tiles, the 49th as dot products.
+        let kernel = GEMMKernel.avx512
+        let a = [Float](repeating: 0, count: 1), b = [Float](repeating: 0, count: 1)
+        var c = [Float](repeating: 0, count: 1)
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    let problem = GEMMProblem(rows: 512, columns: 49, depth: 4608, a: pa.baseAddress!, aRowStride: 4608, aDepthStride: 1,
+                                              panels: .matrix(pb.baseAddress!, depthStride: 49, widthStride: 1),
+                                              c: pc.baseAddress!, cRowStride: 49, addToC: false, epilogue: .none)
+                    #expect(problem.schedule(kernel: kernel, threads: 1).remainderColumns == 1)
+                    #expect(problem.schedule(kernel: kernel, threads: 2).remainderColumns == 1)
+                }
+            }
+        }
+    }
+
+    /// A skinny N runs swapped (so the tests above cover the transposed store), a wide N does not.
+    @Test(arguments: GEMMKernel.available)
+    func orientationFollowsTheShape(kernel: GEMMKernel) {
+        let a = [Float](repeating: 0, count: 1), b = [Float](repeating: 0, count: 1)
+        var c = [Float](repeating: 0, count: 1)
+        func swapped(_ m: Int, _ n: Int, _ k: Int) -> Bool {
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        GEMMPlan(m: m, n: n, k: k, a: .matrix(pa.baseAddress!, leadingDimension: k),
+                                 b: .matrix(pb.baseAddress!, leadingDimension: n), c: pc.baseAddress!, ldc: n,
+                                 accumulate: false, epilogue: .none, kernel: kernel, threads: 1).swapped
+                    }
+                }
+            }
+        }
+        // (The AVX2 plan computes a 9th column with its dot-product kernel instead.)
+        #expect(swapped(600, kernel == .avx2 ? 12 : 9, 400))
+        #expect(!swapped(9, 70, 13))
+        #expect(!swapped(512, 512, 512))
+    }
+
     @Test func schedulerSplitsBigProblemsEvenly() {
         let kernel = GEMMKernel.portable
         let a = [Float](repeating: 0, count: 1), b = [Float](repeating: 0, count: 1)
@@ -215,22 +303,5 @@ private let transposes: [(Bool, Bool)] = [(false, false), (true, false), (false,
         #else
         #expect(GEMMKernel.available == [.portable])
         #endif
-    }
-
-    @Test func packedMatrixPacksOncePerLayoutAndTracksItsWeight() {
-        let weight = randomTensor([20, 30], seed: 3)
-        let packed = PackedMatrix(weight)
-        #expect(packed.isPacking(weight))
-        #expect(packed.packedByteCount == 0)
-        let kernel = GEMMKernel.preferred
-        let first = packed.panels(kernel: kernel, alongRows: true)
-        let bytes = packed.packedByteCount
-        #expect(bytes >= 20 * 30 * 4)
-        #expect(packed.panels(kernel: kernel, alongRows: true) == first)
-        #expect(packed.packedByteCount == bytes)
-        var changed = weight
-        changed.withMutableFloats { $0[0] += 1 }  // copy-on-write: the packed source keeps the old values
-        #expect(!packed.isPacking(changed))
-        #expect(packed.isPacking(weight))
     }
 }
