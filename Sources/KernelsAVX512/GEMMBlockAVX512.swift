@@ -226,7 +226,7 @@ private func tileAVX512<Rows: TileCount, Vectors: TileCount>(_: Rows.Type, _: Ve
             if output.addToC { result += target.loadUnaligned(as: Vector.self) }
             if let rowBias { result += Vector(repeating: rowBias[row]) }
             if let columnBias { result += UnsafeRawPointer(columnBias + vector * 16).loadUnaligned(as: Vector.self) }
-            if output.relu { result = pointwiseMax(result, Vector()) }
+            if output.relu { result = result.replacing(with: 0, where: result .< 0) }
             target.storeBytes(of: result, as: Vector.self)
         }
         emit(c00, 0, 0); if vectors > 1 { emit(c01, 0, 1) }; if vectors > 2 { emit(c02, 0, 2) }; if vectors > 3 { emit(c03, 0, 3) }

@@ -8,7 +8,10 @@
 // (zero outside the image). `conv2d` picks, per layer:
 // - pointwise (1×1, no padding): X is the input itself (stride 1) or a subsampled copy; no im2col;
 // - depthwise (groups = C = O): a direct kernel, one plane at a time;
-// - implicit GEMM: X's panels are packed straight from the image (no im2col matrix in memory);
+// - padded GEMM (stride 1): over a zero-padded copy of the image, every row of X is a contiguous
+//   slice of a padded plane if pixels are numbered across the padded width; packing is plain
+//   copies, and the few columns that fall in the padding are dropped when the output is compacted;
+// - implicit GEMM (any stride): X's panels are gathered straight from the image;
 // - swapped GEMM for small images (7×7, 14×14): outᵀ[P·Q, O] = Xᵀ · Wᵀ, with Wᵀ packed once in the
 //   `PackedMatrix` and X materialized (small at that size), then transposed into the output.
 // Bias and ReLU are applied in the GEMM epilogue (a row bias: one per output channel).
@@ -56,8 +59,10 @@ enum ConvolutionPath: CaseIterable {
     case pointwise
     /// groups = C = O: direct kernel.
     case depthwise
-    /// im2col panels packed straight from the image into the GEMM.
+    /// im2col panels gathered straight from the image into the GEMM.
     case implicitGEMM
+    /// Stride 1: panels copied from a zero-padded image, product over the padded width, compacted.
+    case paddedGEMM
     /// outᵀ = Xᵀ · Wᵀ with X materialized: wins when P·Q is small. Needs groups = 1.
     case swappedGEMM
 
@@ -67,6 +72,7 @@ enum ConvolutionPath: CaseIterable {
         case .pointwise: g.kernelHeight == 1 && g.kernelWidth == 1 && g.paddingHeight == 0 && g.paddingWidth == 0
         case .depthwise: g.groups == g.inputChannels && g.groups == g.outputChannels && g.groups > 1
         case .implicitGEMM: true
+        case .paddedGEMM: g.strideHeight == 1 && g.strideWidth == 1
         case .swappedGEMM: g.groups == 1
         }
     }
@@ -129,20 +135,41 @@ extension ConvolutionPath {
     static func choose(_ g: Conv2DGeometry, weight: PackedMatrix, weightIsTransient: Bool, kernel: GEMMKernel,
                        threads: Int) -> ConvolutionPath {
         if ConvolutionPath.depthwise.supports(g) { return .depthwise }
-        let normalPath: ConvolutionPath = ConvolutionPath.pointwise.supports(g) ? .pointwise : .implicitGEMM
-        guard ConvolutionPath.swappedGEMM.supports(g) else { return normalPath }
+        let candidates: [ConvolutionPath] = ConvolutionPath.pointwise.supports(g)
+            ? [.pointwise, .swappedGEMM] : [.implicitGEMM, .paddedGEMM, .swappedGEMM]
+        var best = candidates[0], bestCost = Double.infinity
+        for path in candidates where path.supports(g) {
+            // Near a tie keep the earlier (simpler) path.
+            let cost = estimatedCost(path, g, weight: weight, weightIsTransient: weightIsTransient, kernel: kernel, threads: threads)
+            if cost * 1.05 < bestCost { (best, bestCost) = (path, cost) }
+        }
+        return best
+    }
+
+    /// Estimated time of one image and group on `path`, in FMA-instruction slots.
+    private static func estimatedCost(_ path: ConvolutionPath, _ g: Conv2DGeometry, weight: PackedMatrix, weightIsTransient: Bool,
+                                      kernel: GEMMKernel, threads: Int) -> Double {
         let dummy = UnsafeMutablePointer<Float>(bitPattern: 64)!
-        let normal = convolutionProblem(image: dummy, group: 0, weight: weight, bias: nil, output: dummy, geometry: g,
-                                        relu: false, path: normalPath, scratch: dummy)
-        let swapped = convolutionProblem(image: dummy, group: 0, weight: weight, bias: nil, output: dummy, geometry: g,
-                                         relu: false, path: .swappedGEMM, scratch: dummy)
+        let problem = convolutionProblem(image: dummy, group: 0, weight: weight, bias: nil, output: dummy, geometry: g,
+                                         relu: false, path: path, scratch: dummy, kernel: kernel)
         let pixels = Double(g.outputHeight * g.outputWidth), depth = Double(weight.columns)
-        let materialize = normalPath == .pointwise && g.strideHeight == 1 && g.strideWidth == 1 ? 0 : pixels * depth * 0.25
-        // Wᵀ's panels are free when packed once for many calls, a transpose when packed for this one.
-        let packing = weightIsTransient ? Double(g.outputChannels) * depth * 0.5 : 0
-        let swappedCost = swapped.schedule(kernel: kernel, threads: threads).cost + (materialize + packing) / Double(threads)
-            + pixels * Double(g.outputChannels) / Double(threads)
-        return swappedCost * 1.05 < normal.schedule(kernel: kernel, threads: threads).cost ? .swappedGEMM : normalPath
+        let outputs = pixels * Double(g.outputChannelsPerGroup)
+        var extra = 0.0
+        switch path {
+        case .swappedGEMM:
+            let materialize = g.strideHeight == 1 && g.strideWidth == 1 && ConvolutionPath.pointwise.supports(g) ? 0 : pixels * depth * 0.25
+            // Wᵀ's panels are free when packed once for many calls, a transpose when packed for this one.
+            let packing = weightIsTransient ? Double(g.outputChannels) * depth * 0.5 : 0
+            extra = materialize + packing + outputs
+        case .paddedGEMM:
+            let padded = Double(g.inputChannelsPerGroup * (g.inputHeight + 2 * g.paddingHeight) * (g.inputWidth + 2 * g.paddingWidth))
+            extra = (padded + outputs) * 0.25
+        case .pointwise where g.strideHeight != 1 || g.strideWidth != 1:
+            extra = Double(g.inputChannelsPerGroup) * pixels * 0.25
+        default:
+            break
+        }
+        return problem.schedule(kernel: kernel, threads: threads).cost + extra / Double(threads)
     }
 }
 
@@ -151,51 +178,110 @@ private func convolveGroup(image: UnsafePointer<Float>, group: Int, weight: Pack
                            output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool,
                            path: ConvolutionPath, kernel: GEMMKernel, threads: Int, pool: ThreadPool) {
     let pixels = g.outputHeight * g.outputWidth, depth = weight.columns
+    /// Runs `body` over `0..<count` split between the threads of this call.
+    func split(_ count: Int, _ body: (Range<Int>) -> Void) {
+        if threads > 1 { pool.parallelChunks(count, minimumChunk: 4, body) } else { body(0..<count) }
+    }
     let scratch: UnsafeMutablePointer<Float>
     switch path {
     case .pointwise where g.strideHeight != 1 || g.strideWidth != 1:
         scratch = ScratchBuffer.convolution.value.floats(depth * pixels)
-        subsample(image: image + group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth, into: scratch, geometry: g,
-                  channels: 0..<g.inputChannelsPerGroup)
+        let groupImage = image + group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
+        split(g.inputChannelsPerGroup) { subsample(image: groupImage, into: scratch, geometry: g, channels: $0) }
     case .swappedGEMM:
         let needsColumns = !(ConvolutionPath.pointwise.supports(g) && g.strideHeight == 1 && g.strideWidth == 1)
         let product = pixels * g.outputChannels
         scratch = ScratchBuffer.convolution.value.floats(product + (needsColumns ? depth * pixels : 0))
         if needsColumns {
-            // X [K, P·Q], its rows split between the threads.
+            // X [K, P·Q].
             let columns = scratch + product
-            let fill = { (rows: Range<Int>) in
-                if ConvolutionPath.pointwise.supports(g) {
-                    subsample(image: image, into: columns, geometry: g, channels: rows)
-                } else {
+            if ConvolutionPath.pointwise.supports(g) {
+                split(g.inputChannels) { subsample(image: image, into: columns, geometry: g, channels: $0) }
+            } else {
+                split(depth) { rows in
                     packConvolutionPanels(image: image, geometry: g, panels: 0..<1, depth: rows, panelWidth: pixels,
                                           destination: columns + rows.lowerBound * pixels, panelStride: depth * pixels)
                 }
             }
-            if threads > 1 {
-                pool.parallelChunks(ConvolutionPath.pointwise.supports(g) ? g.inputChannels : depth, minimumChunk: 16, fill)
-            } else {
-                fill(0..<(ConvolutionPath.pointwise.supports(g) ? g.inputChannels : depth))
-            }
         }
+    case .paddedGEMM:
+        let layout = PaddedImage(g, panelWidth: kernel.panelWidth)
+        scratch = ScratchBuffer.convolution.value.floats(layout.count + g.outputChannelsPerGroup * layout.columns)
+        let groupImage = image + group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
+        split(g.inputChannelsPerGroup) { layout.fill(scratch, from: groupImage, channels: $0, geometry: g) }
+        (scratch + layout.inputChannels * layout.planeSize).update(repeating: 0, count: layout.count - layout.inputChannels * layout.planeSize)
     default:
         scratch = ScratchBuffer.convolution.value.floats(1)
     }
     let problem = convolutionProblem(image: image, group: group, weight: weight, bias: bias, output: output, geometry: g,
-                                     relu: relu, path: path, scratch: scratch)
+                                     relu: relu, path: path, scratch: scratch, kernel: kernel)
     problem.run(schedule: problem.schedule(kernel: kernel, threads: threads), kernel: kernel, pool: pool)
-    if path == .swappedGEMM {
+    switch path {
+    case .swappedGEMM:
         storeTransposed(product: scratch, c: output, ldc: pixels, m: g.outputChannels, n: pixels, accumulate: false,
                         epilogue: GEMMEpilogue(rowBias: bias, relu: relu), pool: pool, parallel: threads > 1)
+    case .paddedGEMM:
+        // Drop the columns that fell in the horizontal padding.
+        let layout = PaddedImage(g, panelWidth: kernel.panelWidth)
+        let product = scratch + layout.count, groupOutput = output + group * g.outputChannelsPerGroup * pixels
+        split(g.outputChannelsPerGroup) { channels in
+            for o in channels {
+                for p in 0..<g.outputHeight {
+                    (groupOutput + o * pixels + p * g.outputWidth).update(from: product + o * layout.columns + p * layout.width,
+                                                                          count: g.outputWidth)
+                }
+            }
+        }
+    default:
+        break
+    }
+}
+
+/// A zero-padded copy of one group's channels for `.paddedGEMM`: planes of (H + 2·padH) × (W + 2·padW),
+/// then enough zeros that every panel row read past the last plane stays inside the buffer.
+struct PaddedImage {
+    let inputChannels: Int, height: Int, width: Int
+    /// Floats per padded plane.
+    var planeSize: Int { height * width }
+    /// Pixels of the product: P rows over the padded width.
+    let columns: Int
+    /// Floats in the buffer, the zero tail included.
+    let count: Int
+
+    init(_ g: Conv2DGeometry, panelWidth: Int) {
+        inputChannels = g.inputChannelsPerGroup
+        height = g.inputHeight + 2 * g.paddingHeight
+        width = g.inputWidth + 2 * g.paddingWidth
+        columns = g.outputHeight * width
+        // Reads reach panel-rounded columns plus the largest tap offset (r, s) of the last plane.
+        let panels = (columns + panelWidth - 1) / panelWidth
+        let reach = panels * panelWidth + (g.kernelHeight - 1) * g.dilationHeight * width + (g.kernelWidth - 1) * g.dilationWidth
+        count = (inputChannels - 1) * height * width + max(reach, height * width)
+    }
+
+    /// Copies `channels` of the image (one group, starting at `image`) into the padded planes.
+    func fill(_ buffer: UnsafeMutablePointer<Float>, from image: UnsafePointer<Float>, channels: Range<Int>, geometry g: Conv2DGeometry) {
+        for c in channels {
+            let plane = buffer + c * planeSize, source = image + c * g.inputHeight * g.inputWidth
+            plane.update(repeating: 0, count: g.paddingHeight * width)
+            for h in 0..<g.inputHeight {
+                let row = plane + (h + g.paddingHeight) * width
+                row.update(repeating: 0, count: g.paddingWidth)
+                (row + g.paddingWidth).update(from: source + h * g.inputWidth, count: g.inputWidth)
+                (row + g.paddingWidth + g.inputWidth).update(repeating: 0, count: g.paddingWidth)
+            }
+            (plane + (g.paddingHeight + g.inputHeight) * width).update(repeating: 0, count: g.paddingHeight * width)
+        }
     }
 }
 
 /// The GEMM of one image and group. For `.swappedGEMM`, `scratch` holds the product outᵀ
 /// [P·Q, O] followed (unless the input itself serves) by Xᵀ's source X [K, P·Q]; for a strided
-/// `.pointwise`, the subsampled input.
+/// `.pointwise`, the subsampled input; for `.paddedGEMM`, the `PaddedImage` then the product
+/// [O/G, P·(W + 2·padW)].
 private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight: PackedMatrix, bias: UnsafePointer<Float>?,
                                 output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool,
-                                path: ConvolutionPath, scratch: UnsafeMutablePointer<Float>) -> GEMMProblem {
+                                path: ConvolutionPath, scratch: UnsafeMutablePointer<Float>, kernel: GEMMKernel) -> GEMMProblem {
     let pixels = g.outputHeight * g.outputWidth, depth = weight.columns
     let og = g.outputChannelsPerGroup
     let planeSize = g.inputHeight * g.inputWidth
@@ -210,12 +296,32 @@ private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight:
                            a: columns, aRowStride: 1, aDepthStride: pixels,
                            panels: .packedMatrix(weight, alongRows: true),
                            c: scratch, cRowStride: g.outputChannels, addToC: false, epilogue: .none)
+    case .paddedGEMM:
+        let layout = PaddedImage(g, panelWidth: kernel.panelWidth)
+        let padded = UnsafePointer(scratch)
+        let (R, S) = (g.kernelHeight, g.kernelWidth)
+        let rowOffset = g.dilationHeight * layout.width
+        let panels = GEMMPanelSource.custom(costPerElement: 0.1) { panelRange, depthRange, destination, panelStride in
+            let panelWidth = panelStride / depthRange.count
+            for p in depthRange {
+                // Row (c, r, s) of X is the padded plane c shifted by r·dilationH rows and s·dilationW columns.
+                let source = padded + (p / (R * S)) * layout.planeSize + ((p / S) % R) * rowOffset + (p % S) * g.dilationWidth
+                let line = destination + (p - depthRange.lowerBound) * panelWidth
+                for panel in panelRange {
+                    copyPanelRow(from: source + panel * panelWidth, to: line + (panel - panelRange.lowerBound) * panelStride, count: panelWidth)
+                }
+            }
+        }
+        return GEMMProblem(rows: og, columns: layout.columns, depth: depth,
+                           a: weight.pointer + group * og * depth, aRowStride: depth, aDepthStride: 1,
+                           panels: panels, c: scratch + layout.count, cRowStride: layout.columns, addToC: false,
+                           epilogue: GEMMEpilogue(rowBias: bias.map { $0 + group * og }, relu: relu))
     case .pointwise, .implicitGEMM, .depthwise:
         let panels: GEMMPanelSource
         if path == .pointwise {
             panels = .matrix(unitStride ? groupImage : UnsafePointer(scratch), depthStride: unitStride ? planeSize : pixels, widthStride: 1)
         } else {
-            panels = .custom(costPerElement: 0.25) { panelRange, depthRange, destination, panelStride in
+            panels = .custom(costPerElement: 1) { panelRange, depthRange, destination, panelStride in
                 packConvolutionPanels(image: groupImage, geometry: g, panels: panelRange, depth: depthRange,
                                       panelWidth: panelStride / depthRange.count, destination: destination, panelStride: panelStride)
             }
@@ -228,6 +334,18 @@ private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight:
 }
 
 // MARK: - im2col
+
+/// Copies `count` floats (a multiple of 8) with vector loads and stores.
+@inline(__always)
+private func copyPanelRow(from source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
+    typealias Vector = SIMD8<Float>
+    let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+    var offset = 0
+    while offset < count * 4 {
+        to.storeBytes(of: from.loadUnaligned(fromByteOffset: offset, as: Vector.self), toByteOffset: offset, as: Vector.self)
+        offset += 32
+    }
+}
 
 /// Packs panels of one image's im2col matrix X [K, P·Q] straight from the image (one group's
 /// channels starting at `image`): panel t of `panels` at destination[(t − panels.lowerBound)·panelStride],

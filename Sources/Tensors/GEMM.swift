@@ -188,7 +188,7 @@ func storeTransposed(product: UnsafePointer<Float>, c: UnsafeMutablePointer<Floa
                             if accumulate { x += target.loadUnaligned(as: Vector.self) }
                             if let rowBias = epilogue.rowBias { x += Vector(repeating: rowBias[i0 + r]) }
                             if let columnBias { x += columnBias }
-                            if epilogue.relu { x = pointwiseMax(x, Vector()) }
+                            if epilogue.relu { x = x.replacing(with: 0, where: x .< 0) }
                             target.storeBytes(of: x, as: Vector.self)
                         }
                     } else {

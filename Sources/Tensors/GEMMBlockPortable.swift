@@ -147,7 +147,7 @@ private func tilePortable<Rows: TileCount, Vectors: TileCount>(_: Rows.Type, _: 
             if output.addToC { result += target.loadUnaligned(as: Vector.self) }
             if let rowBias { result += Vector(repeating: rowBias[row]) }
             if let columnBias { result += UnsafeRawPointer(columnBias + vector * 8).loadUnaligned(as: Vector.self) }
-            if output.relu { result = pointwiseMax(result, Vector()) }
+            if output.relu { result = result.replacing(with: 0, where: result .< 0) }
             target.storeBytes(of: result, as: Vector.self)
         }
         emit(c00, 0, 0); if vectors > 1 { emit(c01, 0, 1) }

@@ -54,9 +54,10 @@ struct GEMMProblem {
     // MARK: - Cost model
 
     /// Cost per depth step of one register tile, in FMA-instruction slots: its FMAs, but never
-    /// less than the chains needed to cover the FMA latency (a thin tile idles the pipes).
-    private static func tileCost(rows: Int, vectors: Int, kernel: GEMMKernel) -> Double {
-        Double(max(rows * vectors, kernel == .avx512 ? 6 : 8))
+    /// less than the chains needed to cover the FMA latency (a thin tile idles the pipes), plus a
+    /// cache line of A' per step when A' is not contiguous along K (measured ≈ 2 slots).
+    private static func tileCost(rows: Int, vectors: Int, kernel: GEMMKernel, stridedA: Bool) -> Double {
+        Double(max(rows * vectors, kernel == .avx512 ? 6 : 8) + (stridedA ? 2 : 0))
     }
 
     /// Per-depth-step cost of each panel of the first `mainColumns` columns (all rows) and of
@@ -66,8 +67,13 @@ struct GEMMProblem {
         let panelCount = (mainColumns + nr - 1) / nr, tileCount = (rows + mr - 1) / mr
         let panelVectors = (0..<panelCount).map { (min(nr, mainColumns - $0 * nr) + lanes - 1) / lanes }
         let tileRows = (0..<tileCount).map { min(mr, rows - $0 * mr) }
-        let panels = panelVectors.map { v in tileRows.reduce(0) { $0 + Self.tileCost(rows: $1, vectors: v, kernel: kernel) } }
-        let rowTiles = tileRows.map { r in panelVectors.reduce(0) { $0 + Self.tileCost(rows: r, vectors: $1, kernel: kernel) } }
+        let stridedA = aDepthStride != 1
+        let panels = panelVectors.map { v in
+            tileRows.reduce(0) { $0 + Self.tileCost(rows: $1, vectors: v, kernel: kernel, stridedA: stridedA) }
+        }
+        let rowTiles = tileRows.map { r in
+            panelVectors.reduce(0) { $0 + Self.tileCost(rows: r, vectors: $1, kernel: kernel, stridedA: stridedA) }
+        }
         return (panels, rowTiles)
     }
 

@@ -230,26 +230,28 @@ private let transposes: [(Bool, Bool)] = [(false, false), (true, false), (false,
         }
     }
 
-    /// A skinny N runs swapped (so the tests above cover the transposed store), a wide N does not.
+    /// A skinny N runs swapped (so the epilogue tests above cover the transposed store; B is stored
+    /// transposed there, as a linear layer's weight), a wide N does not.
     @Test(arguments: GEMMKernel.available)
     func orientationFollowsTheShape(kernel: GEMMKernel) {
         let a = [Float](repeating: 0, count: 1), b = [Float](repeating: 0, count: 1)
         var c = [Float](repeating: 0, count: 1)
-        func swapped(_ m: Int, _ n: Int, _ k: Int) -> Bool {
+        func swapped(_ m: Int, _ n: Int, _ k: Int, transposeB: Bool) -> Bool {
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     c.withUnsafeMutableBufferPointer { pc in
                         GEMMPlan(m: m, n: n, k: k, a: .matrix(pa.baseAddress!, leadingDimension: k),
-                                 b: .matrix(pb.baseAddress!, leadingDimension: n), c: pc.baseAddress!, ldc: n,
-                                 accumulate: false, epilogue: .none, kernel: kernel, threads: 1).swapped
+                                 b: .matrix(pb.baseAddress!, leadingDimension: transposeB ? k : n, transposed: transposeB),
+                                 c: pc.baseAddress!, ldc: n, accumulate: false, epilogue: .none, kernel: kernel, threads: 1).swapped
                     }
                 }
             }
         }
         // (The AVX2 plan computes a 9th column with its dot-product kernel instead.)
-        #expect(swapped(600, kernel == .avx2 ? 12 : 9, 400))
-        #expect(!swapped(9, 70, 13))
-        #expect(!swapped(512, 512, 512))
+        #expect(swapped(600, kernel == .avx2 ? 12 : 9, 400, transposeB: true))
+        #expect(!swapped(9, 70, 13, transposeB: false))
+        #expect(!swapped(512, 512, 512, transposeB: false))
+        #expect(!swapped(512, 512, 512, transposeB: true))
     }
 
     @Test func schedulerSplitsBigProblemsEvenly() {
