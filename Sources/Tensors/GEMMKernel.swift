@@ -78,7 +78,7 @@ public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible 
     var depthBlock: Int { self == .avx512 ? 384 : 256 }
 
     /// Panels per L2 block: KC × (panels · NR) floats of packed B stay in L2 across the rows.
-    var panelsPerBlock: Int { self == .avx512 ? 6 : 24 }
+    var panelsPerBlock: Int { self == .avx512 ? 8 : 24 }
 
     /// Runs one block (see `gemmBlockAVX512` for the operand layouts).
     @inline(__always)
