@@ -64,16 +64,20 @@ struct GEMMProblem {
     /// each row tile (all those panels).
     private func unitCosts(kernel: GEMMKernel, mainColumns: Int) -> (panels: [Double], rowTiles: [Double]) {
         let mr = kernel.tileRows, nr = kernel.panelWidth, lanes = kernel.vectorLanes
-        let panelCount = (mainColumns + nr - 1) / nr, tileCount = (rows + mr - 1) / mr
-        let panelVectors = (0..<panelCount).map { (min(nr, mainColumns - $0 * nr) + lanes - 1) / lanes }
-        let tileRows = (0..<tileCount).map { min(mr, rows - $0 * mr) }
+        // All tiles are full but the last row tile and the last panel: four tile shapes in all.
+        let fullTiles = rows / mr, lastRows = rows % mr
+        let fullPanels = mainColumns / nr, lastVectors = (mainColumns % nr + lanes - 1) / lanes
         let stridedA = aDepthStride != 1
-        let panels = panelVectors.map { v in
-            tileRows.reduce(0) { $0 + Self.tileCost(rows: $1, vectors: v, kernel: kernel, stridedA: stridedA) }
+        func cost(_ r: Int, _ v: Int) -> Double {
+            r == 0 || v == 0 ? 0 : Self.tileCost(rows: r, vectors: v, kernel: kernel, stridedA: stridedA)
         }
-        let rowTiles = tileRows.map { r in
-            panelVectors.reduce(0) { $0 + Self.tileCost(rows: r, vectors: $1, kernel: kernel, stridedA: stridedA) }
-        }
+        let fullVectors = nr / lanes
+        let fullPanelCost = Double(fullTiles) * cost(mr, fullVectors) + cost(lastRows, fullVectors)
+        let lastPanelCost = Double(fullTiles) * cost(mr, lastVectors) + cost(lastRows, lastVectors)
+        let fullTileCost = Double(fullPanels) * cost(mr, fullVectors) + cost(mr, lastVectors)
+        let lastTileCost = Double(fullPanels) * cost(lastRows, fullVectors) + cost(lastRows, lastVectors)
+        let panels = [Double](repeating: fullPanelCost, count: fullPanels) + (lastVectors > 0 ? [lastPanelCost] : [])
+        let rowTiles = [Double](repeating: fullTileCost, count: fullTiles) + (lastRows > 0 ? [lastTileCost] : [])
         return (panels, rowTiles)
     }
 
