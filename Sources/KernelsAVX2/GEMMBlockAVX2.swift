@@ -4,8 +4,10 @@
 //
 // Shape letters (for one call): M rows of the block, N columns, K depth.
 //   C[M×N] (+)= A[M×K] · B[K×N]  (+ row or column bias, then ReLU)
-// A is read in place: element (i, p) at a[i·aRowStride + p·aDepthStride] (row-major A, its
-// transpose, and an interleaved pack are all this form). B is packed in panels of 16 columns:
+// A is read in place: element (i, p) at a[⌊i/MR⌋·aTileStride + (i mod MR)·aRowStride + p·aDepthStride]
+// with MR the tile rows: row-major A and its transpose (aTileStride = MR·aRowStride) and A packed
+// in interleaved strips of MR rows (aRowStride = 1, aDepthStride = MR, aTileStride = MR·K) all fit.
+// B is packed in panels of 16 columns:
 // panel j holds B[p, 16j + x] at packedB[j·panelStride + p·16 + x], zero-padded past N.
 // C is row-major with row stride cRowStride.
 //
@@ -26,7 +28,7 @@ public let gemmTileRowsAVX2 = 6
 ///   - columnBias: N values, `columnBias[j]` added to column j (nil: none).
 ///   - relu: clamp the result at zero after the biases.
 public func gemmBlockAVX2(rows: Int, columns: Int, depth: Int,
-        a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int,
+        a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, aTileStride: Int,
         packedB: UnsafePointer<Float>, panelStride: Int,
         c: UnsafeMutablePointer<Float>, cRowStride: Int,
         addToC: Bool, rowBias: UnsafePointer<Float>?, columnBias: UnsafePointer<Float>?,
@@ -35,7 +37,7 @@ public func gemmBlockAVX2(rows: Int, columns: Int, depth: Int,
     var i = 0
     while i < rows {
         let tileRows = min(6, rows - i)
-        let aTile = a + i * aRowStride
+        let aTile = a + (i / 6) * aTileStride
         let rowBiasTile = rowBias.map { $0 + i }
         var j = 0, panel = 0
         while j < columns {

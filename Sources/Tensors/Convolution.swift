@@ -12,8 +12,9 @@
 //   slice of a padded plane if pixels are numbered across the padded width; packing is plain
 //   copies, and the few columns that fall in the padding are dropped when the output is compacted;
 // - implicit GEMM (any stride): X's panels are gathered straight from the image;
-// - swapped GEMM for small images (7×7, 14×14): outᵀ[P·Q, O] = Xᵀ · Wᵀ, with Wᵀ packed once in the
-//   `PackedMatrix` and X materialized (small at that size), then transposed into the output.
+// - swapped GEMM for small images (7×7): outᵀ[P·Q, O] = Xᵀ · Wᵀ, with Wᵀ packed once in the
+//   `PackedMatrix` and Xᵀ gathered into strips of MR pixels (small at that size), then transposed
+//   into the output.
 // Bias and ReLU are applied in the GEMM epilogue (a row bias: one per output channel).
 
 // MARK: - Reference
@@ -63,7 +64,7 @@ enum ConvolutionPath: CaseIterable {
     case implicitGEMM
     /// Stride 1: panels copied from a zero-padded image, product over the padded width, compacted.
     case paddedGEMM
-    /// outᵀ = Xᵀ · Wᵀ with X materialized: wins when P·Q is small. Needs groups = 1.
+    /// outᵀ = Xᵀ · Wᵀ with Xᵀ gathered into strips: wins when P·Q is small. Needs groups = 1.
     case swappedGEMM
 
     /// Whether this path can compute `geometry`.
@@ -157,7 +158,8 @@ extension ConvolutionPath {
         var extra = 0.0
         switch path {
         case .swappedGEMM:
-            let materialize = g.strideHeight == 1 && g.strideWidth == 1 && ConvolutionPath.pointwise.supports(g) ? 0 : pixels * depth * 0.25
+            // Gathering Xᵀ into strips of MR pixels (measured ≈ 1.5 slots per element).
+            let materialize = pixels * depth * 1.5
             // Wᵀ's panels are free when packed once for many calls, a transpose when packed for this one.
             let packing = weightIsTransient ? Double(g.outputChannels) * depth * 0.5 : 0
             extra = materialize + packing + outputs
@@ -189,19 +191,23 @@ private func convolveGroup(image: UnsafePointer<Float>, group: Int, weight: Pack
         let groupImage = image + group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
         split(g.inputChannelsPerGroup) { subsample(image: groupImage, into: scratch, geometry: g, channels: $0) }
     case .swappedGEMM:
-        let needsColumns = !(ConvolutionPath.pointwise.supports(g) && g.strideHeight == 1 && g.strideWidth == 1)
+        // Xᵀ [P·Q, K] packed in strips of MR pixels (each tile reads its strip contiguously).
+        let mr = kernel.tileRows, strips = (pixels + mr - 1) / mr
         let product = pixels * g.outputChannels
-        scratch = ScratchBuffer.convolution.value.floats(product + (needsColumns ? depth * pixels : 0))
-        if needsColumns {
-            // X [K, P·Q].
-            let columns = scratch + product
-            if ConvolutionPath.pointwise.supports(g) {
-                split(g.inputChannels) { subsample(image: image, into: columns, geometry: g, channels: $0) }
-            } else {
-                split(depth) { rows in
-                    packConvolutionPanels(image: image, geometry: g, panels: 0..<1, depth: rows, panelWidth: pixels,
-                                          destination: columns + rows.lowerBound * pixels, panelStride: depth * pixels)
-                }
+        scratch = ScratchBuffer.convolution.value.floats(product + strips * depth * mr)
+        let packed = scratch + product
+        split(depth) { rows in
+            // Rows of X are gathered 64 at a time (long contiguous segments), then each strip
+            // receives its 64 × MR block in one contiguous run.
+            let chunk = 64
+            let lines = ScratchBuffer.convolutionRow.value.floats(chunk * pixels)
+            var p0 = rows.lowerBound
+            while p0 < rows.upperBound {
+                let count = min(chunk, rows.upperBound - p0)
+                packConvolutionPanels(image: image, geometry: g, panels: 0..<1, depth: p0..<(p0 + count), panelWidth: pixels,
+                                      destination: lines, panelStride: count * pixels)
+                dealRows(lines, rows: count, pixels: pixels, into: packed + p0 * mr, stripWidth: mr, stripStride: depth * mr)
+                p0 += count
             }
         }
     case .paddedGEMM:
@@ -276,7 +282,7 @@ struct PaddedImage {
 }
 
 /// The GEMM of one image and group. For `.swappedGEMM`, `scratch` holds the product outᵀ
-/// [P·Q, O] followed (unless the input itself serves) by Xᵀ's source X [K, P·Q]; for a strided
+/// [P·Q, O] followed by Xᵀ [P·Q, K] packed in strips of MR pixels; for a strided
 /// `.pointwise`, the subsampled input; for `.paddedGEMM`, the `PaddedImage` then the product
 /// [O/G, P·(W + 2·padW)].
 private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight: PackedMatrix, bias: UnsafePointer<Float>?,
@@ -289,11 +295,10 @@ private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight:
     let unitStride = g.strideHeight == 1 && g.strideWidth == 1
     switch path {
     case .swappedGEMM:
-        // outᵀ[P·Q, O] = Xᵀ[P·Q, K] · Wᵀ[K, O]; Xᵀ read in place from X [K, P·Q].
-        let columns: UnsafePointer<Float> = ConvolutionPath.pointwise.supports(g) && unitStride
-            ? image : UnsafePointer(scratch + pixels * g.outputChannels)
+        // outᵀ[P·Q, O] = Xᵀ[P·Q, K] · Wᵀ[K, O]; Xᵀ packed in strips of MR pixels after the product.
+        let mr = kernel.tileRows
         return GEMMProblem(rows: pixels, columns: g.outputChannels, depth: depth,
-                           a: columns, aRowStride: 1, aDepthStride: pixels,
+                           a: scratch + pixels * g.outputChannels, aRowStride: 1, aDepthStride: mr, aTileStride: depth * mr,
                            panels: .packedMatrix(weight, alongRows: true),
                            c: scratch, cRowStride: g.outputChannels, addToC: false, epilogue: .none)
     case .paddedGEMM:
@@ -301,8 +306,7 @@ private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight:
         let padded = UnsafePointer(scratch)
         let (R, S) = (g.kernelHeight, g.kernelWidth)
         let rowOffset = g.dilationHeight * layout.width
-        let panels = GEMMPanelSource.custom(costPerElement: 0.1) { panelRange, depthRange, destination, panelStride in
-            let panelWidth = panelStride / depthRange.count
+        let panels = GEMMPanelSource.custom(costPerElement: 0.1) { panelRange, depthRange, destination, panelStride, panelWidth in
             for p in depthRange {
                 // Row (c, r, s) of X is the padded plane c shifted by r·dilationH rows and s·dilationW columns.
                 let source = padded + (p / (R * S)) * layout.planeSize + ((p / S) % R) * rowOffset + (p % S) * g.dilationWidth
@@ -321,9 +325,9 @@ private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight:
         if path == .pointwise {
             panels = .matrix(unitStride ? groupImage : UnsafePointer(scratch), depthStride: unitStride ? planeSize : pixels, widthStride: 1)
         } else {
-            panels = .custom(costPerElement: 1) { panelRange, depthRange, destination, panelStride in
+            panels = .custom(costPerElement: 1) { panelRange, depthRange, destination, panelStride, panelWidth in
                 packConvolutionPanels(image: groupImage, geometry: g, panels: panelRange, depth: depthRange,
-                                      panelWidth: panelStride / depthRange.count, destination: destination, panelStride: panelStride)
+                                      panelWidth: panelWidth, destination: destination, panelStride: panelStride)
             }
         }
         return GEMMProblem(rows: og, columns: pixels, depth: depth,
@@ -334,6 +338,29 @@ private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight:
 }
 
 // MARK: - im2col
+
+/// Copies `count` floats inline (segments are short: a library call per segment costs more than the copy).
+@inline(__always)
+private func copyFloats(from source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
+    typealias Vector = SIMD8<Float>
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(destination + i).storeBytes(of: UnsafeRawPointer(source + i).loadUnaligned(as: Vector.self), as: Vector.self)
+        i += 8
+    }
+    while i < count { destination[i] = source[i]; i += 1 }
+}
+
+/// Zeroes `count` floats inline (usually a few padding columns).
+@inline(__always)
+private func fillZeros(_ destination: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(destination + i).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { destination[i] = 0; i += 1 }
+}
 
 /// Copies `count` floats (a multiple of 8) with vector loads and stores.
 @inline(__always)
@@ -368,16 +395,16 @@ func packConvolutionPanels(image: UnsafePointer<Float>, geometry g: Conv2DGeomet
                 let ih = oh * g.strideHeight - g.paddingHeight + r * g.dilationHeight
                 let target = line + x
                 if ih < 0 || ih >= H {
-                    target.update(repeating: 0, count: segment)
+                    fillZeros(target, count: segment)
                 } else {
                     let row = plane + ih * W
                     let iw0 = ow * g.strideWidth - g.paddingWidth + s * g.dilationWidth
                     if g.strideWidth == 1 {
                         // Columns t with 0 ≤ iw0 + t < W come from the row; the rest are padding.
                         let low = min(max(-iw0, 0), segment), high = max(min(W - iw0, segment), low)
-                        if low > 0 { target.update(repeating: 0, count: low) }
-                        if high > low { (target + low).update(from: row + iw0 + low, count: high - low) }
-                        if high < segment { (target + high).update(repeating: 0, count: segment - high) }
+                        fillZeros(target, count: low)
+                        copyFloats(from: row + iw0 + low, to: target + low, count: high - low)
+                        fillZeros(target + high, count: segment - high)
                     } else {
                         for t in 0..<segment {
                             let iw = iw0 + t * g.strideWidth
@@ -389,7 +416,25 @@ func packConvolutionPanels(image: UnsafePointer<Float>, geometry g: Conv2DGeomet
                 oh += 1
                 ow = 0
             }
-            if count < panelWidth { (line + count).update(repeating: 0, count: panelWidth - count) }
+            fillZeros(line + count, count: panelWidth - count)
+        }
+    }
+}
+
+/// Deals `rows` rows of P·Q pixels (`lines`, one after another) into strips of `stripWidth` pixels,
+/// the last one zero-padded: destination[t·stripStride + p·stripWidth + x] = lines[p·pixels + t·stripWidth + x].
+private func dealRows(_ lines: UnsafePointer<Float>, rows: Int, pixels: Int, into destination: UnsafeMutablePointer<Float>,
+                      stripWidth: Int, stripStride: Int) {
+    let strips = (pixels + stripWidth - 1) / stripWidth
+    for t in 0..<strips {
+        let first = t * stripWidth, width = min(stripWidth, pixels - first)
+        var target = destination + t * stripStride
+        var source = lines + first
+        for _ in 0..<rows {
+            for x in 0..<width { target[x] = source[x] }
+            for x in width..<stripWidth { target[x] = 0 }
+            target += stripWidth
+            source += pixels
         }
     }
 }

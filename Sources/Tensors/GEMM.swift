@@ -5,13 +5,14 @@
 // op(A) = A, or Aᵀ when `transposeA` (A stored K×M). Leading dimensions are row strides.
 //
 // How the fast path works (BLIS-style, see `GEMMKernel` for the tile sizes MR×NR):
-// - One operand is packed into panels NR columns wide for the full depth (`GEMMPacking.swift`);
-//   a `PackedMatrix` operand arrives packed already. The other is read in place by the tiles.
-// - Orientation: the kernels vectorize along the packed operand's columns, so for a skinny N
-//   (e.g. 512×49×4608, a 7×7 convolution) it is cheaper to compute Cᵀ = op(B)ᵀ·op(A)ᵀ and
-//   transpose the small result. A cost model over the actual tile shapes picks the orientation.
-// - Blocking: depth in blocks of KC (the MR×KC strip of A stays in L1), columns in blocks of a
-//   few panels (KC × panels·NR of packed B stays in L2) swept by every row tile.
+// - One operand is packed into panels NR columns wide (`GEMMPacking.swift`), block by block just
+//   before use; a `PackedMatrix` operand arrives packed already. The other is read in place.
+// - Orientation: the kernels vectorize along the packed operand's columns, so for a skinny N it
+//   can be cheaper to compute Cᵀ = op(B)ᵀ·op(A)ᵀ and transpose the small result; and a few
+//   columns past the last full vector (N = 49: 48 + 1) can go to a dot-product kernel along K.
+//   A cost model over the actual tile shapes (`GEMMProblem.schedule`) picks among these.
+// - Blocking: depth in blocks of KC, columns in blocks of a few panels swept by every row tile
+//   (sizes in `GEMMKernel`, tuned on the target machine).
 // - Threads: C is split between the pool's threads along whichever dimension balances best
 //   (columns: each thread packs and uses its own panels; rows: panels are packed in parallel first).
 

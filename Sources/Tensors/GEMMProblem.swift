@@ -8,10 +8,11 @@ enum GEMMPanelSource {
     /// A constant matrix whose panels are packed once and cached (see `PackedMatrix.panels`).
     case packedMatrix(PackedMatrix, alongRows: Bool)
     /// A packer for operands that are not plain matrices (implicit im2col): writes element (p, x)
-    /// of panel t at `destination[(t − panels.lowerBound)·panelStride + (p − depth.lowerBound)·NR + x]` for the given panels
-    /// and depth range. `costPerElement` feeds the scheduler.
+    /// of panel t at `destination[(t − panels.lowerBound)·panelStride + (p − depth.lowerBound)·panelWidth + x]`
+    /// for the given panels and depth range. `costPerElement` feeds the scheduler.
     case custom(costPerElement: Double,
-                pack: (_ panels: Range<Int>, _ depth: Range<Int>, _ destination: UnsafeMutablePointer<Float>, _ panelStride: Int) -> Void)
+                pack: (_ panels: Range<Int>, _ depth: Range<Int>, _ destination: UnsafeMutablePointer<Float>,
+                       _ panelStride: Int, _ panelWidth: Int) -> Void)
 
     /// Estimated work to pack one element, in FMA-instruction slots (the cost model's unit).
     var packCostPerElement: Double {
@@ -37,12 +38,19 @@ struct GEMMSchedule {
     var cost: Double
 }
 
+/// Floats between consecutive packed panels of `depth` rows: one cache line more than they hold,
+/// so that panels a power-of-two-ish size apart (K = 4608 gives 9·2¹⁷ bytes) do not all map to the
+/// same cache sets.
+func gemmPanelStride(depth: Int, panelWidth: Int) -> Int { depth * panelWidth + 16 }
+
 struct GEMMProblem {
     /// M', N', K.
     var rows: Int, columns: Int, depth: Int
-    /// A' element (i, p) at a[i·aRowStride + p·aDepthStride].
+    /// A' element (i, p) at a[i·aRowStride + p·aDepthStride], or, with `aTileStride` set, at
+    /// a[⌊i/MR⌋·aTileStride + (i mod MR)·aRowStride + p·aDepthStride] (A' packed in strips of MR rows).
     var a: UnsafePointer<Float>
     var aRowStride: Int, aDepthStride: Int
+    var aTileStride: Int? = nil
     var panels: GEMMPanelSource
     /// C' element (i, j) at c[i·cRowStride + j].
     var c: UnsafeMutablePointer<Float>
@@ -67,7 +75,8 @@ struct GEMMProblem {
         // All tiles are full but the last row tile and the last panel: four tile shapes in all.
         let fullTiles = rows / mr, lastRows = rows % mr
         let fullPanels = mainColumns / nr, lastVectors = (mainColumns % nr + lanes - 1) / lanes
-        let stridedA = aDepthStride != 1
+        // Consecutive depth steps of a tile more than a cache line apart: A' is read across its rows.
+        let stridedA = aDepthStride > 16
         func cost(_ r: Int, _ v: Int) -> Double {
             r == 0 || v == 0 ? 0 : Self.tileCost(rows: r, vectors: v, kernel: kernel, stridedA: stridedA)
         }
@@ -94,7 +103,7 @@ struct GEMMProblem {
     /// Columns past the last full vector that can go to the dot-product kernel (A' must be
     /// contiguous along K, B' readable by column), else 0.
     private func remainderCandidate(kernel: GEMMKernel) -> Int {
-        guard aDepthStride == 1, columnSource != nil else { return 0 }
+        guard aDepthStride == 1, aTileStride == nil, columnSource != nil else { return 0 }
         let remainder = columns % kernel.vectorLanes
         return remainder <= 8 ? remainder : 0
     }
@@ -183,11 +192,15 @@ struct GEMMProblem {
                 packPanels(source: pointer, depthStride: depthStride, widthStride: widthStride, depth: depthRange, width: mainColumns,
                            panelWidth: nr, panels: panelRange, destination: destination, panelStride: panelStride)
             case .custom(_, let pack):
-                pack(panelRange, depthRange, destination, panelStride)
+                pack(panelRange, depthRange, destination, panelStride, nr)
             case .packedMatrix:
                 preconditionFailure("GEMMProblem: a packed matrix is never repacked")
             }
         }
+
+        let tileStride = aTileStride ?? mr * aRowStride
+        /// A'[i, p]'s address for a row i at the start of a tile.
+        func aAddress(_ i: Int, _ p: Int) -> UnsafePointer<Float> { a + (i / mr) * tileStride + p * aDepthStride }
 
         /// Runs the block kernel on rows × panels for depth [p0, p0 + kc), B' panels at `packed`.
         func multiply(_ rowRange: Range<Int>, _ panelRange: Range<Int>, _ p0: Int, _ kc: Int,
@@ -195,8 +208,8 @@ struct GEMMProblem {
             let last = p0 + kc == depth
             let column0 = panelRange.lowerBound * nr, column1 = min(panelRange.upperBound * nr, mainColumns)
             kernel.block(rows: rowRange.count, columns: column1 - column0, depth: kc,
-                         a: a + rowRange.lowerBound * aRowStride + p0 * aDepthStride,
-                         aRowStride: aRowStride, aDepthStride: aDepthStride,
+                         a: aAddress(rowRange.lowerBound, p0),
+                         aRowStride: aRowStride, aDepthStride: aDepthStride, aTileStride: tileStride,
                          packedB: packed, panelStride: panelStride,
                          c: c + rowRange.lowerBound * cRowStride + column0, cRowStride: cRowStride,
                          addToC: addToC || p0 > 0,
@@ -205,7 +218,8 @@ struct GEMMProblem {
                          relu: last && epilogue.relu)
         }
 
-        /// Rows × panels from panels packed for the full depth (`fullPanels`, K·NR apart).
+        let fullStride = gemmPanelStride(depth: depth, panelWidth: nr)
+        /// Rows × panels from panels packed for the full depth (`fullPanels`, `fullStride` apart).
         func multiplyPacked(_ rowRange: Range<Int>, _ panelRange: Range<Int>, _ fullPanels: UnsafePointer<Float>) {
             if rowRange.isEmpty || panelRange.isEmpty { return }
             var p0 = 0
@@ -214,7 +228,7 @@ struct GEMMProblem {
                 var panel = panelRange.lowerBound
                 while panel < panelRange.upperBound {
                     let panelEnd = min(panel + kernel.panelsPerBlock, panelRange.upperBound)
-                    multiply(rowRange, panel..<panelEnd, p0, kc, fullPanels + panel * depth * nr + p0 * nr, depth * nr)
+                    multiply(rowRange, panel..<panelEnd, p0, kc, fullPanels + panel * fullStride + p0 * nr, fullStride)
                     panel = panelEnd
                 }
                 p0 += kc
@@ -225,15 +239,16 @@ struct GEMMProblem {
         /// buffer just before the row tiles sweep it, so it is still in L2 (BLIS's loop order).
         func packAndMultiply(_ rowRange: Range<Int>, _ panelRange: Range<Int>) {
             if rowRange.isEmpty || panelRange.isEmpty { return }
-            let buffer = ScratchBuffer.gemmPanels.value.floats(blockDepth * kernel.panelsPerBlock * nr)
+            let buffer = ScratchBuffer.gemmPanels.value.floats(gemmPanelStride(depth: blockDepth, panelWidth: nr) * kernel.panelsPerBlock)
             var panel = panelRange.lowerBound
             while panel < panelRange.upperBound {
                 let panelEnd = min(panel + kernel.panelsPerBlock, panelRange.upperBound)
                 var p0 = 0
                 while p0 < depth {
                     let kc = min(blockDepth, depth - p0)
-                    pack(panel..<panelEnd, p0..<(p0 + kc), buffer, kc * nr)
-                    multiply(rowRange, panel..<panelEnd, p0, kc, buffer, kc * nr)
+                    let stride = gemmPanelStride(depth: kc, panelWidth: nr)
+                    pack(panel..<panelEnd, p0..<(p0 + kc), buffer, stride)
+                    multiply(rowRange, panel..<panelEnd, p0, kc, buffer, stride)
                     p0 += kc
                 }
                 panel = panelEnd
@@ -299,10 +314,10 @@ struct GEMMProblem {
             }
         } else {
             // Every thread needs every panel: pack them all once, in parallel, then split the rows.
-            let fullPanels = ScratchBuffer.gemmSharedPanels.value.floats(panelCount * depth * nr)
+            let fullPanels = ScratchBuffer.gemmSharedPanels.value.floats(panelCount * fullStride)
             pool.parallelFor(threads) { t in
                 let range = (panelCount * t / threads)..<(panelCount * (t + 1) / threads)
-                if !range.isEmpty { pack(range, 0..<depth, fullPanels + range.lowerBound * depth * nr, depth * nr) }
+                if !range.isEmpty { pack(range, 0..<depth, fullPanels + range.lowerBound * fullStride, fullStride) }
             }
             pool.parallelFor(threads) { t in
                 multiplyPacked(min(cuts[t] * mr, rows)..<min(cuts[t + 1] * mr, rows), 0..<panelCount, fullPanels)

@@ -64,7 +64,7 @@ public final class PackedMatrix: @unchecked Sendable {
         cache.withLock { $0.values.reduce(0) { $0 + $1.count * MemoryLayout<Float>.stride } }
     }
 
-    /// The panels of `kernel`'s width, packing them on first use. `alongRows`: panel columns
+    /// The panels of `kernel`'s width (`gemmPanelStride` apart), packing them on first use. `alongRows`: panel columns
     /// walk X's rows and the depth walks its columns (the layout of Xᵀ as a GEMM B operand);
     /// otherwise panel columns walk X's columns (X as a B operand).
     func panels(kernel: GEMMKernel, alongRows: Bool) -> UnsafePointer<Float> {
@@ -74,10 +74,11 @@ public final class PackedMatrix: @unchecked Sendable {
             let depth = alongRows ? columns : rows, width = alongRows ? rows : columns
             let panelWidth = kernel.panelWidth
             let panelCount = (width + panelWidth - 1) / panelWidth
-            let panels = PackedPanels(count: max(panelCount * panelWidth * depth, 1))
+            let panelStride = gemmPanelStride(depth: depth, panelWidth: panelWidth)
+            let panels = PackedPanels(count: max(panelCount * panelStride, 1))
             packPanels(source: pointer, depthStride: alongRows ? 1 : columns, widthStride: alongRows ? columns : 1,
                        depth: 0..<depth, width: width, panelWidth: panelWidth, panels: 0..<panelCount,
-                       destination: panels.base, panelStride: depth * panelWidth)
+                       destination: panels.base, panelStride: panelStride)
             cache[layout] = panels
             return UnsafePointer(panels.base)
         }

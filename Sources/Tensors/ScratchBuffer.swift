@@ -40,4 +40,6 @@ final class ScratchBuffer {
     static let gemmProduct = ThreadLocal<ScratchBuffer>(default: { ScratchBuffer() })
     /// im2col columns and other convolution work space.
     static let convolution = ThreadLocal<ScratchBuffer>(default: { ScratchBuffer() })
+    /// One im2col row at a time, while `convolution` holds the packed result.
+    static let convolutionRow = ThreadLocal<ScratchBuffer>(default: { ScratchBuffer() })
 }
