@@ -71,22 +71,25 @@ private func convolutionError(_ layer: ConvolutionCase, path: ConvolutionPath?, 
         ConvolutionCase(batch: 3, channels: 6, height: 5, width: 7, outputChannels: 9, padding: (1, 1)),
     ]
 
-    /// Every path that can compute a layer agrees with the naive convolution, on 1 and 2 threads.
+    /// Every path that can compute a layer agrees with the naive convolution, with every GEMM
+    /// kernel this CPU has (their tile sizes shape the packing), on 1 and 2 threads.
     @Test(arguments: layers)
     func everyPathMatchesNaive(layer: ConvolutionCase) {
         let paths = ConvolutionPath.allCases.filter { $0.supports(layer.geometry) }
         #expect(paths.contains(.implicitGEMM))
         for path in paths {
-            for (pool, relu) in [(serialPool, false), (twoThreadPool, true)] {
-                let error = convolutionError(layer, path: path, kernel: .preferred, pool: pool, relu: relu)
-                #expect(error < 1e-5, "path \(path), \(pool.threadCount) threads, relu \(relu): error \(error)")
+            for kernel in GEMMKernel.available {
+                for (pool, relu) in [(serialPool, false), (twoThreadPool, true)] {
+                    let error = convolutionError(layer, path: path, kernel: kernel, pool: pool, relu: relu)
+                    #expect(error < 1e-5, "path \(path), kernel \(kernel), \(pool.threadCount) threads, relu \(relu): error \(error)")
+                }
             }
         }
     }
 
-    /// The chosen path, with every GEMM kernel this CPU has.
+    /// The path `conv2d` chooses by itself, with every GEMM kernel.
     @Test(arguments: GEMMKernel.available, [layers[0], layers[1], layers[2], layers[9]])
-    func everyKernelMatchesNaive(kernel: GEMMKernel, layer: ConvolutionCase) {
+    func chosenPathMatchesNaive(kernel: GEMMKernel, layer: ConvolutionCase) {
         let error = convolutionError(layer, path: nil, kernel: kernel, pool: twoThreadPool, relu: true)
         #expect(error < 1e-5, "error \(error)")
     }
