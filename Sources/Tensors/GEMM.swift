@@ -39,15 +39,15 @@ public func gemm(m: Int, n: Int, k: Int, a: GEMMOperand, b: GEMMOperand,
                  epilogue: GEMMEpilogue = .none, kernel: GEMMKernel = .preferred,
                  pool: ThreadPool = .current) {
     precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m \(m), n \(n), k \(k)")
-    precondition(ldc >= n, "gemm: ldc \(ldc) is smaller than n \(n)")
-    checkOperand(a, isA: true, outer: m, depth: k)
-    checkOperand(b, isA: false, outer: n, depth: k)
     if m == 0 || n == 0 { return }
+    precondition(ldc >= n, "gemm: ldc \(ldc) is smaller than n \(n)")
     if k == 0 {
         applyEpilogue(c: c, ldc: ldc, m: m, n: n, accumulate: accumulate, epilogue: epilogue)
         return
     }
 
+    checkOperand(a, isA: true, outer: m, depth: k)
+    checkOperand(b, isA: false, outer: n, depth: k)
     let threads = gemmThreadCount(m: m, n: n, k: k, pool: pool)
     let plan = GEMMPlan(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, epilogue: epilogue,
                         kernel: kernel, threads: threads)
@@ -121,6 +121,9 @@ public func gemmNaive(m: Int, n: Int, k: Int,
 
 /// Below this many multiply-adds a GEMM runs on one thread: waking a worker costs more.
 let gemmParallelThreshold = 1 << 18
+
+/// A one-thread pool for GEMMs that already run side by side on a pool's threads.
+let gemmSerialPool = ThreadPool(threadCount: 1)
 
 func gemmThreadCount(m: Int, n: Int, k: Int, pool: ThreadPool) -> Int {
     m * n * k < gemmParallelThreshold ? 1 : pool.threadCount

@@ -177,13 +177,28 @@ struct GEMMProblem {
 
     // MARK: - Execution
 
+    /// KC for this run. Long depth blocks are best (fewer passes over C) unless many row tiles
+    /// sweep each block of B: then the block should stay in L2 (about 1 MB) rather than stream
+    /// from L3 once per tile, which is what limits two threads sharing L3 on skinny products.
+    private func depthBlock(kernel: GEMMKernel, schedule: GEMMSchedule, panelCount: Int) -> Int {
+        var limit = kernel.depthBlock
+        let rowTiles = (rows + kernel.tileRows - 1) / kernel.tileRows / (schedule.byColumns ? 1 : schedule.threads)
+        let panelsPerThread = schedule.byColumns ? (panelCount + schedule.threads - 1) / schedule.threads : panelCount
+        let blockPanels = max(1, min(kernel.panelsPerBlock, panelsPerThread))
+        if rowTiles >= 16 {
+            let fitting = (1 << 20) / (blockPanels * kernel.panelWidth * MemoryLayout<Float>.stride)
+            limit = min(limit, max(fitting, 1024))
+        }
+        let blocks = (depth + limit - 1) / limit
+        return (depth + blocks - 1) / blocks
+    }
+
     func run(schedule: GEMMSchedule, kernel: GEMMKernel, pool: ThreadPool) {
         let nr = kernel.panelWidth, mr = kernel.tileRows
         // Tiles cover the first `mainColumns` columns, the dot-product kernel the rest.
         let mainColumns = columns - schedule.remainderColumns
         let panelCount = (mainColumns + nr - 1) / nr
-        let blocks = (depth + kernel.depthBlock - 1) / kernel.depthBlock
-        let blockDepth = (depth + blocks - 1) / blocks
+        let blockDepth = depthBlock(kernel: kernel, schedule: schedule, panelCount: panelCount)
 
         /// Packs `panelRange` × depth `depthRange` of B' at `destination` (the first panel of the range), `panelStride` apart.
         func pack(_ panelRange: Range<Int>, _ depthRange: Range<Int>, _ destination: UnsafeMutablePointer<Float>, _ panelStride: Int) {

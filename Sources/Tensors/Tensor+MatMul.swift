@@ -17,18 +17,27 @@ extension Tensor {
         let out = Tensor(uninitializedShape: batch + [m, n])
         let stridesA = broadcastStrides(batchA, to: batch), stridesB = broadcastStrides(batchB, to: batch)
         let outPointer = out.storage.base.assumingMemoryBound(to: Float.self)
+        // Many small products (attention heads): run them side by side, one per thread, rather
+        // than splitting each one between the threads.
+        let pool = ThreadPool.current, threads = pool.threadCount
+        let sideBySide = threads > 1 && batchCount >= threads && (batchCount % threads == 0 || batchCount >= 4 * threads)
         a.withFloats { pa in
             b.withFloats { pb in
-                for index in 0..<batchCount {
+                func multiply(_ index: Int, _ pool: ThreadPool) {
                     var rest = index, offsetA = 0, offsetB = 0
                     for axis in stride(from: batch.count - 1, through: 0, by: -1) {
                         let i = rest % batch[axis]; rest /= batch[axis]
                         offsetA += i * stridesA[axis]; offsetB += i * stridesB[axis]
                     }
                     gemm(m: m, n: n, k: k,
-                         a: pa.baseAddress! + offsetA * ar * ac, lda: ac, transposeA: transposeA,
-                         b: pb.baseAddress! + offsetB * br * bc, ldb: bc, transposeB: transposeB,
-                         c: outPointer + index * m * n, ldc: n)
+                         a: pa.baseAddress! + offsetA * ar * ac, lda: Swift.max(ac, 1), transposeA: transposeA,
+                         b: pb.baseAddress! + offsetB * br * bc, ldb: Swift.max(bc, 1), transposeB: transposeB,
+                         c: outPointer + index * m * n, ldc: Swift.max(n, 1), pool: pool)
+                }
+                if sideBySide {
+                    pool.parallelFor(batchCount) { multiply($0, gemmSerialPool) }
+                } else {
+                    for index in 0..<batchCount { multiply(index, pool) }
                 }
             }
         }
