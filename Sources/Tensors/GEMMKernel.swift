@@ -74,9 +74,10 @@ public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible 
     /// Float lanes per SIMD register in this kernel's tiles.
     public var vectorLanes: Int { self == .avx512 ? 16 : 8 }
 
-    /// Depth (K) per cache block. Measured on Zen 4 (32 KB L1, 1 MB L2): long blocks win — the B
-    /// panels stream from L2/L3 at far more than the 256 bytes per 24 FMAs the tiles consume, while
-    /// every extra block costs a pass over C and re-packing; so K up to 4608 is not split at all.
+    /// Longest depth (K) block. Measured on Zen 4 (32 KB L1, 1 MB L2): long blocks win — the B
+    /// panels stream from L2/L3 faster than the 256 bytes per 24 FMAs the tiles consume, while
+    /// every extra block costs a pass over C. `GEMMProblem` shortens it when many row tiles share
+    /// a block of B (which should then stay in L2).
     var depthBlock: Int { self == .avx512 ? 4608 : 1024 }
 
     /// Panels per block: each block of KC × (panels · NR) packed floats is swept by all the row
