@@ -25,6 +25,6 @@ func runBenchCommand(_ arguments: inout CommandLineArguments) throws {
         try arguments.finish()
         try KernelBenchmark(options: options).run()
     default:
-        throw CommandLineError.invalidValue(option: "bench", value: what, expected: "'kernels'")
+        throw CommandLineError.unknownCommand("bench \(what)")
     }
 }
