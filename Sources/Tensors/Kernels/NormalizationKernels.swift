@@ -1,0 +1,136 @@
+// Normalization kernels. Statistics come from one pass of Welford's algorithm: each SIMD16 lane
+// keeps its own running mean and sum of squared deviations (no catastrophic cancellation, unlike
+// Σx² − (Σx)²/n), the lanes are merged with Chan's formula, and the tail is added one element
+// at a time. The second pass writes (x − mean)·rstd·w + b.
+//
+// Shape letters: R rows of D elements (layer norm); N samples, C channels, S spatial elements,
+// G groups (group and batch norm).
+
+/// Elements below which a normalization stays on one thread.
+let normalizationGrain = 16_384
+
+/// Mean and biased variance of p[0..<n] (n ≥ 1), single pass.
+@inline(__always) func meanAndVariance(_ p: UnsafePointer<Float>, _ n: Int) -> (mean: Float, variance: Float) {
+    var mean = SIMD16<Float>(), m2 = SIMD16<Float>()
+    var steps: Float = 0
+    var j = 0
+    while j + 16 <= n {
+        let v = loadVector(p + j)
+        steps += 1
+        let delta = v - mean
+        mean.addProduct(delta, SIMD16(repeating: 1 / steps))
+        m2.addProduct(delta, v - mean)
+        j += 16
+    }
+    // Merge the 16 lanes (equal counts): the mean of means, and the spread of the lane means.
+    var count: Float = 0, total: Float = 0, deviations: Float = 0
+    if steps > 0 {
+        let laneMean = mean.sum() / 16
+        let spread = mean - laneMean
+        count = 16 * steps
+        total = laneMean
+        deviations = m2.sum() + steps * (spread * spread).sum()
+    }
+    // Tail elements, one Welford step each.
+    while j < n {
+        let v = p[j]
+        count += 1
+        let delta = v - total
+        total += delta / count
+        deviations = deviations.addingProduct(delta, v - total)
+        j += 1
+    }
+    return (total, deviations / Float(n))
+}
+
+/// out[r, :] = (x[r, :] − mean_r) / √(var_r + eps) · weight + bias, weight and bias [D] or nil.
+public func layerNormKernel(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                            weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
+                            rows R: Int, columns D: Int, epsilon: Float, pool: ThreadPool = .current) {
+    if D == 0 { return }
+    pool.parallelChunks(R, minimumChunk: Swift.max(1, normalizationGrain / D)) { range in
+        for r in range {
+            let source = x + r * D, destination = out + r * D
+            let (mean, variance) = meanAndVariance(source, D)
+            let inverse = 1 / (variance + epsilon).squareRoot()
+            let m = SIMD16<Float>(repeating: mean), s = SIMD16<Float>(repeating: inverse)
+            var j = 0
+            func normalize(_ v: SIMD16<Float>, _ j: Int, _ lanes: Int) -> SIMD16<Float> {
+                let normalized = (v - m) * s
+                let w = weight.map { lanes == 16 ? loadVector($0 + j) : loadPartialVector($0 + j, lanes) }
+                let b = bias.map { lanes == 16 ? loadVector($0 + j) : loadPartialVector($0 + j, lanes) }
+                switch (w, b) {
+                case let (w?, b?): return b.addingProduct(normalized, w)
+                case let (w?, nil): return normalized * w
+                case let (nil, b?): return normalized + b
+                case (nil, nil): return normalized
+                }
+            }
+            while j + 16 <= D {
+                storeVector(normalize(loadVector(source + j), j, 16), destination + j)
+                j += 16
+            }
+            if j < D {
+                storePartialVector(normalize(loadPartialVector(source + j, D - j), j, D - j), destination + j, D - j)
+            }
+        }
+    }
+}
+
+/// out[n, c, s] = x[n, c, s] · scale[c] + shift[c], then max(·, 0) when `relu`
+/// (inference batch norm with the statistics folded into scale and shift).
+public func channelAffineKernel(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
+                                batch N: Int, channels C: Int, spatial S: Int, relu: Bool,
+                                pool: ThreadPool = .current) {
+    pool.parallelChunks(N * C, minimumChunk: Swift.max(1, normalizationGrain / Swift.max(S, 1))) { range in
+        for plane in range {
+            let c = plane % C
+            let source = x + plane * S, destination = out + plane * S
+            let a = SIMD16<Float>(repeating: scale[c]), b = SIMD16<Float>(repeating: shift[c])
+            var j = 0
+            while j + 16 <= S {
+                var v = b.addingProduct(loadVector(source + j), a)
+                if relu { v = VectorMath.relu(v) }
+                storeVector(v, destination + j)
+                j += 16
+            }
+            if j < S {
+                var v = b.addingProduct(loadPartialVector(source + j, S - j), a)
+                if relu { v = VectorMath.relu(v) }
+                storePartialVector(v, destination + j, S - j)
+            }
+        }
+    }
+}
+
+/// Group norm: statistics over each (n, group) run of C/G·S elements, affine per channel.
+public func groupNormKernel(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                            weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
+                            batch N: Int, channels C: Int, spatial S: Int, groups G: Int, epsilon: Float,
+                            pool: ThreadPool = .current) {
+    let perGroup = C / G, run = perGroup * S
+    if run == 0 { return }
+    pool.parallelChunks(N * G, minimumChunk: Swift.max(1, normalizationGrain / run)) { range in
+        for item in range {
+            let source = x + item * run, destination = out + item * run
+            let (mean, variance) = meanAndVariance(source, run)
+            let inverse = 1 / (variance + epsilon).squareRoot()
+            for k in 0..<perGroup {
+                let c = (item % G) * perGroup + k
+                // (x − mean)·scale + b rather than x·scale + (b − mean·scale): no cancellation when |mean| ≫ std.
+                let scale = SIMD16<Float>(repeating: inverse * (weight?[c] ?? 1))
+                let shift = SIMD16<Float>(repeating: bias?[c] ?? 0), m = SIMD16<Float>(repeating: mean)
+                let s = source + k * S, d = destination + k * S
+                var j = 0
+                while j + 16 <= S {
+                    storeVector(shift.addingProduct(loadVector(s + j) - m, scale), d + j)
+                    j += 16
+                }
+                if j < S {
+                    storePartialVector(shift.addingProduct(loadPartialVector(s + j, S - j) - m, scale), d + j, S - j)
+                }
+            }
+        }
+    }
+}
