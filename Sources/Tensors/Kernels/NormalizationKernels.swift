@@ -1,7 +1,8 @@
 // Normalization kernels. Statistics come from one pass of Welford's algorithm: each SIMD16 lane
 // keeps its own running mean and sum of squared deviations (no catastrophic cancellation, unlike
 // Σx² − (Σx)²/n), the lanes are merged with Chan's formula, and the tail is added one element
-// at a time. The second pass writes (x − mean)·rstd·w + b.
+// at a time. The data are shifted by their first element first, so a large common offset costs
+// no precision. The second pass writes (x − mean)·rstd·w + b.
 //
 // Shape letters: R rows of D elements (layer norm); N samples, C channels, S spatial elements,
 // G groups (group and batch norm).
@@ -9,13 +10,17 @@
 /// Elements below which a normalization stays on one thread.
 let normalizationGrain = 16_384
 
-/// Mean and biased variance of p[0..<n] (n ≥ 1), single pass.
-@inline(__always) func meanAndVariance(_ p: UnsafePointer<Float>, _ n: Int) -> (mean: Float, variance: Float) {
+/// Statistics of p[0..<n] (n ≥ 1) in one pass: the mean is `origin + offset`, kept as two floats
+/// so that `(x − origin) − offset` centers x without the rounding of a large mean (the data are
+/// shifted by their first element before accumulating, the "shifted data" form of Welford).
+@inline(__always) func meanAndVariance(_ p: UnsafePointer<Float>, _ n: Int) -> (origin: Float, offset: Float, variance: Float) {
+    let origin = p[0]
+    let shift = SIMD16<Float>(repeating: origin)
     var mean = SIMD16<Float>(), m2 = SIMD16<Float>()
     var steps: Float = 0
     var j = 0
     while j + 16 <= n {
-        let v = loadVector(p + j)
+        let v = loadVector(p + j) - shift
         steps += 1
         let delta = v - mean
         mean.addProduct(delta, SIMD16(repeating: 1 / steps))
@@ -33,14 +38,14 @@ let normalizationGrain = 16_384
     }
     // Tail elements, one Welford step each.
     while j < n {
-        let v = p[j]
+        let v = p[j] - origin
         count += 1
         let delta = v - total
         total += delta / count
         deviations = deviations.addingProduct(delta, v - total)
         j += 1
     }
-    return (total, deviations / Float(n))
+    return (origin, total, Swift.max(deviations, 0) / Float(n))
 }
 
 /// out[r, :] = (x[r, :] − mean_r) / √(var_r + eps) · weight + bias, weight and bias [D] or nil.
@@ -51,12 +56,13 @@ public func layerNormKernel(out: UnsafeMutablePointer<Float>, x: UnsafePointer<F
     pool.parallelChunks(R, minimumChunk: Swift.max(1, normalizationGrain / D)) { range in
         for r in range {
             let source = x + r * D, destination = out + r * D
-            let (mean, variance) = meanAndVariance(source, D)
+            let (origin, offset, variance) = meanAndVariance(source, D)
             let inverse = 1 / (variance + epsilon).squareRoot()
-            let m = SIMD16<Float>(repeating: mean), s = SIMD16<Float>(repeating: inverse)
+            let o = SIMD16<Float>(repeating: origin), m = SIMD16<Float>(repeating: offset)
+            let s = SIMD16<Float>(repeating: inverse)
             var j = 0
-            func normalize(_ v: SIMD16<Float>, _ j: Int, _ lanes: Int) -> SIMD16<Float> {
-                let normalized = (v - m) * s
+            @inline(__always) func normalize(_ v: SIMD16<Float>, _ j: Int, _ lanes: Int) -> SIMD16<Float> {
+                let normalized = ((v - o) - m) * s
                 let w = weight.map { lanes == 16 ? loadVector($0 + j) : loadPartialVector($0 + j, lanes) }
                 let b = bias.map { lanes == 16 ? loadVector($0 + j) : loadPartialVector($0 + j, lanes) }
                 switch (w, b) {
@@ -114,21 +120,22 @@ public func groupNormKernel(out: UnsafeMutablePointer<Float>, x: UnsafePointer<F
     pool.parallelChunks(N * G, minimumChunk: Swift.max(1, normalizationGrain / run)) { range in
         for item in range {
             let source = x + item * run, destination = out + item * run
-            let (mean, variance) = meanAndVariance(source, run)
+            let (origin, offset, variance) = meanAndVariance(source, run)
             let inverse = 1 / (variance + epsilon).squareRoot()
+            let o = SIMD16<Float>(repeating: origin), m = SIMD16<Float>(repeating: offset)
             for k in 0..<perGroup {
                 let c = (item % G) * perGroup + k
                 // (x − mean)·scale + b rather than x·scale + (b − mean·scale): no cancellation when |mean| ≫ std.
                 let scale = SIMD16<Float>(repeating: inverse * (weight?[c] ?? 1))
-                let shift = SIMD16<Float>(repeating: bias?[c] ?? 0), m = SIMD16<Float>(repeating: mean)
+                let shift = SIMD16<Float>(repeating: bias?[c] ?? 0)
                 let s = source + k * S, d = destination + k * S
                 var j = 0
                 while j + 16 <= S {
-                    storeVector(shift.addingProduct(loadVector(s + j) - m, scale), d + j)
+                    storeVector(shift.addingProduct((loadVector(s + j) - o) - m, scale), d + j)
                     j += 16
                 }
                 if j < S {
-                    storePartialVector(shift.addingProduct(loadPartialVector(s + j, S - j) - m, scale), d + j, S - j)
+                    storePartialVector(shift.addingProduct((loadPartialVector(s + j, S - j) - o) - m, scale), d + j, S - j)
                 }
             }
         }
