@@ -40,7 +40,7 @@ extension Tensor {
                                             padding: padding.1, dilation: dilation.1)
         withFloats { x in
             maxPool2dKernel(out: out.mutableFloatPointer, x: x.baseAddress!, planes: N * C, height: H, width: W,
-                            rows: rows, columns: columns)
+                            rows: rows, columns: columns, columnStride: stride.1)
         }
         return out
     }
@@ -61,7 +61,7 @@ extension Tensor {
                                          padding: padding.0, countIncludePad: countIncludePad)
         let columns = PoolingWindow.average(inputSize: W, outputSize: Q, kernel: kernelSize.1, stride: stride.1,
                                             padding: padding.1, countIncludePad: countIncludePad)
-        return averagePooled(rows: rows, columns: columns, operation: "avg_pool2d")
+        return averagePooled(rows: rows, columns: columns, columnStride: stride.1, operation: "avg_pool2d")
     }
 
     /// Average pooling to a fixed output size (PyTorch's adaptive windows: start ⌊i·H/P⌋, end ⌈(i+1)·H/P⌉).
@@ -70,18 +70,20 @@ extension Tensor {
         precondition(outputSize.0 > 0 && outputSize.1 > 0, "adaptiveAvgPool2d: output size \(outputSize) must be positive (input \(shape))")
         let rows = PoolingWindow.adaptive(inputSize: shape[2], outputSize: outputSize.0)
         let columns = PoolingWindow.adaptive(inputSize: shape[3], outputSize: outputSize.1)
-        return averagePooled(rows: rows, columns: columns, operation: "adaptive_avg_pool2d")
+        // Adaptive windows are evenly spaced only when the sizes divide; then the stride is W / Q.
+        let stride = shape[3] % outputSize.1 == 0 ? shape[3] / outputSize.1 : 0
+        return averagePooled(rows: rows, columns: columns, columnStride: stride, operation: "adaptive_avg_pool2d")
     }
 
     /// Window sums divided by the windows' divisors, with the backward pass that spreads each
     /// output's gradient evenly over its window.
-    private func averagePooled(rows: [PoolingWindow], columns: [PoolingWindow], operation: String) -> Tensor {
+    private func averagePooled(rows: [PoolingWindow], columns: [PoolingWindow], columnStride: Int, operation: String) -> Tensor {
         let (N, C, H, W) = (shape[0], shape[1], shape[2], shape[3])
         let (P, Q) = (rows.count, columns.count)
         let out = Tensor(uninitializedShape: [N, C, P, Q])
         withFloats { x in
             averagePool2dKernel(out: out.mutableFloatPointer, x: x.baseAddress!, planes: N * C, height: H, width: W,
-                                rows: rows, columns: columns)
+                                rows: rows, columns: columns, columnStride: columnStride)
         }
         return out.recordingGradient(operation, inputs: [self]) { [shape] g in
             var grad = Tensor(zeros: shape)

@@ -6,7 +6,7 @@ import TestSupport
 /// Activations: the vectorized kernels against the Foundation-based `Reference` twins, plus
 /// values PyTorch gives.
 @Suite struct ActivationTests {
-    static let shapes: [[Int]] = [[1], [7], [16], [31], [3, 17], [2, 3, 5, 7], [129, 67]]
+    static let shapes: [[Int]] = [[1], [7], [16], [31], [3, 17], [2, 3, 5, 7], [129, 67], [300, 130]]
 
     @Test(arguments: shapes)
     func activationsMatchReference(_ shape: [Int]) {

@@ -24,7 +24,7 @@ import TestSupport
         Pair(a: [1], b: [23, 3]),
         Pair(a: [2, 3, 1, 5], b: [3, 4, 1]),  // both broadcast, different ranks
         Pair(a: [300, 257], b: [257]),        // large: split over threads inside rows
-        Pair(a: [2, 64, 31, 33], b: [1, 64, 1, 1]),
+        Pair(a: [2, 64, 33, 33], b: [1, 64, 1, 1]),  // large enough for two threads
         Pair(a: [40_000], b: [40_000]),
         Pair(a: [0, 3], b: [3]),              // empty
     ]
@@ -39,7 +39,7 @@ import TestSupport
         #expect(identical(b - a, Reference.binary(b, a, -)))
     }
 
-    @Test(arguments: [[1], [15], [16], [17], [3, 31], [70_001]])
+    @Test(arguments: [[1], [15], [16], [17], [3, 31], [140_001]])
     func scalarOpsMatchReferenceExactly(_ shape: [Int]) {
         let x = random(shape, seed: 3, scale: 5)
         #expect(identical(x + 0.3, Reference.unary(x) { $0 + 0.3 }))

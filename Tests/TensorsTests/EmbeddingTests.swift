@@ -3,7 +3,7 @@ import Tensors
 import TestSupport
 
 @Suite struct EmbeddingTests {
-    @Test(arguments: [([1], 1), ([7], 13), ([2, 5], 384), ([4, 128], 96)])
+    @Test(arguments: [([1], 1), ([7], 13), ([2, 5], 384), ([4, 128], 96), ([8, 256], 64)])
     func gatherMatchesReference(_ c: ([Int], Int)) {
         let weight = random([50, c.1], seed: 141)
         var generator = SeededGenerator(seed: 142)

@@ -12,12 +12,17 @@ import TestSupport
 
     static let cases: [Case] = [
         Case(shape: [1, 1, 1, 1], kernel: (1, 1), stride: (1, 1), padding: (0, 0), dilation: (1, 1), ceil: false),
-        Case(shape: [1, 3, 112, 112], kernel: (3, 3), stride: (2, 2), padding: (1, 1), dilation: (1, 1), ceil: false),  // ResNet stem
+        Case(shape: [1, 16, 112, 112], kernel: (3, 3), stride: (2, 2), padding: (1, 1), dilation: (1, 1), ceil: false),  // ResNet stem
         Case(shape: [2, 3, 7, 9], kernel: (2, 2), stride: (2, 2), padding: (0, 0), dilation: (1, 1), ceil: true),
         Case(shape: [2, 3, 7, 9], kernel: (3, 2), stride: (2, 1), padding: (1, 1), dilation: (1, 1), ceil: true),
         Case(shape: [1, 2, 13, 17], kernel: (3, 3), stride: (1, 2), padding: (1, 0), dilation: (2, 1), ceil: false),
         Case(shape: [1, 2, 11, 37], kernel: (5, 5), stride: (3, 3), padding: (2, 2), dilation: (1, 1), ceil: true),
         Case(shape: [3, 17, 5, 33], kernel: (5, 3), stride: (5, 3), padding: (0, 1), dilation: (1, 1), ceil: false),
+        // Wide rows: the 16-wide horizontal pass for strides 1 and 2, with dilation and ragged edges.
+        Case(shape: [1, 2, 9, 40], kernel: (3, 3), stride: (1, 1), padding: (1, 1), dilation: (1, 1), ceil: false),
+        Case(shape: [2, 2, 8, 64], kernel: (2, 2), stride: (2, 2), padding: (0, 0), dilation: (1, 1), ceil: false),
+        Case(shape: [1, 1, 5, 71], kernel: (3, 3), stride: (2, 2), padding: (1, 1), dilation: (1, 1), ceil: true),
+        Case(shape: [1, 1, 7, 53], kernel: (3, 3), stride: (1, 1), padding: (1, 1), dilation: (1, 2), ceil: false),
     ]
 
     @Test(arguments: cases)
@@ -39,7 +44,8 @@ import TestSupport
     }
 
     @Test(arguments: [([1, 1, 7, 7], (3, 3)), ([2, 3, 5, 7], (2, 3)), ([1, 4, 56, 56], (1, 1)), ([1, 2, 7, 7], (7, 7)),
-                      ([1, 1, 3, 4], (5, 6)), ([2, 64, 7, 7], (1, 1))])
+                      ([1, 1, 3, 4], (5, 6)), ([2, 64, 7, 7], (1, 1)),
+                      ([1, 2, 4, 64], (2, 32)), ([1, 2, 4, 40], (1, 40))])
     func adaptiveAvgPoolMatchesReference(_ c: ([Int], (Int, Int))) {
         let x = random(c.0, seed: 113)
         expectClose(x.adaptiveAvgPool2d(outputSize: c.1), Reference.adaptiveAvgPool2d(x, outputSize: c.1), tolerance: 1e-6)
@@ -86,6 +92,15 @@ import TestSupport
         let y = Tensor(shape: [1, 1, 6, 6], scalars: values).maxPool2d(kernelSize: (2, 2)).toArray()
         #expect(y[4].isNaN)
         #expect(y.filter { $0.isNaN }.count == 1)
+        // Through the vector paths too (stride 1 and 2 over wide rows).
+        var wide = random([1, 1, 6, 70], seed: 114).toArray()
+        wide[2 * 70 + 33] = .nan
+        let x = Tensor(shape: [1, 1, 6, 70], scalars: wide)
+        for stride in [1, 2] {
+            let fast = x.maxPool2d(kernelSize: (3, 3), stride: (stride, stride), padding: (1, 1))
+            #expect(identical(fast, Reference.maxPool2d(x, kernelSize: (3, 3), stride: (stride, stride), padding: (1, 1))))
+            #expect(fast.toArray().contains { $0.isNaN })
+        }
     }
 
     @Test func gradientsFlowToTheWindows() {

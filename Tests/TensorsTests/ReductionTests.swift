@@ -19,7 +19,9 @@ import TestSupport
         Case(shape: [2, 3, 5, 7], axes: [2, 3]),  // spatial
         Case(shape: [2, 3, 5, 7], axes: [0, 2]),  // non-adjacent: permuted first
         Case(shape: [2, 3, 5, 7], axes: [0, 1, 2, 3]),
-        Case(shape: [100_003], axes: [0]),        // one long row: partial sums per thread
+        Case(shape: [300_007], axes: [0]),        // one long row: partial sums per thread
+        Case(shape: [400, 400], axes: [1]),       // rows over two threads
+        Case(shape: [3, 400, 1100], axes: [1]),   // column blocks over two threads
         Case(shape: [4, 0, 3], axes: [1]),        // empty reduced axis
     ]
 
@@ -40,7 +42,7 @@ import TestSupport
         }
     }
 
-    @Test(arguments: [([1], 0), ([19], 0), ([4, 33], 1), ([4, 33], 0), ([3, 40, 5], 1), ([2, 2, 700], -1)])
+    @Test(arguments: [([1], 0), ([19], 0), ([4, 33], 1), ([4, 33], 0), ([3, 40, 5], 1), ([2, 2, 700], -1), ([400, 400], 1), ([3, 400, 700], 1)])
     func argmaxMatchesReference(_ c: ([Int], Int)) {
         // Few distinct values: plenty of ties, so first occurrence matters.
         let x = random(c.0, seed: 42).map { ($0 * 3).rounded() }
@@ -71,7 +73,7 @@ import TestSupport
         #expect(m[0].isNaN && m[1].isNaN)
     }
 
-    @Test(arguments: [([1, 1], -1), ([3, 17], -1), ([3, 17], 0), ([2, 5, 33], 1), ([64, 384], -1)])
+    @Test(arguments: [([1, 1], -1), ([3, 17], -1), ([3, 17], 0), ([2, 5, 33], 1), ([64, 384], -1), ([512, 384], -1), ([3, 300, 700], 1)])
     func l2NormalizeMatchesReference(_ c: ([Int], Int)) {
         let x = random(c.0, seed: 43)
         expectClose(x.l2Normalized(axis: c.1), Reference.l2Normalized(x, axis: c.1), tolerance: 1e-6)

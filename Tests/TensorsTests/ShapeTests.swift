@@ -18,7 +18,8 @@ import TestSupport
         Permutation(shape: [2, 7, 3, 5], order: [0, 2, 3, 1]), // K transposed per head
         Permutation(shape: [2, 3, 5, 7], order: [3, 2, 1, 0]),
         Permutation(shape: [1, 64, 1, 49], order: [0, 3, 1, 2]),  // size-1 axes dropped
-        Permutation(shape: [4, 128, 130], order: [0, 2, 1]),   // large enough to split over threads
+        Permutation(shape: [4, 256, 260], order: [0, 2, 1]),   // large enough to split over threads
+        Permutation(shape: [2, 128, 8, 64], order: [0, 2, 1, 3]),
     ]
 
     @Test(arguments: permutations)

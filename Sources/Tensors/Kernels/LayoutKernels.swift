@@ -36,9 +36,21 @@ public func permuteKernel(out: UnsafeMutableRawPointer, x: UnsafeRawPointer, sha
         let inner = dims[rank - 1], rowBytes = inner * elementSize
         let rows = count / inner
         pool.parallelChunks(rows, minimumChunk: Swift.max(1, copyGrain / rowBytes)) { range in
+            if rank <= 3 {
+                // Up to two outer axes (the usual case once axes are merged): plain counters.
+                let inner = rank == 3 ? dims[1] : rows
+                let strideOuter = rank == 3 ? strides[0] : 0, strideInner = strides[rank - 2]
+                var i = range.lowerBound / inner, j = range.lowerBound % inner
+                for row in range {
+                    copyBytes(out + row * rowBytes, x + (i * strideOuter + j * strideInner) * elementSize, rowBytes)
+                    j += 1
+                    if j == inner { j = 0; i += 1 }
+                }
+                return
+            }
             var odometer = Odometer(shape: Array(dims.dropLast()), strides: Array(strides.dropLast()), start: range.lowerBound)
             for row in range {
-                (out + row * rowBytes).copyMemory(from: x + odometer.offset * elementSize, byteCount: rowBytes)
+                copyBytes(out + row * rowBytes, x + odometer.offset * elementSize, rowBytes)
                 odometer.advance()
             }
         }
@@ -96,6 +108,20 @@ public func copyRowsKernel(out: UnsafeMutableRawPointer, outStride: Int, x: Unsa
         for row in range {
             (out + row * outStride).copyMemory(from: x + row * sourceStride, byteCount: rowBytes)
         }
+    }
+}
+
+/// memcpy, with short copies (a row of one attention head) inlined as 64-byte moves.
+@inline(__always) func copyBytes(_ destination: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, _ count: Int) {
+    if count > 512 || count % 64 != 0 {
+        destination.copyMemory(from: source, byteCount: count)
+        return
+    }
+    var offset = 0
+    while offset < count {
+        destination.storeBytes(of: source.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self),
+                               toByteOffset: offset, as: SIMD16<Float>.self)
+        offset += 64
     }
 }
 

@@ -8,7 +8,7 @@
 // G groups (group and batch norm).
 
 /// Elements below which a normalization stays on one thread.
-let normalizationGrain = 16_384
+let normalizationGrain = 32_768
 
 /// Statistics of p[0..<n] (n ≥ 1) in one pass: the mean is `origin + offset`, kept as two floats
 /// so that `(x − origin) − offset` centers x without the rounding of a large mean (the data are

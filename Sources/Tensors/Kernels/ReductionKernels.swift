@@ -6,7 +6,7 @@
 // per accumulator, so a row of n sums in about n/64 steps per partial sum.
 
 /// Elements of input below which a reduction stays on one thread.
-let reductionGrain = 32_768
+let reductionGrain = 65_536
 /// Columns handled together when C > 1 (a block stays in L1 across the R rows).
 let reductionColumnBlock = 512
 

@@ -6,7 +6,7 @@
 // scaled_dot_product_attention; NaN anywhere in a row makes the row NaN; +inf gives NaN.
 
 /// Elements below which softmax stays on one thread.
-let softmaxGrain = 8_192
+let softmaxGrain = 16_384
 
 /// out[r, t] = softmax_t(x[r, t]·scale + mask[maskOffsets[r] + t]) over rows R of T.
 /// `mask` (when given) holds one T-long row per distinct offset: the broadcast of an additive
