@@ -66,7 +66,7 @@ public struct AddReLUOperation: BinaryFloatOperation {
 public struct AffineOperation: UnaryFloatOperation {
     public let scale: Float, shift: Float
     public init(scale: Float, shift: Float) { self.scale = scale; self.shift = shift }
-    @inline(__always) public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> {
         // Exact scalar ops when one side is trivial, so x + s and x · s round once, as in PyTorch.
         if scale == 1 { return x + shift }
         if shift == 0 { return x * scale }
@@ -78,18 +78,18 @@ public struct AffineOperation: UnaryFloatOperation {
 public struct DivideByScalarOperation: UnaryFloatOperation {
     public let divisor: Float
     public init(divisor: Float) { self.divisor = divisor }
-    @inline(__always) public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { x / divisor }
+    @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { x / divisor }
 }
 
 public struct ReLUOperation: UnaryFloatOperation {
     public init() {}
-    @inline(__always) public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.relu(x) }
+    @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.relu(x) }
 }
 
 public struct GELUOperation: UnaryFloatOperation {
     public let approximation: GELUApproximation
     public init(approximation: GELUApproximation) { self.approximation = approximation }
-    @inline(__always) public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> {
         approximation == GELUApproximation.none ? VectorMath.geluErf(x) : VectorMath.geluTanh(x)
     }
     public var grain: Int { transcendentalElementwiseGrain }
@@ -97,31 +97,31 @@ public struct GELUOperation: UnaryFloatOperation {
 
 public struct SigmoidOperation: UnaryFloatOperation {
     public init() {}
-    @inline(__always) public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.sigmoid(x) }
+    @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.sigmoid(x) }
     public var grain: Int { transcendentalElementwiseGrain }
 }
 
 public struct SiLUOperation: UnaryFloatOperation {
     public init() {}
-    @inline(__always) public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.silu(x) }
+    @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.silu(x) }
     public var grain: Int { transcendentalElementwiseGrain }
 }
 
 public struct TanhOperation: UnaryFloatOperation {
     public init() {}
-    @inline(__always) public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.tanh(x) }
+    @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.tanh(x) }
     public var grain: Int { transcendentalElementwiseGrain }
 }
 
 public struct ExpOperation: UnaryFloatOperation {
     public init() {}
-    @inline(__always) public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.exp(x) }
+    @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.exp(x) }
     public var grain: Int { transcendentalElementwiseGrain }
 }
 
 public struct SquareRootOperation: UnaryFloatOperation {
     public init() {}
-    @inline(__always) public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { x.squareRoot() }
+    @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { x.squareRoot() }
 }
 
 // MARK: - Vector loads and stores
@@ -132,6 +132,14 @@ public struct SquareRootOperation: UnaryFloatOperation {
 
 @inline(__always) func storeVector(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+}
+
+/// Σ of the lanes by halving (SIMD's generic `sum()` stays a call with a scalar loop).
+@inline(__always) func horizontalSum(_ v: SIMD16<Float>) -> Float {
+    let eight = v.lowHalf + v.highHalf
+    let four = eight.lowHalf + eight.highHalf
+    let two = four.lowHalf + four.highHalf
+    return two[0] + two[1]
 }
 
 /// The first `count` (< 16) elements at `p` in a vector, the other lanes zero.

@@ -16,25 +16,43 @@ let normalizationGrain = 32_768
 @inline(__always) func meanAndVariance(_ p: UnsafePointer<Float>, _ n: Int) -> (origin: Float, offset: Float, variance: Float) {
     let origin = p[0]
     let shift = SIMD16<Float>(repeating: origin)
-    var mean = SIMD16<Float>(), m2 = SIMD16<Float>()
+    // Two independent chains (even and odd vectors) so one's latency hides behind the other's.
+    var meanA = SIMD16<Float>(), m2A = SIMD16<Float>(), meanB = SIMD16<Float>(), m2B = SIMD16<Float>()
     var steps: Float = 0
     var j = 0
-    while j + 16 <= n {
-        let v = loadVector(p + j) - shift
+    while j + 32 <= n {
+        let a = loadVector(p + j) - shift, b = loadVector(p + j + 16) - shift
         steps += 1
-        let delta = v - mean
-        mean.addProduct(delta, SIMD16(repeating: 1 / steps))
-        m2.addProduct(delta, v - mean)
+        let inverse = SIMD16<Float>(repeating: 1 / steps)
+        let deltaA = a - meanA, deltaB = b - meanB
+        meanA.addProduct(deltaA, inverse)
+        meanB.addProduct(deltaB, inverse)
+        m2A.addProduct(deltaA, a - meanA)
+        m2B.addProduct(deltaB, b - meanB)
+        j += 32
+    }
+    var stepsA = steps
+    if j + 16 <= n {
+        let a = loadVector(p + j) - shift
+        stepsA += 1
+        let deltaA = a - meanA
+        meanA.addProduct(deltaA, SIMD16(repeating: 1 / stepsA))
+        m2A.addProduct(deltaA, a - meanA)
         j += 16
     }
-    // Merge the 16 lanes (equal counts): the mean of means, and the spread of the lane means.
+    // Merge the chains per lane (Chan et al.), then the 16 lanes (equal counts): the mean of
+    // means, and the spread of the lane means.
     var count: Float = 0, total: Float = 0, deviations: Float = 0
-    if steps > 0 {
-        let laneMean = mean.sum() / 16
+    if stepsA > 0 {
+        let lanes = stepsA + steps
+        let difference = meanB - meanA
+        let mean = meanA.addingProduct(difference, SIMD16(repeating: steps / lanes))
+        let m2 = (m2A + m2B).addingProduct(difference * difference, SIMD16(repeating: stepsA * steps / lanes))
+        let laneMean = horizontalSum(mean) / 16
         let spread = mean - laneMean
-        count = 16 * steps
+        count = 16 * lanes
         total = laneMean
-        deviations = m2.sum() + steps * (spread * spread).sum()
+        deviations = horizontalSum(m2) + lanes * horizontalSum(spread * spread)
     }
     // Tail elements, one Welford step each.
     while j < n {

@@ -23,7 +23,7 @@ let reductionColumnBlock = 512
     }
     while j + 16 <= n { a0 += loadVector(p + j); j += 16 }
     if j < n { a1 += loadPartialVector(p + j, n - j) }
-    return ((a0 + a1) + (a2 + a3)).sum()
+    return horizontalSum((a0 + a1) + (a2 + a3))
 }
 
 /// Σ p[j]² for j in 0..<n.
@@ -37,7 +37,7 @@ let reductionColumnBlock = 512
     }
     while j + 16 <= n { let v = loadVector(p + j); a0.addProduct(v, v); j += 16 }
     if j < n { let v = loadPartialVector(p + j, n - j); a1.addProduct(v, v) }
-    return (a0 + a1).sum()
+    return horizontalSum(a0 + a1)
 }
 
 /// max p[0..<n] with NaN winning (−inf for n = 0).

@@ -77,7 +77,7 @@ func softmaxRow(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count
         total1 += e
         storePartialVector(e, out + j, T - j)
     }
-    let inverse = SIMD16<Float>(repeating: 1 / (total0 + total1).sum())
+    let inverse = SIMD16<Float>(repeating: 1 / horizontalSum(total0 + total1))
     j = 0
     while j + 16 <= T { storeVector(loadVector(out + j) * inverse, out + j); j += 16 }
     while j < T { out[j] *= inverse[0]; j += 1 }
