@@ -1,26 +1,33 @@
+// Embedding lookup through `embeddingGatherKernel`; naive twin `Reference.embedding`.
+
 extension Tensor {
-    /// Rows of `weight` [V, D] gathered by integer `indices` (any shape) → [indices..., D].
+    /// Rows of `weight` [V, D] gathered by integer `indices` (any shape; float indices truncate) → [indices..., D].
     public static func embedding(_ indices: Tensor, weight: Tensor) -> Tensor {
-        precondition(weight.rank == 2 && weight.dtype == .float32, "embedding: float32 weight [V, D] expected, got \(weight.dtype) \(weight.shape)")
-        let ids = indices.toInt64Array()
+        precondition(weight.rank == 2 && weight.dtype == .float32,
+                     "embedding: float32 weight [V, D] expected, got \(weight.dtype) \(weight.shape) (indices \(indices.shape))")
+        let ids = indices.to(.int64)
         let (vocabulary, dimension) = (weight.shape[0], weight.shape[1])
-        for id in ids {
-            precondition(id >= 0 && id < vocabulary, "embedding: index \(id) out of range for \(vocabulary) rows")
+        ids.withUnsafeBufferPointer(as: Int64.self) { ids in
+            for id in ids {
+                precondition(id >= 0 && id < vocabulary,
+                             "embedding: index \(id) in indices \(indices.shape) out of range for weight \(weight.shape)")
+            }
         }
-        var out = Tensor(uninitializedShape: indices.shape + [dimension])
-        out.withMutableFloats { o in
+        let out = Tensor(uninitializedShape: indices.shape + [dimension])
+        ids.withUnsafeBufferPointer(as: Int64.self) { i in
             weight.withFloats { w in
-                for (i, id) in ids.enumerated() {
-                    (o.baseAddress! + i * dimension).update(from: w.baseAddress! + Int(id) * dimension, count: dimension)
-                }
+                embeddingGatherKernel(out: out.mutableFloatPointer, table: w.baseAddress!, indices: i.baseAddress!,
+                                      count: ids.count, dimension: dimension)
             }
         }
         return out.recordingGradient("embedding", inputs: [weight]) { g in
             var grad = Tensor(zeros: [vocabulary, dimension])
             grad.withMutableFloats { d in
                 g.withFloats { gg in
-                    for (i, id) in ids.enumerated() {
-                        for j in 0..<dimension { d[Int(id) * dimension + j] += gg[i * dimension + j] }
+                    ids.withUnsafeBufferPointer(as: Int64.self) { ids in
+                        for (i, id) in ids.enumerated() {
+                            for j in 0..<dimension { d[Int(id) * dimension + j] += gg[i * dimension + j] }
+                        }
                     }
                 }
             }

@@ -1,54 +1,42 @@
-import Foundation
-
-// Reductions over axes. Sums accumulate in Double in the reference kernels: these are also the
-// references fast kernels are checked against.
+// Reductions over axes. A set of adjacent axes is reduced in place as the middle of an
+// (outer, reduced, inner) view (Kernels/ReductionKernels.swift); other axis sets are permuted
+// to the end first. Naive twins: `Reference.sum`, `.mean`, `.max`, `.argmax`, `.l2Normalized`.
 
 extension Tensor {
-    /// Splits `shape` around a set of reduced axes into (outer, reduced, inner) loops when the
-    /// axes are contiguous; general axis sets are handled by permuting them to the end first.
-    private func reduce(axes: [Int], keepingDimensions: Bool,
-                        _ kernel: (UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
-        precondition(dtype == .float32, "reduction: float32 tensor expected, got \(dtype)")
+    /// The (outer, reduced, inner) view of reducing `axes`, the output shape, and the tensor to
+    /// read (this one, or a permuted copy when the axes are not adjacent).
+    private func reductionPlan(axes: [Int], keepingDimensions: Bool, name: String)
+        -> (source: Tensor, outer: Int, reduced: Int, inner: Int, outShape: [Int], axes: [Int]) {
+        precondition(dtype == .float32, "\(name): float32 tensor expected, got \(dtype) \(shape)")
         let normalized = Set(axes.map { normalizedAxis($0) }).sorted()
-        let keptShape = shape.enumerated().map { normalized.contains($0.offset) ? 1 : $0.element }
-        let outShape = keepingDimensions ? keptShape : shape.enumerated().filter { !normalized.contains($0.offset) }.map(\.element)
-        if normalized.isEmpty { return self.reshaped(outShape) }
-        // Move reduced axes last: then the reduction is (outer, reduced, inner = 1).
-        let contiguous = normalized.last! - normalized.first! + 1 == normalized.count
-        let source: Tensor
-        let outer: Int, reduced: Int, inner: Int
-        if contiguous {
-            source = self
-            outer = shape[..<normalized.first!].reduce(1, *)
-            reduced = normalized.map { shape[$0] }.reduce(1, *)
-            inner = shape[(normalized.last! + 1)...].reduce(1, *)
-        } else {
-            let kept = (0..<rank).filter { !normalized.contains($0) }
-            source = permuted(kept + normalized)
-            outer = kept.map { shape[$0] }.reduce(1, *)
-            reduced = normalized.map { shape[$0] }.reduce(1, *)
-            inner = 1
+        let outShape = keepingDimensions ? shape.indices.map { normalized.contains($0) ? 1 : shape[$0] }
+                                         : shape.indices.filter { !normalized.contains($0) }.map { shape[$0] }
+        guard let first = normalized.first, let last = normalized.last else {
+            return (self, count, 1, 1, outShape, normalized)
         }
-        var out = Tensor(uninitializedShape: outShape)
-        out.withMutableFloats { o in
-            source.withFloats { x in kernel(x.baseAddress!, outer, reduced, inner, o.baseAddress!) }
+        let reduced = normalized.map { shape[$0] }.reduce(1, *)
+        if last - first + 1 == normalized.count {
+            return (self, shape[..<first].reduce(1, *), reduced, shape[(last + 1)...].reduce(1, *), outShape, normalized)
         }
-        return out
+        let kept = (0..<rank).filter { !normalized.contains($0) }
+        return (detached().permuted(kept + normalized), kept.map { shape[$0] }.reduce(1, *), reduced, 1, outShape, normalized)
+    }
+
+    /// The shape with the reduced axes kept as 1 (for broadcasting a result back).
+    private func keptShape(_ axes: [Int]) -> [Int] {
+        shape.indices.map { axes.contains($0) ? 1 : shape[$0] }
     }
 
     public func sum(axes: [Int], keepingDimensions: Bool = false) -> Tensor {
-        let out = reduce(axes: axes, keepingDimensions: keepingDimensions) { x, outer, reduced, inner, o in
-            for a in 0..<outer {
-                for c in 0..<inner {
-                    var total: Double = 0
-                    for r in 0..<reduced { total += Double(x[(a * reduced + r) * inner + c]) }
-                    o[a * inner + c] = Float(total)
-                }
-            }
+        let plan = reductionPlan(axes: axes, keepingDimensions: keepingDimensions, name: "sum")
+        let out = Tensor(uninitializedShape: plan.outShape)
+        plan.source.withFloats { x in
+            guard let x = x.baseAddress else { out.mutableFloatPointer.update(repeating: 0, count: out.count); return }
+            sumKernel(out: out.mutableFloatPointer, x: x, outer: plan.outer, reduced: plan.reduced, inner: plan.inner)
         }
+        let kept = keptShape(plan.axes)
         return out.recordingGradient("sum", inputs: [self]) { [shape] g in
-            let kept = shape.enumerated().map { axes.map { self.normalizedAxis($0) }.contains($0.offset) ? 1 : $0.element }
-            return [g.reshaped(kept) + Tensor(zeros: shape)]
+            [g.reshaped(kept) + Tensor(zeros: shape)]
         }
     }
 
@@ -56,58 +44,63 @@ extension Tensor {
     public func sum() -> Tensor { sum(axes: Array(0..<rank)) }
 
     public func mean(axes: [Int], keepingDimensions: Bool = false) -> Tensor {
-        let n = axes.map { shape[normalizedAxis($0)] }.reduce(1, *)
-        return sum(axes: axes, keepingDimensions: keepingDimensions) * (1 / Float(n))
+        let n = Set(axes.map { normalizedAxis($0) }).map { shape[$0] }.reduce(1, *)
+        return sum(axes: axes, keepingDimensions: keepingDimensions) / Float(n)
     }
 
     public func mean() -> Tensor { mean(axes: Array(0..<rank)) }
 
-    /// Maximum along `axes` (NaN propagates, as in PyTorch).
+    /// Maximum along `axes` (NaN propagates, as in PyTorch). The gradient is shared evenly
+    /// between tied maxima (PyTorch's `amax`).
     public func max(axes: [Int], keepingDimensions: Bool = false) -> Tensor {
-        reduce(axes: axes, keepingDimensions: keepingDimensions) { x, outer, reduced, inner, o in
-            for a in 0..<outer {
-                for c in 0..<inner {
-                    var best = -Float.infinity
-                    for r in 0..<reduced {
-                        let v = x[(a * reduced + r) * inner + c]
-                        if v > best || v.isNaN { best = v; if v.isNaN { break } }
-                    }
-                    o[a * inner + c] = best
-                }
-            }
+        let plan = reductionPlan(axes: axes, keepingDimensions: keepingDimensions, name: "max")
+        precondition(plan.reduced > 0 || plan.outer * plan.inner == 0, "max: cannot reduce an empty axis of \(shape) over \(axes)")
+        let out = Tensor(uninitializedShape: plan.outShape)
+        plan.source.withFloats { x in
+            guard let x = x.baseAddress else { return }
+            maxKernel(out: out.mutableFloatPointer, x: x, outer: plan.outer, reduced: plan.reduced, inner: plan.inner)
+        }
+        let kept = keptShape(plan.axes), reducedAxes = plan.axes
+        return out.recordingGradient("amax", inputs: [self]) { [self] g in
+            let isMaximum = broadcastBinary(self.detached(), out.reshaped(kept)) { x, m in x == m ? 1 : 0 }
+            let ties = isMaximum.sum(axes: reducedAxes, keepingDimensions: true)
+            return [isMaximum * (g.reshaped(kept) / ties)]
         }
     }
 
-    /// Index of the maximum along `axis` (first occurrence), as int64.
+    /// Index of the maximum along `axis` (first occurrence; NaN counts as the maximum), as int64.
     public func argmax(axis: Int, keepingDimensions: Bool = false) -> Tensor {
-        let axis = normalizedAxis(axis)
-        let outer = shape[..<axis].reduce(1, *), reduced = shape[axis], inner = shape[(axis + 1)...].reduce(1, *)
-        var outShape = shape
-        if keepingDimensions { outShape[axis] = 1 } else { outShape.remove(at: axis) }
-        var out = Tensor(uninitializedShape: outShape, dtype: .int64)
+        let plan = reductionPlan(axes: [axis], keepingDimensions: keepingDimensions, name: "argmax")
+        precondition(plan.reduced > 0, "argmax: axis \(axis) of \(shape) is empty")
+        var out = Tensor(uninitializedShape: plan.outShape, dtype: .int64)
         out.withUnsafeMutableBufferPointer(as: Int64.self) { o in
-            withFloats { x in
-                for a in 0..<outer {
-                    for c in 0..<inner {
-                        var best = -Float.infinity, bestIndex = 0
-                        for r in 0..<reduced {
-                            let v = x[(a * reduced + r) * inner + c]
-                            if v > best || (v.isNaN && !best.isNaN) { best = v; bestIndex = r }
-                        }
-                        o[a * inner + c] = Int64(bestIndex)
-                    }
-                }
+            plan.source.withFloats { x in
+                guard let x = x.baseAddress, let o = o.baseAddress else { return }
+                argmaxKernel(out: o, x: x, outer: plan.outer, reduced: plan.reduced, inner: plan.inner)
             }
         }
         return out
     }
 
-    /// `x / max(‖x‖₂, eps)` along `axis` (PyTorch's `F.normalize`).
+    /// `x / max(‖x‖₂, eps)` along `axis` (PyTorch's `F.normalize`); a zero row stays zero.
     public func l2Normalized(axis: Int = -1, epsilon: Float = 1e-12) -> Tensor {
-        let norm = (self * self).sum(axes: [axis], keepingDimensions: true).sqrt()
-        let clamped = norm.map { Swift.max($0, epsilon) }.recordingGradient("clamp_min", inputs: [norm]) { g in
-            [broadcastBinary(g, norm.detached()) { grad, n in n > epsilon ? grad : 0 }]
+        let plan = reductionPlan(axes: [axis], keepingDimensions: true, name: "l2Normalized")
+        let out = Tensor(uninitializedShape: shape)
+        withFloats { x in
+            guard let x = x.baseAddress else { return }
+            l2NormalizeKernel(out: out.mutableFloatPointer, x: x, outer: plan.outer, reduced: plan.reduced,
+                              inner: plan.inner, epsilon: epsilon)
         }
-        return self / clamped
+        let reducedAxes = plan.axes
+        return out.recordingGradient("l2_normalize", inputs: [self]) { [self] g in
+            // y = x / n with n = max(‖x‖, eps). Where ‖x‖ > eps: dx = (g − y·Σ g·y) / n;
+            // where the norm is clamped, n is constant: dx = g / eps.
+            let x = self.detached(), y = out.detached()
+            let norm = (x * x).sum(axes: reducedAxes, keepingDimensions: true).sqrt()
+            let clamped = norm.map { Swift.max($0, epsilon) }
+            let active = norm.map { $0 > epsilon ? 1 : 0 }
+            let dot = (g * y).sum(axes: reducedAxes, keepingDimensions: true) * active
+            return [(g - y * dot) / clamped]
+        }
     }
 }

@@ -1,5 +1,6 @@
-// Shape and layout ops. Tensors are always contiguous, so permute/slice/concat copy; reshape
-// and leading-axis views share storage.
+// Shape and layout ops. Tensors are always contiguous, so permute/slice/concat copy (through
+// Kernels/LayoutKernels.swift); reshape and leading-axis views share storage. Naive twins:
+// `Reference.permuted`, `.sliced`, `.concatenate`, `.split`.
 
 extension Tensor {
     /// Dimensions reordered: result axis i is this tensor's axis `order[i]` (PyTorch's `permute`).
@@ -11,12 +12,9 @@ extension Tensor {
         let outShape = order.map { shape[$0] }
         let out = Tensor(uninitializedShape: outShape, dtype: dtype)
         let inStrides = strides
-        let sourceStrides = order.map { inStrides[$0] }
-        let size = dtype.byteSize
-        let count = self.count
         if count > 0 {
-            permuteCopy(source: rawPointer, destination: out.storage.base, shape: outShape,
-                        sourceStrides: sourceStrides, elementSize: size)
+            permuteKernel(out: out.storage.base, x: rawPointer, shape: outShape,
+                          sourceStrides: order.map { inStrides[$0] }, elementSize: dtype.byteSize)
         }
         return out.recordingGradient("permute", inputs: [self]) { g in
             var inverse = [Int](repeating: 0, count: order.count)
@@ -45,12 +43,10 @@ extension Tensor {
             result = view(elementOffset: range.lowerBound * inner, shape: outShape)
         } else {
             let out = Tensor(uninitializedShape: outShape, dtype: dtype)
-            let rowBytes = range.count * inner * dtype.byteSize
-            let source = rawPointer, destination = out.storage.base
-            for o in 0..<outer {
-                (destination + o * rowBytes).copyMemory(
-                    from: source + ((o * shape[axis] + range.lowerBound) * inner) * dtype.byteSize, byteCount: rowBytes)
-            }
+            let size = dtype.byteSize
+            copyRowsKernel(out: out.storage.base, outStride: range.count * inner * size,
+                           x: rawPointer + range.lowerBound * inner * size, sourceStride: shape[axis] * inner * size,
+                           rows: outer, rowBytes: range.count * inner * size)
             result = out
         }
         return result.recordingGradient("slice", inputs: [self]) { [shape] g in
@@ -93,10 +89,8 @@ extension Tensor {
         var offset = 0
         for t in tensors {
             let row = t.shape[axis] * inner * size
-            let source = t.rawPointer
-            for o in 0..<outer {
-                (out.storage.base + o * outRow + offset).copyMemory(from: source + o * row, byteCount: row)
-            }
+            copyRowsKernel(out: out.storage.base + offset, outStride: outRow, x: t.rawPointer, sourceStride: row,
+                           rows: outer, rowBytes: row)
             offset += row
         }
         let sizes = tensors.map { $0.shape[axis] }

@@ -1,0 +1,81 @@
+import Foundation
+import Tensors
+import TestSupport
+
+// Helpers shared by the op tests: exact comparison, ulp distance, a tiny reverse-mode walker
+// over the recorded graph (to check fused ops' backward closures against composed ops), and
+// random tensors with awkward values.
+
+/// True when both tensors have the same shape and bitwise-equal elements (NaN equals NaN).
+func identical(_ a: Tensor, _ b: Tensor) -> Bool {
+    guard a.shape == b.shape else { return false }
+    return zip(a.toArray(), b.toArray()).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) || $0 == $1 }
+}
+
+/// Distance of `actual` from the exact `expected` in units in the last place of the float
+/// nearest `expected` (subnormal results count in units of the smallest subnormal).
+func ulpDistance(_ actual: Float, _ expected: Double) -> Double {
+    if actual.isNaN || expected.isNaN { return actual.isNaN && expected.isNaN ? 0 : .infinity }
+    let rounded = Float(expected)
+    if actual.isInfinite || rounded.isInfinite { return actual == rounded ? 0 : .infinity }
+    return abs(Double(actual) - expected) / Double(rounded.magnitude.ulp)
+}
+
+/// `count` evenly spaced floats from `lower` to `upper`.
+func denseRange(_ lower: Float, _ upper: Float, count: Int) -> [Float] {
+    (0..<count).map { lower + (upper - lower) * Float($0) / Float(count - 1) }
+}
+
+/// A random tensor with values in [-scale, scale).
+func random(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
+    var generator = SeededGenerator(seed: seed)
+    return Tensor.uniform(shape, in: -scale...scale, using: &generator)
+}
+
+/// Gradients of Σ(output ⊙ seed) with respect to each of `leaves`, by running the recorded
+/// backward closures in reverse topological order (a minimal stand-in for `backward()`).
+func gradients(of output: Tensor, seed: Tensor, withRespectTo leaves: [Tensor]) -> [Tensor?] {
+    guard let root = output.gradientNode else { return leaves.map { _ in nil } }
+    var order: [GradientNode] = [], visited = Set<ObjectIdentifier>()
+    func visit(_ node: GradientNode) {
+        guard visited.insert(ObjectIdentifier(node)).inserted else { return }
+        for case let input? in node.inputs { visit(input) }
+        order.append(node)
+    }
+    visit(root)
+    var accumulated: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+    GradMode.withDisabled {
+        for node in order.reversed() {
+            guard let gradient = accumulated[ObjectIdentifier(node)], let backward = node.backwardFunction else { continue }
+            for (input, inputGradient) in zip(node.inputs, backward(gradient)) {
+                guard let input, let inputGradient else { continue }
+                let key = ObjectIdentifier(input)
+                accumulated[key] = accumulated[key].map { $0 + inputGradient } ?? inputGradient
+            }
+        }
+    }
+    return leaves.map { leaf in leaf.gradientNode.flatMap { accumulated[ObjectIdentifier($0)] } }
+}
+
+/// A copy of `tensor` marked as an autograd leaf.
+func leaf(_ tensor: Tensor) -> Tensor {
+    var copy = tensor.detachedCopy()
+    copy.requiresGrad = true
+    return copy
+}
+
+/// Expects `actual` close to `expected` (scaled error, see `isClose`), reporting the difference.
+func expectClose(_ actual: Tensor?, _ expected: Tensor?, tolerance: Float = 1e-5,
+                 sourceLocation: SourceLocation = #_sourceLocation) {
+    guard let actual, let expected else {
+        Issue.record("missing tensor: actual \(actual.map { "\($0.shape)" } ?? "nil"), expected \(expected.map { "\($0.shape)" } ?? "nil")",
+                     sourceLocation: sourceLocation)
+        return
+    }
+    let d = difference(actual, expected)
+    #expect(d != nil && d!.scaledError <= tolerance,
+            "shapes \(actual.shape) vs \(expected.shape): \(d.map { "\($0)" } ?? "shape mismatch")",
+            sourceLocation: sourceLocation)
+}
+
+import Testing
