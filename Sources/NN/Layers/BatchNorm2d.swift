@@ -17,13 +17,14 @@ open class BatchNorm2d: UnaryModule {
     public let runningVar: Buffer?
     public let numBatchesTracked: Buffer?
 
+    /// `bias: false` keeps the affine weight but drops the shift (PyTorch 2.x's `bias=` option).
     public init(featureCount: Int, epsilon: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
-                trackRunningStatistics: Bool = true) {
+                trackRunningStatistics: Bool = true, bias: Bool = true) {
         self.featureCount = featureCount
         self.epsilon = epsilon
         self.momentum = momentum
         self.weight = affine ? Parameter(Tensor(shape: [featureCount], repeating: 1)) : nil
-        self.bias = affine ? Parameter(Tensor(zeros: [featureCount])) : nil
+        self.bias = affine && bias ? Parameter(Tensor(zeros: [featureCount])) : nil
         self.runningMean = trackRunningStatistics ? Buffer(Tensor(zeros: [featureCount])) : nil
         self.runningVar = trackRunningStatistics ? Buffer(Tensor(shape: [featureCount], repeating: 1)) : nil
         self.numBatchesTracked = trackRunningStatistics ? Buffer(Tensor(zeros: [], dtype: .int64)) : nil
@@ -80,6 +81,6 @@ open class BatchNorm2d: UnaryModule {
 
     open override var extraDescription: String {
         "\(featureCount), eps=\(PythonLiteral.float(epsilon)), momentum=\(momentum.map(PythonLiteral.float) ?? "None"), "
-            + "affine=\(PythonLiteral.bool(isAffine)), track_running_stats=\(PythonLiteral.bool(tracksRunningStatistics))"
+            + "affine=\(PythonLiteral.bool(isAffine)), bias=\(PythonLiteral.bool(bias != nil)), track_running_stats=\(PythonLiteral.bool(tracksRunningStatistics))"
     }
 }

@@ -9,14 +9,14 @@ open class GroupNorm: UnaryModule {
     public let weight: Parameter?
     public let bias: Parameter?
 
-    public init(groupCount: Int, channelCount: Int, epsilon: Double = 1e-5, affine: Bool = true) {
+    public init(groupCount: Int, channelCount: Int, epsilon: Double = 1e-5, affine: Bool = true, bias: Bool = true) {
         precondition(groupCount > 0 && channelCount % groupCount == 0,
                      "GroupNorm: num_channels \(channelCount) must be divisible by num_groups \(groupCount)")
         self.groupCount = groupCount
         self.channelCount = channelCount
         self.epsilon = epsilon
         self.weight = affine ? Parameter(Tensor(shape: [channelCount], repeating: 1)) : nil
-        self.bias = affine ? Parameter(Tensor(zeros: [channelCount])) : nil
+        self.bias = affine && bias ? Parameter(Tensor(zeros: [channelCount])) : nil
         super.init()
         resetParameters()
     }
@@ -36,6 +36,6 @@ open class GroupNorm: UnaryModule {
     }
 
     open override var extraDescription: String {
-        "\(groupCount), \(channelCount), eps=\(PythonLiteral.float(epsilon)), affine=\(PythonLiteral.bool(weight != nil))"
+        "\(groupCount), \(channelCount), eps=\(PythonLiteral.float(epsilon)), affine=\(PythonLiteral.bool(weight != nil)), bias=\(PythonLiteral.bool(bias != nil))"
     }
 }

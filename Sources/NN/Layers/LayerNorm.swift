@@ -38,6 +38,6 @@ open class LayerNorm: UnaryModule {
     }
 
     open override var extraDescription: String {
-        "\(PythonLiteral.tuple(normalizedShape)), eps=\(PythonLiteral.float(epsilon)), elementwise_affine=\(PythonLiteral.bool(weight != nil))"
+        "\(PythonLiteral.tuple(normalizedShape)), eps=\(PythonLiteral.float(epsilon)), elementwise_affine=\(PythonLiteral.bool(weight != nil)), bias=\(PythonLiteral.bool(bias != nil))"
     }
 }
