@@ -11,7 +11,8 @@ import Tensors
 ///
 /// Sequences are [L, N, E] (or [N, L, E] with `batchFirst`), or unbatched [L, E]. Calls return the
 /// output and, when `needWeights`, the attention weights (averaged over heads unless
-/// `averageAttentionWeights` is false). Hooks see `[query, key, value]` and the output tensor.
+/// `averageAttentionWeights` is false). Hooks see `[query, key, value]` and the output tensor;
+/// `out_proj` is applied functionally, as PyTorch does, so it never runs as a module.
 ///
 /// One difference from PyTorch: a query whose keys are all masked gets zero weights (and a zero
 /// attention result) instead of NaN.
@@ -140,7 +141,9 @@ open class MultiheadAttention: Module {
             attention = attention * dropoutMask(attention.shape)
         }
         let context = Tensor.matmul(attention, vh).permuted([0, 2, 1, 3]).reshaped([batch, targetLength, e])
-        var output = try outProj(context)
+        // Functional, as in PyTorch: `out_proj` is never called as a module, so hooks on it do not
+        // fire and it is not a layer of its own (PyTorch's captures have no `...out_proj`).
+        var output = Tensor.linear(context, weight: outProj.weight.float32Value, bias: outProj.bias?.float32Value)
         if unbatched {
             output = output.squeezed(axis: 0)
         } else if !batchFirst {

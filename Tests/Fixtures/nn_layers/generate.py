@@ -147,6 +147,14 @@ describe("maxpool_default", nn.MaxPool2d(2))
 describe("dropout_default", nn.Dropout())
 describe("empty_modulelist", nn.ModuleList())
 
+# The fixture architectures (golden state-dict key order and repr for the test-only copies).
+import torchvision
+from torchvision.models.resnet import BasicBlock, ResNet
+from torchvision.models.vision_transformer import VisionTransformer
+describe("resnet_basic_1111", ResNet(BasicBlock, [1, 1, 1, 1]))
+describe("vit_tiny", VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64,
+                                       num_classes=10))
+
 save_file(tensors, "layers.safetensors", metadata={"generator": "generate.py", "torch": torch.__version__})
 with open("modules.json", "w") as file:
     json.dump(reprs, file, indent=1, sort_keys=True)
