@@ -8,6 +8,11 @@ public struct StateDictLoadResult: Sendable, Equatable {
     public var missingKeys: [String]
     /// Keys of the state dict that the model does not have (ignored).
     public var unexpectedKeys: [String]
+
+    public init(missingKeys: [String], unexpectedKeys: [String]) {
+        self.missingKeys = missingKeys
+        self.unexpectedKeys = unexpectedKeys
+    }
 }
 
 extension Module {

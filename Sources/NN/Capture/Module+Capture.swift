@@ -25,10 +25,10 @@ extension Module {
     public final func captureFeatures<Result>(_ selection: LayerSelection, stopEarly: Bool = true,
                                               during body: () throws -> Result) throws -> CapturedFeatures {
         // Resolve every module before registering anything: an unknown path fails before running.
-        let catalog = LayerCatalog(moduleTreeOf: self)
         var modulesByPath: [String: Module] = [:]
         for target in selection.targets where modulesByPath[target.modulePath] == nil {
             guard let module = module(at: target.modulePath), !target.modulePath.isEmpty else {
+                let catalog = LayerCatalog(moduleTreeOf: self)
                 throw CaptureError.unknownLayer(target.modulePath, closest: LayerSelection.closestNames(to: target.modulePath, in: catalog))
             }
             modulesByPath[target.modulePath] = module

@@ -19,6 +19,13 @@ public final class SafetensorsFile: Sendable {
         public var shape: [Int]
         /// Byte range within the data section.
         public var dataOffsets: Range<Int>
+
+        public init(name: String, dtype: DType, shape: [Int], dataOffsets: Range<Int>) {
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
+            self.dataOffsets = dataOffsets
+        }
     }
 
     /// The reference implementation's limit on the header length.
