@@ -14,7 +14,8 @@ public typealias ForwardHook = (_ module: Module, _ inputs: [Tensor], _ output: 
 public typealias AlwaysCalledForwardHook = (_ module: Module, _ inputs: [Tensor], _ output: Result<Tensor, any Error>) throws -> Tensor?
 
 /// One module's hooks, in call order. Dispatch works on a copy of these arrays taken when the
-/// module is called, so a hook removed (or added) during a call takes effect from the next call.
+/// module is called, so a hook removed (or added) while a call runs — even by itself — does not
+/// disturb that call and takes effect from the module's next call (PyTorch's behaviour).
 final class HookTable {
     struct PreHookEntry {
         let id: Int

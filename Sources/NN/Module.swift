@@ -5,8 +5,9 @@ import Tensors
 /// A module's children, parameters and buffers are its stored properties of type `Module`,
 /// `Parameter` or `Buffer` (or optionals of them), found by `Mirror` in declaration order,
 /// superclass properties first. Nothing else is recognised: arrays and dictionaries of modules
-/// must use `ModuleList` / `ModuleDict` (an array of modules in a property is a programmer error
-/// caught at discovery). An optional child that is `nil` is absent from the tree, exactly like
+/// must use `ModuleList` / `ModuleDict` (an array, dictionary or tuple of modules in a property
+/// is a programmer error caught at discovery); modules inside structs, closures or `lazy`
+/// properties are not part of the tree. An optional child that is `nil` is absent from the tree, exactly like
 /// PyTorch's `self.downsample = None`; use `Identity()` where PyTorch uses `nn.Identity()`.
 ///
 /// **Discovery happens once.** The tree is read the first time it is needed — the first tree

@@ -42,6 +42,9 @@ struct ModuleSlots {
                                  "\(module.typeName): property '\(label)' holds a collection of modules; use ModuleList or ModuleDict")
                     precondition(!(value is [Parameter]) && !(value is [Buffer]),
                                  "\(module.typeName): property '\(label)' holds a collection of parameters or buffers; declare one property each")
+                    precondition(Mirror(reflecting: value).displayStyle != .tuple
+                                 || !Mirror(reflecting: value).children.contains { $0.value is Module },
+                                 "\(module.typeName): property '\(label)' holds a tuple of modules; declare one property each")
                 }
             }
         }

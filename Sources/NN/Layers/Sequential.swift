@@ -2,7 +2,8 @@ import Tensors
 
 /// Runs its layers in order, each on the previous one's output (PyTorch's `nn.Sequential`).
 /// Keys are `0`, `1`, … or the names given to `init(named:)` (PyTorch's `OrderedDict` form).
-/// Subclass it to give the block its own type name in descriptions (torchvision's `MLPBlock`).
+/// Subclass it to give the block its own type name in descriptions (torchvision's `MLPBlock`);
+/// a container's children are the layers given to it, so subclasses declare no module properties.
 open class Sequential: UnaryModule {
     public private(set) var layers: [UnaryModule] = []
 
