@@ -22,15 +22,18 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "NN", targets: ["NN"]),
         .executable(name: "periscope", targets: ["periscope"]),
     ],
     targets: [
         .target(name: "KernelsAVX512", swiftSettings: avx512Flags + optimize),
         .target(name: "KernelsAVX2", swiftSettings: baselineFlags + optimize),
         .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2"], swiftSettings: baselineFlags + optimize),
+        .target(name: "NN", dependencies: ["Tensors"], swiftSettings: baselineFlags + optimize),
         .executableTarget(name: "periscope", dependencies: ["Tensors"], swiftSettings: baselineFlags + optimize),
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
     ],
     swiftLanguageModes: [.v6]
 )

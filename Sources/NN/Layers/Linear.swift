@@ -1,0 +1,36 @@
+import Tensors
+
+/// `y = x·Wᵀ + b` over the last axis (PyTorch's `nn.Linear`): weight [out, in], bias [out].
+open class Linear: UnaryModule {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    public init(inFeatures: Int, outFeatures: Int, bias: Bool = true) {
+        precondition(inFeatures >= 0 && outFeatures >= 0, "Linear: negative size \(inFeatures) → \(outFeatures)")
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        self.weight = Parameter(Tensor(zeros: [outFeatures, inFeatures]))
+        self.bias = bias ? Parameter(Tensor(zeros: [outFeatures])) : nil
+        super.init()
+        resetParameters()
+    }
+
+    /// Kaiming-uniform weight with a = √5 (bound 1/√in), bias U(−1/√in, 1/√in).
+    open override func resetParameters() {
+        Initializers.kaimingUniform(weight, a: Float(5).squareRoot())
+        if let bias { Initializers.fanInUniform(bias, fanIn: inFeatures) }
+    }
+
+    open override func forward(_ input: Tensor) throws -> Tensor {
+        guard input.rank >= 1, input.shape.last == inFeatures else {
+            throw invalidInput("expected the last dimension to be \(inFeatures) (in_features), got shape \(input.shape)")
+        }
+        return Tensor.linear(try floatInput(input), weight: weight.float32Value, bias: bias?.float32Value)
+    }
+
+    open override var extraDescription: String {
+        "in_features=\(inFeatures), out_features=\(outFeatures), bias=\(PythonLiteral.bool(bias != nil))"
+    }
+}
