@@ -1,0 +1,176 @@
+import Foundation
+import Testing
+import Tensors
+import TestSupport
+@testable import Models
+
+/// A random uint8 image [height, width, 3].
+private func randomImage(height: Int, width: Int, seed: UInt64) -> Tensor {
+    var generator = SeededGenerator(seed: seed)
+    let pixels = (0..<(height * width * 3)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    return Tensor(shape: [height, width, 3], elements: pixels)
+}
+
+@Suite struct ImagePreprocessingTests {
+    // MARK: - Parity with torchvision
+
+    /// torchvision's resize (antialiased bilinear on float), center crop and normalize, from Pillow's
+    /// decoded pixels of the same file.
+    @Test(arguments: ImageFixtures.cases)
+    func matchesTorchvision(testCase: ImageFixtures.PreprocessingCase) throws {
+        let configuration = try JSONDecoder().decode(ImagePreprocessing.Configuration.self,
+                                                     from: ImageFixtures.configurationData(of: testCase.name))
+        let preprocessing = try ImagePreprocessing(configuration: configuration)
+        let rgb = try ImageFixtures.expected.tensor(testCase.image + "/rgb")
+        var output = try preprocessing(rgb)
+        if let stride = testCase.stride {
+            let shape = output.shape
+            let values = output.toArray()
+            var sampled: [Float] = []
+            for c in 0..<3 {
+                for y in Swift.stride(from: 0, to: shape[2], by: stride) {
+                    for x in Swift.stride(from: 0, to: shape[3], by: stride) { sampled.append(values[(c * shape[2] + y) * shape[3] + x]) }
+                }
+            }
+            output = Tensor(shape: [1, 3, (shape[2] + stride - 1) / stride, (shape[3] + stride - 1) / stride], scalars: sampled)
+        }
+        let expected = try ImageFixtures.expected.tensor(testCase.name + "/pixels")
+        let gap = try #require(difference(output, expected), "shape \(output.shape) vs \(expected.shape)")
+        // The issue asks for 1e-4; measured ≤ 8e-7 (float rounding order), so hold it to 1e-5.
+        #expect(gap.maxAbsoluteError <= 1e-5, "\(testCase.name): \(gap)")
+    }
+
+    /// The whole path from the file's bytes, through our decoder, for the JPEG case as well.
+    @Test func decodesAndPreprocessesFileBytes() throws {
+        let configuration = try JSONDecoder().decode(ImagePreprocessing.Configuration.self,
+                                                     from: ImageFixtures.configurationData(of: "jpeg_downscale"))
+        let output = try ImagePreprocessing(configuration: configuration)(imageData: ImageFixtures.data("ycbcr420_45x33.jpg"))
+        let expected = try ImageFixtures.expected.tensor("jpeg_downscale/pixels")
+        let gap = try #require(difference(output, expected))
+        #expect(gap.maxAbsoluteError <= 1e-5, "\(gap)")
+    }
+
+    // MARK: - Fast path against its naive twin
+
+    @Test(arguments: [
+        // (height, width, configuration)
+        (31, 47, ImagePreprocessing.Configuration(resize: .shorterSide(12), cropSize: .init(height: 11, width: 9))),
+        (64, 40, ImagePreprocessing.Configuration(resize: .shorterSide(100), cropSize: .init(height: 96, width: 80))),
+        (50, 50, ImagePreprocessing.Configuration(resize: .exact(height: 7, width: 31))),
+        (23, 37, ImagePreprocessing.Configuration(cropSize: .init(height: 30, width: 41))),
+        (120, 17, ImagePreprocessing.Configuration(resize: .shorterSide(5), cropSize: .init(height: 40, width: 5))),
+        (9, 300, ImagePreprocessing.Configuration(resize: .shorterSide(9), cropSize: .init(height: 9, width: 9))),
+        (1, 1, ImagePreprocessing.Configuration(resize: .shorterSide(3), cropSize: .init(height: 4, width: 2))),
+        (257, 193, ImagePreprocessing.Configuration.imageNet),
+    ])
+    func fastPathEqualsReference(height: Int, width: Int, configuration: ImagePreprocessing.Configuration) throws {
+        let image = randomImage(height: height, width: width, seed: UInt64(height * 1000 + width))
+        let preprocessing = try ImagePreprocessing(configuration: configuration)
+        let fast = try preprocessing(image)
+        let reference = try preprocessing.reference(image)
+        #expect(fast.shape == reference.shape)
+        #expect(fast.toArray() == reference.toArray())
+    }
+
+    // MARK: - Geometry and filter
+
+    @Test(arguments: [
+        // (height, width, shorter side, expected height, expected width): torchvision's arithmetic.
+        (375, 500, 256, 256, 341),
+        (500, 375, 256, 341, 256),
+        (480, 640, 224, 224, 298),
+        (256, 256, 256, 256, 256),
+        (100, 333, 50, 50, 166),
+        (7, 3, 256, 597, 256),
+    ])
+    func resizedSizeFollowsTorchvision(height: Int, width: Int, size: Int, expectedHeight: Int, expectedWidth: Int) throws {
+        let preprocessing = try ImagePreprocessing(configuration: .init(resize: .shorterSide(size)))
+        let resized = preprocessing.resizedSize(height: height, width: width)
+        #expect(resized.height == expectedHeight && resized.width == expectedWidth)
+    }
+
+    @Test(arguments: [
+        // (size, crop, offset): int(round((size - crop) / 2)) with round half to even; padding when negative.
+        (256, 224, 16), (257, 224, 16), (259, 224, 18), (225, 224, 0), (227, 224, 2), (224, 224, 0),
+        (23, 30, -3), (22, 30, -4), (1, 4, -1),
+    ])
+    func cropOffsetRoundsHalfToEven(size: Int, crop: Int, offset: Int) {
+        #expect(ImagePreprocessing.cropOffset(size: size, crop: crop) == offset)
+    }
+
+    @Test(arguments: [(100, 37), (37, 100), (224, 224), (1000, 7), (5, 1), (99, 98)])
+    func filterWeightsArePartitionsOfUnity(inputSize: Int, outputSize: Int) {
+        let taps = antialiasedBilinearTaps(inputSize: inputSize, outputSize: outputSize, outputRange: 0..<outputSize)
+        for i in 0..<outputSize {
+            let weights = taps.weights[(i * taps.maximumTaps)..<(i * taps.maximumTaps + taps.counts[i])]
+            #expect(abs(weights.reduce(0, +) - 1) < 1e-6)
+            #expect(weights.allSatisfy { $0 >= 0 })
+            #expect(taps.starts[i] >= 0 && taps.starts[i] + taps.counts[i] <= inputSize)
+        }
+        // Downscaling by s spreads each output over about 2s inputs: that is the antialiasing.
+        if inputSize > outputSize {
+            let scale = Double(inputSize) / Double(outputSize)
+            #expect(taps.counts[outputSize / 2] >= min(inputSize, Int((2 * scale).rounded(.down))))
+        }
+    }
+
+    @Test func constantImageStaysConstant() throws {
+        let image = Tensor(shape: [41, 29, 3], elements: [UInt8](repeating: 200, count: 41 * 29 * 3))
+        let output = try ImagePreprocessing(configuration: .init(resize: .shorterSide(13), cropSize: .init(height: 11, width: 11),
+                                                                  mean: [0, 0, 0], std: [1, 1, 1]))(image)
+        #expect(output.shape == [1, 3, 11, 11])
+        #expect(output.toArray().allSatisfy { abs($0 - 200.0 / 255.0) < 1e-6 })
+    }
+
+    // MARK: - Configuration
+
+    @Test func defaultsAreTorchvisionImageNet() throws {
+        let configuration = try JSONDecoder().decode(ImagePreprocessing.Configuration.self, from: Data(#"{"resize_size": 256, "crop_size": 224}"#.utf8))
+        #expect(configuration == .imageNet)
+        #expect(configuration.mean == [0.485, 0.456, 0.406] && configuration.std == [0.229, 0.224, 0.225])
+        let output = try ImagePreprocessing(configuration: configuration)(randomImage(height: 300, width: 400, seed: 3))
+        #expect(output.shape == [1, 3, 224, 224])
+    }
+
+    @Test func decodesHuggingFaceImageProcessorKeys() throws {
+        let json = #"""
+        {"do_resize": true, "size": {"shortest_edge": 256}, "do_center_crop": true, "crop_size": {"height": 224, "width": 224},
+         "do_rescale": true, "rescale_factor": 0.00392156862745098, "do_normalize": true,
+         "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "resample": 2}
+        """#
+        let configuration = try JSONDecoder().decode(ImagePreprocessing.Configuration.self, from: Data(json.utf8))
+        #expect(configuration == .init(resize: .shorterSide(256), cropSize: .init(height: 224, width: 224),
+                                       rescaleFactor: 0.00392156862745098, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]))
+        let exact = try JSONDecoder().decode(ImagePreprocessing.Configuration.self,
+                                             from: Data(#"{"size": {"height": 384, "width": 384}, "do_normalize": false}"#.utf8))
+        #expect(exact == .init(resize: .exact(height: 384, width: 384), mean: [0, 0, 0], std: [1, 1, 1]))
+    }
+
+    @Test(arguments: [
+        (#"{"resize_size": "big"}"#, "resize_size"),
+        (#"{"resize_size": 0}"#, "resize_size"),
+        (#"{"size": {"longest_edge": 3}}"#, "size"),
+        (#"{"crop_size": [1, 2, 3]}"#, "crop_size"),
+        (#"{"crop_size": -4}"#, "crop_size"),
+        (#"{"mean": [0.5, 0.5]}"#, "mean"),
+        (#"{"mean": "imagenet"}"#, "mean"),
+        (#"{"std": [1, 0, 1]}"#, "std"),
+        (#"{"rescale_factor": -1}"#, "rescale_factor"),
+    ])
+    func invalidSettingsNameTheirKey(json: String, key: String) {
+        #expect {
+            let configuration = try JSONDecoder().decode(ImagePreprocessing.Configuration.self, from: Data(json.utf8))
+            _ = try ImagePreprocessing(configuration: configuration)
+        } throws: { error in
+            guard case ImageError.invalidConfiguration(let errorKey, _) = error else { return false }
+            return errorKey == key
+        }
+    }
+
+    @Test func rejectsImagesThatAreNotRGBBytes() throws {
+        let preprocessing = try ImagePreprocessing()
+        #expect(throws: ImageError.invalidImageTensor(shape: [4, 4, 3], dtype: "float32")) { try preprocessing(Tensor(zeros: [4, 4, 3])) }
+        #expect(throws: ImageError.invalidImageTensor(shape: [4, 4], dtype: "uint8")) { try preprocessing(Tensor(zeros: [4, 4], dtype: .uint8)) }
+        #expect(throws: ImageError.invalidImageTensor(shape: [0, 4, 3], dtype: "uint8")) { try preprocessing(Tensor(zeros: [0, 4, 3], dtype: .uint8)) }
+    }
+}
