@@ -22,7 +22,6 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
-        .library(name: "Models", targets: ["Models"]),
         .executable(name: "periscope", targets: ["periscope"]),
     ],
     targets: [

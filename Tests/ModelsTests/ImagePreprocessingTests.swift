@@ -174,3 +174,31 @@ private func randomImage(height: Int, width: Int, seed: UInt64) -> Tensor {
         #expect(throws: ImageError.invalidImageTensor(shape: [0, 4, 3], dtype: "uint8")) { try preprocessing(Tensor(zeros: [0, 4, 3], dtype: .uint8)) }
     }
 }
+
+// MARK: - Throughput
+
+/// Decode + ImageNet preprocessing time of one JPEG, for comparison with
+/// `scripts/bench_image_preprocessing.py`. Runs only when asked:
+/// `PERISCOPE_IMAGE_BENCH=photo.jpg swift test -c release -Xswiftc -enable-testing --filter ImagePreprocessingTests/imageThroughput`.
+@Test(.enabled(if: ProcessInfo.processInfo.environment["PERISCOPE_IMAGE_BENCH"] != nil))
+func imageThroughput() throws {
+    let data = try Data(contentsOf: URL(fileURLWithPath: ProcessInfo.processInfo.environment["PERISCOPE_IMAGE_BENCH"]!))
+    let decoder = ImageDecoder()
+    let preprocessing = try ImagePreprocessing(configuration: .imageNet)
+    let image = try decoder.decode(data)
+    func median(_ body: () throws -> Void) rethrows -> Double {
+        var times: [Double] = []
+        for _ in 0..<21 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        return times.sorted()[times.count / 2]
+    }
+    let decode = try median { _ = try decoder.decode(data) }
+    let preprocess = try median { _ = try preprocessing(image) }
+    let reference = try median { _ = try preprocessing.reference(image) }
+    #expect(image.shape[2] == 3)
+    print("image throughput \(image.shape): decode \(String(format: "%.2f", decode)) ms, preprocess 256/224 "
+          + "\(String(format: "%.2f", preprocess)) ms (naive full-image reference \(String(format: "%.2f", reference)) ms)")
+}
