@@ -191,33 +191,35 @@ private func rows(_ tensor: Tensor) -> [[Int]] {
 /// Tokens per second on a corpus of one sentence per line, for comparison with
 /// `scripts/bench_tokenizer.py` (which also writes a corpus). Runs only when asked:
 /// `PERISCOPE_TOKENIZER_CORPUS=FILE swift test -c release -Xswiftc -enable-testing --filter WordPieceTokenizerTests/throughput`.
-@Test(.enabled(if: ProcessInfo.processInfo.environment["PERISCOPE_TOKENIZER_CORPUS"] != nil))
-func throughput() throws {
-    let path = ProcessInfo.processInfo.environment["PERISCOPE_TOKENIZER_CORPUS"]!
-    let sentences = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-    let tokenizer = TokenizerFixtures.bertTiny
-    var tokenCount = 0
-    for sentence in sentences { tokenCount += tokenizer.tokenIds(sentence).count }
-    #expect(tokenCount > 0)
-    func median(_ body: () throws -> Void) rethrows -> Double {
-        var times: [Double] = []
-        for _ in 0..<9 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+extension WordPieceTokenizerTests {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["PERISCOPE_TOKENIZER_CORPUS"] != nil))
+    func throughput() throws {
+        let path = ProcessInfo.processInfo.environment["PERISCOPE_TOKENIZER_CORPUS"]!
+        let sentences = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let tokenizer = TokenizerFixtures.bertTiny
+        var tokenCount = 0
+        for sentence in sentences { tokenCount += tokenizer.tokenIds(sentence).count }
+        #expect(tokenCount > 0)
+        func median(_ body: () throws -> Void) rethrows -> Double {
+            var times: [Double] = []
+            for _ in 0..<9 {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try body()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            return times.sorted()[times.count / 2]
         }
-        return times.sorted()[times.count / 2]
+        let perSentence = median {
+            var count = 0
+            for sentence in sentences { count += tokenizer.tokenIds(sentence).count }
+            precondition(count == tokenCount)
+        }
+        let batched = try median {
+            let batch = try tokenizer(sentences, maxLength: 100_000)
+            precondition(batch.lengths.reduce(0, +) == tokenCount + 2 * sentences.count)
+        }
+        print("tokenizer throughput: \(sentences.count) sentences, \(tokenCount) tokens; tokenIds per sentence: median "
+              + "\(String(format: "%.1f", perSentence * 1000)) ms = \(Int(Double(tokenCount) / perSentence)) tokens/s; "
+              + "one padded batch with tensors: \(String(format: "%.1f", batched * 1000)) ms = \(Int(Double(tokenCount) / batched)) tokens/s")
     }
-    let perSentence = median {
-        var count = 0
-        for sentence in sentences { count += tokenizer.tokenIds(sentence).count }
-        precondition(count == tokenCount)
-    }
-    let batched = try median {
-        let batch = try tokenizer(sentences, maxLength: 100_000)
-        precondition(batch.lengths.reduce(0, +) == tokenCount + 2 * sentences.count)
-    }
-    print("tokenizer throughput: \(sentences.count) sentences, \(tokenCount) tokens; tokenIds per sentence: median "
-          + "\(String(format: "%.1f", perSentence * 1000)) ms = \(Int(Double(tokenCount) / perSentence)) tokens/s; "
-          + "one padded batch with tensors: \(String(format: "%.1f", batched * 1000)) ms = \(Int(Double(tokenCount) / batched)) tokens/s")
 }
