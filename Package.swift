@@ -31,9 +31,14 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2"], swiftSettings: baselineFlags + optimize),
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: baselineFlags + optimize),
         .executableTarget(name: "periscope", dependencies: ["Tensors"], swiftSettings: baselineFlags + optimize),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .target(name: "CImageShims", dependencies: ["CJPEG", "CPNG"], path: "Sources/CImageShims"),
+        .target(name: "Models", dependencies: ["Tensors", "CImageShims"], swiftSettings: baselineFlags + optimize),
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], swiftSettings: baselineFlags),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,5 @@
+// The system libjpeg-turbo (Debian: libjpeg62-turbo-dev). jpeglib.h needs FILE and size_t first.
+#include <stdio.h>
+#include <stddef.h>
+#include <jpeglib.h>
+#include <jerror.h>

@@ -1,0 +1,19 @@
+import Tensors
+
+/// Texts encoded for a BERT-family model: int64 tensors [batch, sequence] ready for its inputs
+/// (`input_ids`, `attention_mask`, `token_type_ids`), plus the token strings.
+public struct TokenizedBatch: Sendable {
+    /// Token ids, padded with the padding token's id; int64 [batch, sequence].
+    public var inputIds: Tensor
+    /// 1 for real tokens, 0 for padding; int64 [batch, sequence].
+    public var attentionMask: Tensor
+    /// 0 for the first segment (with [CLS] and its [SEP]), 1 for a pair's second segment; int64 [batch, sequence].
+    public var tokenTypeIds: Tensor
+    /// Each text's tokens (special tokens included, padding excluded).
+    public var tokens: [[String]]
+
+    public var batchSize: Int { inputIds.shape[0] }
+    public var sequenceLength: Int { inputIds.shape[1] }
+    /// Each text's number of real tokens.
+    public var lengths: [Int] { tokens.map(\.count) }
+}
