@@ -23,12 +23,19 @@ let package = Package(
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
         .executable(name: "periscope", targets: ["periscope"]),
+        .library(name: "Registry", targets: ["Registry"]),
+        .library(name: "Configuration", targets: ["Configuration"]),
     ],
     targets: [
         .target(name: "Tensors", swiftSettings: baselineFlags + optimize),
-        .executableTarget(name: "periscope", dependencies: ["Tensors"], swiftSettings: baselineFlags + optimize),
+        .executableTarget(name: "periscope", dependencies: ["Tensors", "Registry", "Configuration"], swiftSettings: baselineFlags + optimize),
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: baselineFlags),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Registry", dependencies: ["CSQLite"], swiftSettings: baselineFlags + optimize),
+        .target(name: "Configuration", swiftSettings: baselineFlags),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: baselineFlags),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: baselineFlags),
     ],
     swiftLanguageModes: [.v6]
 )

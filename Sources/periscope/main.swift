@@ -11,6 +11,7 @@ struct Subcommand {
 
 /// Every subcommand, in the order `periscope help` lists them. One file per command adds itself here.
 let subcommands: [Subcommand] = [
+    Subcommand(name: "models", usage: ModelsCommand.usage, run: ModelsCommand.run),
 ]
 
 @MainActor func printUsage() {
