@@ -95,10 +95,10 @@ extension ModelRegistry {
 
     /// Removes the empty `<name>/<version>` and `<name>` folders above a managed weights file.
     static func removeEmptyParents(of relativePath: String, root: ModelRoot) {
-        var directory = (relativePath as NSString).deletingLastPathComponent
-        while !directory.isEmpty, directory != "/" {
-            FileOperations.removeDirectoryIfEmpty(root.absolutePath(directory))
-            directory = (directory as NSString).deletingLastPathComponent
+        var components = relativePath.split(separator: "/").dropLast()
+        while !components.isEmpty {
+            FileOperations.removeDirectoryIfEmpty(root.absolutePath(components.joined(separator: "/")))
+            components = components.dropLast()
         }
     }
 }

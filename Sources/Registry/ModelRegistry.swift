@@ -61,8 +61,10 @@ public final class ModelRegistry: Sendable {
     /// Every model with its versions, by name.
     public func models() throws -> [RegisteredModel] {
         try withConnection { connection in
-            let models = try connection.query("SELECT id, name, description, default_version, created_at, preload FROM models ORDER BY name")
-            return try models.map { try Self.assemble($0, connection) }
+            try connection.readTransaction {
+                let models = try connection.query("SELECT id, name, description, default_version, created_at, preload FROM models ORDER BY name")
+                return try models.map { try Self.assemble($0, connection) }
+            }
         }
     }
 
@@ -70,10 +72,12 @@ public final class ModelRegistry: Sendable {
     public func model(named name: String) throws -> RegisteredModel {
         try ModelName.validate(name)
         return try withConnection { connection in
-            guard let row = try connection.query(
-                "SELECT id, name, description, default_version, created_at, preload FROM models WHERE name = ?", [.text(name)]).first
-            else { throw RegistryError.modelNotFound(name) }
-            return try Self.assemble(row, connection)
+            try connection.readTransaction {
+                guard let row = try connection.query(
+                    "SELECT id, name, description, default_version, created_at, preload FROM models WHERE name = ?", [.text(name)]).first
+                else { throw RegistryError.modelNotFound(name) }
+                return try Self.assemble(row, connection)
+            }
         }
     }
 

@@ -69,6 +69,9 @@ final class SQLiteConnection {
         try step(sql, parameters, collect: true)
     }
 
+    /// How many distinct statements have been prepared (and are cached).
+    var cachedStatementCount: Int { statements.count }
+
     /// The number of rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }
 
@@ -155,6 +158,23 @@ final class SQLiteConnection {
     func transaction<Result>(_ body: () throws -> Result) throws -> Result {
         precondition(!inTransaction, "nested registry transaction")
         try execute("BEGIN IMMEDIATE")
+        inTransaction = true
+        defer { inTransaction = false }
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs `body` inside a read transaction (`BEGIN … COMMIT`), so several SELECTs see one
+    /// snapshot even while another connection commits. In WAL mode this never blocks a writer.
+    func readTransaction<Result>(_ body: () throws -> Result) throws -> Result {
+        precondition(!inTransaction, "nested registry transaction")
+        try execute("BEGIN")
         inTransaction = true
         defer { inTransaction = false }
         do {
