@@ -18,6 +18,9 @@ extension ModelRegistry {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: modelRoot.uploadsPath)) ?? []
         for entry in entries.sorted() {
             let path = modelRoot.uploadsPath + "/" + entry
+            // Only files are uploads; anything else someone put there is left alone.
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR else { continue }
             if try removeIfUnlocked(path) { report.removedTemporaryFiles.append(ModelRoot.uploadsDirectoryName + "/" + entry) }
         }
         let root = modelRoot

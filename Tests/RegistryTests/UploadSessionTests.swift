@@ -133,6 +133,7 @@ import Testing
             try FileManager.default.copyItem(atPath: directory.modelRoot + "/" + upload.temporaryPath, toPath: directory.modelRoot + "/.uploads/dead.partial")
             upload.abort()
         }
+        try FileManager.default.createDirectory(atPath: directory.modelRoot + "/.uploads/stray-folder", withIntermediateDirectories: true)
         let reopened = try directory.registry()
         #expect(reopened.recoveredAtOpen.removedTemporaryFiles == [".uploads/dead.partial"])
         #expect(directory.files().isEmpty)
