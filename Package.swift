@@ -5,7 +5,7 @@ import PackageDescription
 
 // CPU baseline. On x86-64 every target is built for x86-64-v3 (AVX2 + FMA + F16C, any server
 // CPU since 2013); the AVX-512 kernels live in their own target built for x86-64-v4 and are
-// chosen at run time from CPUID. Elsewhere (arm64, …) the portable kernels are used.
+// chosen at run time from the CPU's flags. Elsewhere (arm64, …) the portable kernels are used.
 // Without an ISA flag `SIMD.addProduct` lowers to a per-lane `fmaf()` call, so these flags
 // are not optional for speed.
 #if arch(x86_64)
@@ -15,7 +15,9 @@ let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v4"])]
 let baselineFlags: [SwiftSetting] = []
 let avx512Flags: [SwiftSetting] = []
 #endif
-let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// Only the micro-kernel targets drop runtime checks: everywhere else `precondition` must still
+// evaluate (under -Ounchecked it does not), because shape checks guard memory safety.
+let unchecked: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "Periscope",
@@ -23,22 +25,42 @@ let package = Package(
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "HTTP", targets: ["HTTP"]),
+        .library(name: "Registry", targets: ["Registry"]),
+        .library(name: "Configuration", targets: ["Configuration"]),
         .executable(name: "periscope", targets: ["periscope"]),
     ],
     targets: [
-        .target(name: "KernelsAVX512", swiftSettings: avx512Flags + optimize),
-        .target(name: "KernelsAVX2", swiftSettings: baselineFlags + optimize),
-        .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2"], swiftSettings: baselineFlags + optimize),
-        .target(name: "NN", dependencies: ["Tensors"], swiftSettings: baselineFlags + optimize),
-        .executableTarget(name: "periscope", dependencies: ["Tensors"], swiftSettings: baselineFlags + optimize),
+        // Tensors: tensor type, ops, kernels, thread pool.
+        .target(name: "KernelsAVX512", swiftSettings: avx512Flags + unchecked),
+        .target(name: "KernelsAVX2", swiftSettings: baselineFlags + unchecked),
+        .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2"], swiftSettings: baselineFlags),
+        // NN: Module, Parameter, Buffer, hooks, capture, state dict, safetensors, layers.
+        .target(name: "NN", dependencies: ["Tensors"], swiftSettings: baselineFlags),
+        // Models: architectures, tokenizer, images.
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CImageShims", dependencies: ["CJPEG", "CPNG"], path: "Sources/CImageShims"),
-        .target(name: "Models", dependencies: ["Tensors", "CImageShims"], swiftSettings: baselineFlags + optimize),
+        .target(name: "Models", dependencies: ["Tensors", "CImageShims"], swiftSettings: baselineFlags),
+        // HTTP: sockets, epoll, HTTP/1.1.
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        .target(name: "HTTP", dependencies: ["CEpoll"], swiftSettings: baselineFlags),
+        // Registry: SQLite model registry.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Registry", dependencies: ["CSQLite"], swiftSettings: baselineFlags),
+        .target(name: "Configuration", swiftSettings: baselineFlags),
+        // Executables.
+        .executableTarget(name: "periscope", dependencies: ["Tensors", "Registry", "Configuration"], swiftSettings: baselineFlags),
+        .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags),
+        // Tests.
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "periscope-http-bench"], swiftSettings: baselineFlags),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: baselineFlags),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: baselineFlags),
     ],
     swiftLanguageModes: [.v6]
 )

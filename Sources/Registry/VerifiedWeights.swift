@@ -1,0 +1,8 @@
+/// A version whose weights file passed the load checks: inside the model root, a regular file,
+/// the registered size and SHA-256.
+public struct VerifiedWeights: Sendable, Equatable {
+    /// The version, as registered.
+    public let version: ModelVersion
+    /// The weights file, absolute with symlinks resolved — the path to read the weights from.
+    public let absolutePath: String
+}
