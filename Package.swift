@@ -22,6 +22,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "HTTP", targets: ["HTTP"]),
         .executable(name: "periscope", targets: ["periscope"]),
     ],
     targets: [
@@ -29,6 +30,9 @@ let package = Package(
         .executableTarget(name: "periscope", dependencies: ["Tensors"], swiftSettings: baselineFlags + optimize),
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: baselineFlags),
+        .target(name: "HTTP", swiftSettings: baselineFlags + optimize),
+        .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags + optimize),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: baselineFlags),
     ],
     swiftLanguageModes: [.v6]
 )

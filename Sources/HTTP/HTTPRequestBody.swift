@@ -1,0 +1,213 @@
+import Synchronization
+
+/// A request body: either all its bytes (buffered routes, the default) or an `AsyncSequence` of
+/// chunks read from the socket as the handler consumes them (streaming routes), with backpressure:
+/// the connection stops reading while more than a high-water mark of chunks is waiting.
+///
+/// A streaming body can be iterated once. Iterating a buffered body yields its bytes as one chunk.
+public struct HTTPRequestBody: Sendable, AsyncSequence {
+    public typealias Element = [UInt8]
+
+    private enum Storage: Sendable {
+        case buffered([UInt8])
+        case stream(HTTPBodyStream)
+    }
+
+    private let storage: Storage
+
+    /// No body.
+    public static let empty = HTTPRequestBody(bytes: [])
+
+    /// A buffered body.
+    public init(bytes: [UInt8]) { storage = .buffered(bytes) }
+
+    init(stream: HTTPBodyStream) { storage = .stream(stream) }
+
+    /// A streaming body fed by code, for testing streaming routes without sockets: the body and the
+    /// writer that feeds it (`write`, then `finish` or `fail`).
+    public static func makeStream(highWaterMark: Int = 1 << 20) -> (body: HTTPRequestBody, writer: HTTPRequestBodyWriter) {
+        let stream = HTTPBodyStream(highWaterMark: highWaterMark, onDemand: nil)
+        return (HTTPRequestBody(stream: stream), HTTPRequestBodyWriter(stream: stream))
+    }
+
+    /// The bytes of a buffered body; nil for a streaming one.
+    public var bytes: [UInt8]? {
+        if case .buffered(let bytes) = storage { return bytes }
+        return nil
+    }
+
+    /// Whether this body is read from the socket as it is consumed.
+    public var isStreaming: Bool {
+        if case .stream = storage { return true }
+        return false
+    }
+
+    /// All bytes of the body; throws `HTTPError` 413 past `limit` bytes.
+    public func collect(upTo limit: Int = .max) async throws -> [UInt8] {
+        switch storage {
+        case .buffered(let bytes):
+            guard bytes.count <= limit else { throw HTTPError.contentTooLarge(limit: limit) }
+            return bytes
+        case .stream:
+            var result: [UInt8] = []
+            for try await chunk in self {
+                guard result.count + chunk.count <= limit else { throw HTTPError.contentTooLarge(limit: limit) }
+                result += chunk
+            }
+            return result
+        }
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        fileprivate var buffered: [UInt8]?
+        fileprivate let stream: HTTPBodyStream?
+
+        public mutating func next() async throws -> [UInt8]? {
+            if let stream { return try await stream.next() }
+            defer { buffered = nil }
+            return buffered.flatMap { $0.isEmpty ? nil : $0 }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        switch storage {
+        case .buffered(let bytes): AsyncIterator(buffered: bytes, stream: nil)
+        case .stream(let stream): AsyncIterator(buffered: nil, stream: stream)
+        }
+    }
+}
+
+/// The producing side of a streaming request body created with `HTTPRequestBody.makeStream()`.
+public struct HTTPRequestBodyWriter: Sendable {
+    let stream: HTTPBodyStream
+
+    /// Adds a chunk; returns whether the consumer is behind by more than the high-water mark.
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> Bool { stream.append(bytes) }
+    /// Ends the body.
+    public func finish() { stream.finish() }
+    /// Ends the body with an error the consumer's next read throws.
+    public func fail(_ error: any Error) { stream.fail(error) }
+}
+
+/// The single-consumer chunk queue behind a streaming body. The producer (the connection, on its
+/// event loop) appends; when more than `highWaterMark` bytes wait it pauses reading the socket, and
+/// `onDemand` is called when the consumer has drained below half of it (and once at the first read,
+/// which is when a `100 Continue` is sent).
+final class HTTPBodyStream: Sendable {
+    private struct State: ~Copyable {
+        var chunks: [[UInt8]] = []
+        var head = 0
+        var bufferedBytes = 0
+        var finished = false
+        var failure: (any Error)?
+        var waiter: CheckedContinuation<[UInt8]?, any Error>?
+        var producerPaused = false
+        var demanded = false
+    }
+
+    private let state = Mutex(State())
+    private let highWaterMark: Int
+    private let onDemand: (@Sendable () -> Void)?
+
+    init(highWaterMark: Int, onDemand: (@Sendable () -> Void)?) {
+        self.highWaterMark = max(1, highWaterMark)
+        self.onDemand = onDemand
+    }
+
+    // MARK: - Producer
+
+    /// Appends a chunk; returns true when the producer should pause until `onDemand`.
+    func append(_ chunk: [UInt8]) -> Bool {
+        guard !chunk.isEmpty else { return false }
+        let (waiter, pause): (CheckedContinuation<[UInt8]?, any Error>?, Bool) = state.withLock { state in
+            guard !state.finished, state.failure == nil else { return (nil, false) }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return (waiter, false)
+            }
+            state.chunks.append(chunk)
+            state.bufferedBytes += chunk.count
+            if state.bufferedBytes > highWaterMark {
+                state.producerPaused = true
+                return (nil, true)
+            }
+            return (nil, false)
+        }
+        waiter?.resume(returning: chunk)
+        return pause
+    }
+
+    func finish() {
+        let waiter = state.withLock { state -> CheckedContinuation<[UInt8]?, any Error>? in
+            state.finished = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    func fail(_ error: any Error) {
+        let waiter = state.withLock { state -> CheckedContinuation<[UInt8]?, any Error>? in
+            guard !state.finished, state.failure == nil else { return nil }
+            state.failure = error
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(throwing: error)
+    }
+
+    // MARK: - Consumer
+
+    func next() async throws -> [UInt8]? {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
+                enum Outcome { case chunk([UInt8]), end, failure(any Error), wait }
+                var notify = false
+                let outcome: Outcome = state.withLock { state in
+                    if !state.demanded {
+                        state.demanded = true
+                        notify = true
+                    }
+                    if state.head < state.chunks.count {
+                        let chunk = state.chunks[state.head]
+                        state.chunks[state.head] = []
+                        state.head += 1
+                        if state.head == state.chunks.count {
+                            state.chunks.removeAll(keepingCapacity: true)
+                            state.head = 0
+                        }
+                        state.bufferedBytes -= chunk.count
+                        if state.producerPaused && state.bufferedBytes <= highWaterMark / 2 {
+                            state.producerPaused = false
+                            notify = true
+                        }
+                        return .chunk(chunk)
+                    }
+                    if let failure = state.failure { return .failure(failure) }
+                    if state.finished { return .end }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.waiter = continuation
+                    if state.producerPaused {
+                        state.producerPaused = false
+                        notify = true
+                    }
+                    return .wait
+                }
+                if notify { onDemand?() }
+                switch outcome {
+                case .chunk(let chunk): continuation.resume(returning: chunk)
+                case .end: continuation.resume(returning: nil)
+                case .failure(let error): continuation.resume(throwing: error)
+                case .wait: break
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<[UInt8]?, any Error>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+}
