@@ -1,0 +1,118 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The task executor that request handlers run on: a few dedicated threads sharing one job queue.
+///
+/// Swift's global executor wakes a sleeping thread (a futex round trip) for nearly every job
+/// when jobs are short, which costs more than a whole `GET /healthz`. Here a thread is woken only
+/// when none is awake yet for the queued work, so a burst of requests from one event-loop pass
+/// costs one wake-up. Handlers are still ordinary Swift tasks (`Task(executorPreference:)`): they
+/// suspend, await continuations resumed on other threads, and call actors as usual.
+final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
+    // pthread mutex + condition: the queue is shared by the loops (producers) and the workers.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var jobs: [UnownedJob] = []
+    private var head = 0
+    private var sleeping = 0
+    private var wakesInFlight = 0
+    private var stopped = false
+    private var threads: [pthread_t] = []
+    /// Jobs queued, readable without the mutex: a worker that has just run out of work polls it
+    /// for a few microseconds before sleeping, since the next burst often follows at once and a
+    /// sleep/wake round trip costs more than the poll.
+    private let queued = Atomic<Int>(0)
+    private let spinNanoseconds: UInt64
+
+    init(threads count: Int, spin: Duration = .microseconds(20)) {
+        spinNanoseconds = nanoseconds(spin)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+        jobs.reserveCapacity(256)
+        for _ in 0..<max(1, count) {
+            var thread = pthread_t()
+            let box = Unmanaged.passRetained(WorkerBody { [self] in work() }).toOpaque()
+            let result = pthread_create(&thread, nil, { argument in
+                Unmanaged<WorkerBody>.fromOpaque(argument!).takeRetainedValue().run()
+                return nil
+            }, box)
+            precondition(result == 0, "pthread_create failed: \(result)")
+            threads.append(thread)
+        }
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        pthread_mutex_lock(mutex)
+        jobs.append(job)
+        queued.add(1, ordering: .relaxed)
+        let wake = sleeping > wakesInFlight
+        if wake { wakesInFlight += 1 }
+        pthread_mutex_unlock(mutex)
+        if wake { pthread_cond_signal(condition) }
+    }
+
+    /// Stops the threads once the queue is empty and waits for them (after the server stopped).
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopped = true
+        pthread_mutex_unlock(mutex)
+        pthread_cond_broadcast(condition)
+        for thread in threads { pthread_join(thread, nil) }
+        threads = []
+    }
+
+    private func work() {
+        pthread_mutex_lock(mutex)
+        while true {
+            if head < jobs.count {
+                let job = jobs[head]
+                head += 1
+                queued.subtract(1, ordering: .relaxed)
+                if head == jobs.count {
+                    jobs.removeAll(keepingCapacity: true)
+                    head = 0
+                }
+                // More work queued than awake threads: wake another one for it.
+                let wake = head < jobs.count && sleeping > wakesInFlight
+                if wake { wakesInFlight += 1 }
+                pthread_mutex_unlock(mutex)
+                if wake { pthread_cond_signal(condition) }
+                job.runSynchronously(on: asUnownedTaskExecutor())
+                pthread_mutex_lock(mutex)
+            } else if stopped {
+                pthread_mutex_unlock(mutex)
+                return
+            } else {
+                if spinNanoseconds > 0 {
+                    pthread_mutex_unlock(mutex)
+                    let deadline = monotonicNanoseconds() + spinNanoseconds
+                    while queued.load(ordering: .relaxed) == 0 && monotonicNanoseconds() < deadline {}
+                    pthread_mutex_lock(mutex)
+                    if head < jobs.count || stopped { continue }
+                }
+                sleeping += 1
+                pthread_cond_wait(condition, mutex)
+                sleeping -= 1
+                if wakesInFlight > 0 { wakesInFlight -= 1 }
+            }
+        }
+    }
+}
+
+/// The closure a worker thread runs, boxed to cross `pthread_create`.
+private final class WorkerBody {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}
