@@ -257,9 +257,6 @@ public struct HTTPRequestParser: Sendable {
                 return fail(.invalidChunk("control character in chunk extension"))
             }
         }
-        for i in lineEnd..<newline where buffer[i] == UInt8(ascii: "\r") {
-            return fail(.invalidChunk("bare CR in chunk-size line"))
-        }
         if size == 0 {
             state = .trailers
             return (.needMoreData, newline + 1)
