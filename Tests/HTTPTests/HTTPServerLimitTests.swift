@@ -59,12 +59,12 @@ import Testing
     @Test func streamingRouteLimitReachesTheHandlerAs413() async throws {
         try await withTestServer { server, _ in
             let port = server.port
-            // /upload allows 64 MiB: stream 65 MiB in chunks; the handler's read throws the 413.
+            // /upload-limited allows 1 MiB: stream 2 MiB in chunks; the handler's read throws the 413.
             let response = try await onThread {
                 let connection = try TestConnection(port: port)
-                try connection.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
-                let chunk = Array("100000\r\n".utf8) + [UInt8](repeating: 7, count: 1 << 20) + [13, 10]
-                for _ in 0..<65 { try connection.send(chunk) }
+                try connection.send("POST /upload-limited HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+                let chunk = Array("40000\r\n".utf8) + [UInt8](repeating: 7, count: 1 << 18) + [13, 10]
+                for _ in 0..<8 { try? connection.send(chunk) }
                 return try connection.readResponse()
             }
             #expect(response.status == 413)

@@ -51,7 +51,7 @@ func makeTestApp(probe: Probe, logger: Logger = .disabled) -> MiddlewareChain {
     router.post("/echo") { request, _ in
         HTTPResponse(contentType: request.headers["content-type"] ?? "application/octet-stream", body: request.body.bytes ?? [])
     }
-    router.post("/upload", body: .streaming(maxSize: 64 << 20)) { request, _ in
+    let upload: @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse = { request, _ in
         var count = 0, chunks = 0
         var hash: UInt32 = 2_166_136_261
         for try await chunk in request.body {
@@ -64,6 +64,8 @@ func makeTestApp(probe: Probe, logger: Logger = .disabled) -> MiddlewareChain {
         }
         return .json("{\"bytes\":\(count),\"chunks\":\(chunks),\"fnv\":\(hash)}")
     }
+    router.post("/upload", body: .streaming(maxSize: 64 << 20), upload)
+    router.post("/upload-limited", body: .streaming(maxSize: 1 << 20), upload)
     router.get("/stream") { request, _ in
         let chunks = request.head.queryValue(named: "chunks").flatMap(Int.init) ?? 3
         let size = request.head.queryValue(named: "size").flatMap(Int.init) ?? 10
