@@ -300,9 +300,10 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             return
         }
 
-        let policy = core.responder.bodyPolicy(for: head)
-        parser.bodyLimit = policy.maxSize ?? core.configuration.limits.maxBodySize
         let hasBody = head.bodyFraming != .none
+        // Without a body the policy changes nothing; skip the route lookup it costs.
+        let policy = hasBody ? core.responder.bodyPolicy(for: head) : .buffered()
+        parser.bodyLimit = policy.maxSize ?? core.configuration.limits.maxBodySize
         if hasBody {
             readDeadlineKind = .body
             readDeadline = monotonicNanoseconds() + core.bodyReadTimeout
@@ -457,24 +458,24 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         if core.isDraining || requestFailed { keepAlive = false }
         if let connection = response.headers["connection"], connection.lowercased().contains("close") { keepAlive = false }
 
-        var framing: String? = nil
+        var framing: [UInt8]? = nil
         var body: [UInt8] = []
         var producer: (@Sendable (any HTTPBodyWriter) async throws -> Void)? = nil
         switch response.body {
         case .empty:
-            if !response.status.forbidsBody { framing = "Content-Length: 0\r\n" }
+            if !response.status.forbidsBody { framing = contentLengthLine(0) }
         case .bytes(let bytes):
             if !response.status.forbidsBody {
-                framing = "Content-Length: \(bytes.count)\r\n"
+                framing = contentLengthLine(bytes.count)
                 if !isHead { body = bytes }
             }
         case .stream(let streamProducer):
             if response.status.forbidsBody { break }
             if let length = response.headers["content-length"].flatMap(Int.init), length >= 0 {
-                framing = "Content-Length: \(length)\r\n"
+                framing = contentLengthLine(length)
                 streamFraming = .identity(remaining: length)
             } else if version == .http1_1 {
-                framing = "Transfer-Encoding: chunked\r\n"
+                framing = Array("Transfer-Encoding: chunked\r\n".utf8)
                 streamFraming = .chunked
             } else {
                 // An HTTP/1.0 client knows no chunking: the body ends when the connection does.
@@ -486,7 +487,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
         var bytes: [UInt8] = []
         bytes.reserveCapacity(192 + (body.count <= 16 * 1024 ? body.count : 0))
-        bytes += "HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n".utf8
+        bytes += response.status.statusLine
         var hasDate = false, hasServer = false, hasRequestId = false
         for field in response.headers {
             let name = field.name
@@ -519,7 +520,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             bytes += requestId.utf8
             bytes += "\r\n".utf8
         }
-        if let framing { bytes += framing.utf8 }
+        if let framing { bytes += framing }
         if !keepAlive {
             bytes += "Connection: close\r\n".utf8
         } else if version == .http1_0 {
@@ -552,6 +553,16 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             responsePhase = .finishing
         }
         flush()
+    }
+
+    /// `Content-Length: <n>\r\n`.
+    private func contentLengthLine(_ length: Int) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(40)
+        line += "Content-Length: ".utf8
+        appendDecimal(length, to: &line)
+        line += "\r\n".utf8
+        return line
     }
 
     /// A chunk from the streamed-body producer; `continuation` resumes once it may write again.

@@ -36,9 +36,9 @@ public struct HTTPRequestHead: Sendable {
                 bodyFraming: BodyFraming = .none, keepAlive: Bool = true, expectsContinue: Bool = false) {
         self.method = method
         self.target = target
-        let questionMark = target.firstIndex(of: "?")
+        let questionMark = target.utf8.firstIndex(of: UInt8(ascii: "?"))
         self.rawPath = String(target[..<(questionMark ?? target.endIndex)])
-        self.query = questionMark.map { String(target[target.index(after: $0)...]) }
+        self.query = questionMark.map { String(target[target.utf8.index(after: $0)...]) }
         self.path = (try? percentDecoded(rawPath, plusIsSpace: false)) ?? rawPath
         self.version = version
         self.headers = headers

@@ -310,19 +310,47 @@ public struct HTTPRequestParser: Sendable {
             }
         }
 
-        let rawPath: String, query: String?
-        switch splitTarget(target, method: method) {
-        case .success(let parts): (rawPath, query) = parts
-        case .failure(let error): return .failure(error)
-        }
-        if target.utf8.contains(UInt8(ascii: "#")) { return .failure(.invalidTarget("a fragment ('#') is not allowed")) }
-        let path: String
-        do { path = try percentDecoded(rawPath, plusIsSpace: false) } catch {
-            return .failure(.invalidTarget(error == .malformedEscape ? "malformed percent-escape in path" : "path decodes to invalid UTF-8 or NUL"))
-        }
-        if let query {
-            let wellFormed = Array(query.utf8).withUnsafeBytes { hasWellFormedEscapes($0) }
-            if !wellFormed { return .failure(.invalidTarget("malformed percent-escape in query")) }
+        let rawPath: String, query: String?, path: String
+        let targetBytes = targetRange(of: requestLine)
+        if let first = targetBytes.first, first == UInt8(ascii: "/") {
+            // Origin-form, the common case: split and check on the bytes, decode only when needed.
+            var questionMark: Int?
+            var hasPercent = false
+            for index in targetBytes.indices {
+                let byte = targetBytes[index]
+                if byte == UInt8(ascii: "#") { return .failure(.invalidTarget("a fragment ('#') is not allowed")) }
+                if byte == UInt8(ascii: "?") && questionMark == nil { questionMark = index }
+                if byte == UInt8(ascii: "%") && questionMark == nil { hasPercent = true }
+            }
+            let pathEnd = questionMark ?? targetBytes.endIndex
+            rawPath = String(decoding: UnsafeRawBufferPointer(rebasing: targetBytes[targetBytes.startIndex..<pathEnd]), as: UTF8.self)
+            if let questionMark {
+                let queryBytes = UnsafeRawBufferPointer(rebasing: targetBytes[(questionMark + 1)...])
+                if !hasWellFormedEscapes(queryBytes) { return .failure(.invalidTarget("malformed percent-escape in query")) }
+                query = String(decoding: queryBytes, as: UTF8.self)
+            } else {
+                query = nil
+            }
+            if hasPercent {
+                do { path = try percentDecoded(rawPath, plusIsSpace: false) } catch {
+                    return .failure(.invalidTarget(error == .malformedEscape ? "malformed percent-escape in path" : "path decodes to invalid UTF-8 or NUL"))
+                }
+            } else {
+                path = rawPath
+            }
+        } else {
+            switch splitTarget(target, method: method) {
+            case .success(let parts): (rawPath, query) = parts
+            case .failure(let error): return .failure(error)
+            }
+            if target.utf8.contains(UInt8(ascii: "#")) { return .failure(.invalidTarget("a fragment ('#') is not allowed")) }
+            do { path = try percentDecoded(rawPath, plusIsSpace: false) } catch {
+                return .failure(.invalidTarget(error == .malformedEscape ? "malformed percent-escape in path" : "path decodes to invalid UTF-8 or NUL"))
+            }
+            if let query {
+                let wellFormed = Array(query.utf8).withUnsafeBytes { hasWellFormedEscapes($0) }
+                if !wellFormed { return .failure(.invalidTarget("malformed percent-escape in query")) }
+            }
         }
         switch semantics(headers: headers, version: version) {
         case .success(let (framing, keepAlive, expectsContinue)):
@@ -355,8 +383,15 @@ public struct HTTPRequestParser: Sendable {
     }
 
     private static func splitQuery(_ target: String) -> (String, String?) {
-        guard let mark = target.firstIndex(of: "?") else { return (target, nil) }
-        return (String(target[..<mark]), String(target[target.index(after: mark)...]))
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (target, nil) }
+        return (String(target[..<mark]), String(target[target.utf8.index(after: mark)...]))
+    }
+
+    /// The bytes of the request target in an already validated request line.
+    private static func targetRange(of line: UnsafeRawBufferPointer) -> Slice<UnsafeRawBufferPointer> {
+        let firstSpace = line.firstIndex(of: UInt8(ascii: " "))!
+        let secondSpace = line[(firstSpace + 1)...].firstIndex(of: UInt8(ascii: " "))!
+        return line[(firstSpace + 1)..<secondSpace]
     }
 
     /// `method SP request-target SP HTTP-version`, single spaces, nothing else.

@@ -19,6 +19,18 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
     public static func == (lhs: HTTPStatus, rhs: HTTPStatus) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
+    /// `HTTP/1.1 <code> <reason>\r\n`, cached for the registered codes with their standard phrase.
+    var statusLine: [UInt8] {
+        if (100..<600).contains(code), let cached = HTTPStatus.cachedStatusLines[code - 100], reasonPhrase == HTTPStatus.standardReasonPhrase(code) {
+            return cached
+        }
+        return Array("HTTP/1.1 \(code) \(reasonPhrase)\r\n".utf8)
+    }
+
+    private static let cachedStatusLines: [[UInt8]?] = (100..<600).map { code in
+        Array("HTTP/1.1 \(code) \(standardReasonPhrase(code))\r\n".utf8)
+    }
+
     // MARK: - Common statuses
 
     public static let `continue` = HTTPStatus(code: 100)

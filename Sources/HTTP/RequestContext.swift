@@ -54,13 +54,18 @@ public struct RequestContext: Sendable {
     /// a random per-process prefix and a counter (`5f0c2a9e1b7d3c44-000000000000002a`).
     public static func generateRequestId() -> String {
         let number = counter.add(1, ordering: .relaxed).newValue
-        let digits = String(number, radix: 16)
-        return processPrefix + "-" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits
+        return String(unsafeUninitializedCapacity: 29) { buffer in
+            for index in 0..<16 { buffer[index] = processPrefix[index] }
+            buffer[16] = UInt8(ascii: "-")
+            for index in 0..<12 { buffer[17 + index] = hexDigits[Int((number >> (4 * UInt64(11 - index))) & 0xF)] }
+            return 29
+        }
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
     private static let counter = Atomic<UInt64>(0)
-    private static let processPrefix: String = {
+    private static let processPrefix: [UInt8] = {
         let digits = String(UInt64.random(in: .min ... .max), radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        return Array((String(repeating: "0", count: 16 - digits.count) + digits).utf8)
     }()
 }

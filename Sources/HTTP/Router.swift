@@ -22,11 +22,22 @@ public struct Router: Responder {
         let responder: any Responder
     }
 
-    /// A node of the segment trie; children are indices into `nodes`.
+    /// A node of the segment trie; children are indices into `nodes`. Small arrays searched
+    /// linearly beat hashing here: a node has a handful of children and methods.
     private struct Node: Sendable {
-        var literals: [String: Int] = [:]
+        var literals: [(segment: String, node: Int)] = []
         var parameter: Int?
-        var routes: [HTTPMethod: Route] = [:]
+        var routes: [(method: HTTPMethod, route: Route)] = []
+
+        func literal(_ segment: Substring) -> Int? {
+            for entry in literals where entry.segment.utf8.elementsEqual(segment.utf8) { return entry.node }
+            return nil
+        }
+
+        func route(_ method: HTTPMethod) -> Route? {
+            for entry in routes where entry.method == method { return entry.route }
+            return nil
+        }
     }
 
     private var nodes = [Node()]
@@ -54,18 +65,17 @@ public struct Router: Responder {
                 }
             } else {
                 precondition(!segment.contains("{") && !segment.contains("}"), "route '\(pattern)': malformed segment '\(segment)'")
-                let literal = String(segment)
-                if let next = nodes[node].literals[literal] {
+                if let next = nodes[node].literal(segment) {
                     node = next
                 } else {
                     nodes.append(Node())
-                    nodes[node].literals[literal] = nodes.count - 1
+                    nodes[node].literals.append((String(segment), nodes.count - 1))
                     node = nodes.count - 1
                 }
             }
         }
-        precondition(nodes[node].routes[method] == nil, "route \(method) '\(pattern)' registered twice")
-        nodes[node].routes[method] = Route(pattern: pattern, parameterNames: parameterNames, bodyPolicy: body, responder: responder)
+        precondition(nodes[node].route(method) == nil, "route \(method) '\(pattern)' registered twice")
+        nodes[node].routes.append((method, Route(pattern: pattern, parameterNames: parameterNames, bodyPolicy: body, responder: responder)))
     }
 
     /// Registers a closure for `method` and `pattern`.
@@ -102,15 +112,24 @@ public struct Router: Responder {
     }
 
     func match(method: HTTPMethod, rawPath: String) -> Match {
+        // Split on the UTF-8 bytes ('/' is never part of a multi-byte character).
         var segments: [Substring] = []
-        segments.reserveCapacity(8)
-        for segment in rawPath.split(separator: "/") { segments.append(segment) }
+        let utf8 = rawPath.utf8
+        var start = utf8.startIndex
+        var index = start
+        while index != utf8.endIndex {
+            if utf8[index] == UInt8(ascii: "/") {
+                if index != start { segments.append(rawPath[start..<index]) }
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        if start != utf8.endIndex { segments.append(rawPath[start..<utf8.endIndex]) }
         var values: [Substring] = []
         guard let node = find(node: 0, segments: segments[...], values: &values) else { return .notFound }
-        let routes = nodes[node].routes
-        let route = routes[method] ?? (method == .head ? routes[.get] : nil)
-        guard let route else {
-            var allowed = Set(routes.keys)
+        let found = nodes[node]
+        guard let route = found.route(method) ?? (method == .head ? found.route(.get) : nil) else {
+            var allowed = Set(found.routes.map(\.method))
             if allowed.contains(.get) { allowed.insert(.head) }
             return .methodNotAllowed(allowed: allowed.sorted { $0.rawValue < $1.rawValue })
         }
@@ -126,8 +145,8 @@ public struct Router: Responder {
     private func find(node: Int, segments: ArraySlice<Substring>, values: inout [Substring]) -> Int? {
         guard let segment = segments.first else { return nodes[node].routes.isEmpty ? nil : node }
         let rest = segments.dropFirst()
-        // Literal keys are compared decoded-equal-raw: patterns only hold unreserved characters.
-        if let next = nodes[node].literals[String(segment)], let found = find(node: next, segments: rest, values: &values) {
+        // Literal segments are compared raw (still encoded): patterns only hold unreserved characters.
+        if let next = nodes[node].literal(segment), let found = find(node: next, segments: rest, values: &values) {
             return found
         }
         if let next = nodes[node].parameter {

@@ -36,3 +36,12 @@ import Testing
         #expect(httpDate(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
     }
 }
+
+@Suite struct DecimalTests {
+    @Test(arguments: [0, 7, 10, 99, 100, 12345, 1_000_000, Int.max])
+    func appendsDecimalDigits(value: Int) {
+        var output: [UInt8] = []
+        appendDecimal(value, to: &output)
+        #expect(String(decoding: output, as: UTF8.self) == String(value))
+    }
+}
