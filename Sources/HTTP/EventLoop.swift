@@ -40,6 +40,8 @@ final class EventLoop: @unchecked Sendable {
     private let exited = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     /// Names the loop in logs.
     let name: String
+    /// `pthread_self()` of the loop's thread once it runs (0 before).
+    private let loopThread = Atomic<UInt>(0)
 
     // MARK: - Loop-thread state
 
@@ -55,7 +57,6 @@ final class EventLoop: @unchecked Sendable {
     private var nextGeneration: UInt32 = 1
     private var running = true
     private let tickInterval: UInt64
-    private var cachedDate: (second: Int, line: [UInt8]) = (-1, [])
     /// Closures to run once the current batch of events has been handled (see `afterEvents`).
     private var afterEventsTasks: [() -> Void] = []
     /// Closures to run at a tick at or after their time (coarse timers; rare events only).
@@ -180,16 +181,11 @@ final class EventLoop: @unchecked Sendable {
     /// Every registered handler (for draining and forced shutdown).
     var handlers: [EventLoopHandler] { registrations.compactMap { $0?.handler } }
 
-    /// `Date: <IMF-fixdate>\r\n`, formatted once per second.
-    func dateHeaderLine() -> [UInt8] {
-        let now = time(nil)
-        if now != cachedDate.second {
-            cachedDate = (now, Array("Date: \(httpDate(now))\r\n".utf8))
-        }
-        return cachedDate.line
-    }
+    /// Whether the caller runs on this loop's thread.
+    var isLoopThread: Bool { loopThread.load(ordering: .relaxed) == UInt(bitPattern: Int(bitPattern: pthread_self())) }
 
     private func run() {
+        loopThread.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }

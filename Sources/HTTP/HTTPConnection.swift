@@ -8,8 +8,11 @@ import Musl
 /// One client connection: reads and parses requests, runs each on a Swift task through the
 /// responder, writes responses in order, and enforces the limits and timeouts.
 ///
-/// Confined to its event loop's thread: tasks (handlers, streamed-body producers) reach it only
-/// through `loop.execute`, which is why the `@unchecked Sendable` is sound.
+/// Its state is guarded by a per-connection lock (uncontended almost always): the event loop
+/// reads and parses under it, and the handler's task writes the response under it directly, so a
+/// response costs the loop no wake-up. Operations on the loop's own structures (epoll interest,
+/// deregistration) are done on the loop thread, posted there when needed. That lock is why the
+/// `@unchecked Sendable` is sound.
 ///
 /// One request is in flight at a time: pipelined requests wait in the input buffer until the
 /// previous response has been written, so responses are always in request order.
@@ -18,6 +21,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     private let peer: SocketAddress?
     private let loop: EventLoop
     private let core: HTTPServerCore
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     // MARK: - Input
 
@@ -110,25 +114,43 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         parser = HTTPRequestParser(limits: limits)
         // A new connection gets the header timeout (not the idle one) for its first request.
         readDeadline = monotonicNanoseconds() + core.headerReadTimeout
+        pthread_mutex_init(mutex, nil)
     }
 
     deinit {
         input.deallocate()
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` holding the connection's lock. Every entry point takes it once; the private
+    /// methods below assume it is held.
+    @inline(__always)
+    private func withLock<Result>(_ body: () -> Result) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
     }
 
     /// Registers with the loop (on the loop thread, right after accept).
     func activate() throws(SystemCallError) {
-        registeredEvents = interest
-        try loop.register(descriptor, handler: self, events: registeredEvents)
+        let events = withLock { interest }
+        registeredEvents = events
+        try loop.register(descriptor, handler: self, events: events)
         if core.isDraining { beginDrain() }
     }
 
     // MARK: - Events
 
     func handleEvents(_ events: UInt32) {
+        withLock { handleEventsLocked(events) }
+    }
+
+    private func handleEventsLocked(_ events: UInt32) {
+        if closed { return }
         if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
             // Reset or fully closed: nothing can be delivered any more.
-            close()
+            terminate()
             return
         }
         if events & EPOLLOUT.rawValue != 0 { flush() }
@@ -139,7 +161,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             } else if events & EPOLLRDHUP.rawValue != 0 {
                 // The client stopped sending while we are not reading (a request in flight, the
                 // buffer full): it has gone, like Go's and nginx's servers treat it.
-                close()
+                terminate()
                 return
             }
         }
@@ -172,9 +194,13 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     private func updateInterest() {
         guard !closed else { return }
         let events = interest
-        if events != registeredEvents {
+        guard events != registeredEvents else { return }
+        if loop.isLoopThread {
             registeredEvents = events
             loop.modify(descriptor, events: events)
+        } else {
+            // epoll registration belongs to the loop: let it recompute there.
+            loop.execute { [self] in withLock { updateInterest() } }
         }
     }
 
@@ -194,14 +220,14 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         do {
             count = try syscall("read") { read(descriptor, input + inputEnd, inputCapacity - inputEnd) }
         } catch {
-            close()
+            terminate()
             return
         }
         guard let count else { return }
         if count == 0 {
             // End of input: a partial request can never complete, and a client that stops sending
             // while a request is in flight has gone (its answer would not be read).
-            close()
+            terminate()
             return
         }
         if lingering {
@@ -325,8 +351,8 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             bodyPaused = false
             continueOwed = head.expectsContinue && hasBody && !tooLarge
             // The stream holds the connection until `close()` or the next request drops the stream.
-            let stream = HTTPBodyStream(highWaterMark: core.configuration.requestBodyHighWaterMark) { [self, loop] in
-                loop.execute { self.bodyDemanded() }
+            let stream = HTTPBodyStream(highWaterMark: core.configuration.requestBodyHighWaterMark) { [self] in
+                withLock { bodyDemanded() }
             }
             bodyStream = stream
             dispatch(HTTPRequest(head: head, body: HTTPRequestBody(stream: stream)))
@@ -409,14 +435,17 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     private func dispatch(_ request: HTTPRequest) {
         responsePhase = .handling
-        loop.afterEvents { [self] in startHandler(request) }
+        if loop.isLoopThread {
+            loop.afterEvents { [self] in withLock { startHandler(request) } }
+        } else {
+            startHandler(request)  // a pipelined request, parsed after the previous response
+        }
     }
 
     private func startHandler(_ request: HTTPRequest) {
         guard !closed, responsePhase == .handling else { return }
         let context = currentContext!
         let responder = core.responder
-        let loop = self.loop
         handlerTask = Task(executorPreference: core.handlerExecutor) { [self] in
             let response: HTTPResponse
             do {
@@ -424,7 +453,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             } catch {
                 response = HTTPResponse.forError(error, requestId: context.requestId)
             }
-            loop.execute { self.responseReady(response) }
+            self.withLock { self.responseReady(response) }
         }
     }
 
@@ -513,7 +542,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             bytes += field.value.utf8
             bytes += "\r\n".utf8
         }
-        if !hasDate { bytes += loop.dateHeaderLine() }
+        if !hasDate { bytes += HTTPDateCache.shared.headerLine() }
         if !hasServer { bytes += core.serverHeaderLine }
         if !hasRequestId, let requestId = currentContext?.requestId {
             bytes += "X-Request-Id: ".utf8
@@ -537,8 +566,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
         if let producer {
             responsePhase = .streaming
-            let writer = ConnectionBodyWriter(connection: self, loop: loop)
-            let loop = self.loop
+            let writer = ConnectionBodyWriter(connection: self)
             producerTask = Task(executorPreference: core.handlerExecutor) { [self] in
                 let failure: (any Error)?
                 do {
@@ -547,7 +575,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
                 } catch {
                     failure = error
                 }
-                loop.execute { self.streamFinished(failure) }
+                self.withLock { self.streamFinished(failure) }
             }
         } else {
             responsePhase = .finishing
@@ -567,6 +595,10 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     /// A chunk from the streamed-body producer; `continuation` resumes once it may write again.
     fileprivate func writeBodyChunk(_ bytes: [UInt8], continuation: CheckedContinuation<Void, any Error>) {
+        withLock { writeBodyChunkLocked(bytes, continuation: continuation) }
+    }
+
+    private func writeBodyChunkLocked(_ bytes: [UInt8], continuation: CheckedContinuation<Void, any Error>) {
         guard !closed, responsePhase == .streaming else {
             continuation.resume(throwing: HTTPError.clientDisconnected)
             return
@@ -585,7 +617,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             guard bytes.count <= remaining else {
                 continuation.resume(throwing: HTTPError(.internalServerError, "streamed body longer than its Content-Length"))
                 core.logger.error("streamed body longer than its Content-Length", ["request_id": .string(currentContext?.requestId ?? "-")])
-                close()
+                terminate()
                 return
             }
             streamFraming = .identity(remaining: remaining - bytes.count)
@@ -611,7 +643,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             // close without the final chunk, so the client sees a truncated body.
             core.logger.error("streamed response failed", ["request_id": .string(currentContext?.requestId ?? "-"),
                                                             "error": .string(String(describing: failure))])
-            close()
+            terminate()
             return
         }
         switch streamFraming {
@@ -619,7 +651,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             enqueue(Array("0\r\n\r\n".utf8))
         case .identity(let remaining) where remaining != 0:
             core.logger.error("streamed body shorter than its Content-Length", ["request_id": .string(currentContext?.requestId ?? "-")])
-            close()
+            terminate()
             return
         default:
             break
@@ -665,7 +697,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             do {
                 written = try writeOutput()
             } catch {
-                close()
+                terminate()
                 return
             }
             guard let written, written > 0 else {
@@ -753,7 +785,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         guard !closed else { return }
         shutdown(descriptor, Int32(SHUT_WR))
         if core.lingerTimeout == 0 {
-            close()
+            terminate()
             return
         }
         lingering = true
@@ -763,8 +795,13 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         updateInterest()
     }
 
-    /// Closes the socket now. A request still in flight learns that its client is gone.
+    /// Closes the connection (from outside, e.g. when registering it failed).
     func close() {
+        withLock { terminate() }
+    }
+
+    /// Closes the socket now. A request still in flight learns that its client is gone.
+    private func terminate() {
         guard !closed else { return }
         closed = true
         if responsePhase == .handling || responsePhase == .streaming {
@@ -780,23 +817,38 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         }
         output.removeAll()
         pendingOutput = 0
-        loop.unregister(descriptor)
-        Glibc.close(descriptor)
-        core.openConnections.subtract(1, ordering: .relaxed)
+        if loop.isLoopThread {
+            loop.unregister(descriptor)
+            Glibc.close(descriptor)
+            core.openConnections.subtract(1, ordering: .relaxed)
+        } else {
+            // The descriptor is closed on the loop, after it is unregistered there, so its number
+            // cannot be reused by a new connection while the loop still maps it to this one.
+            shutdown(descriptor, Int32(SHUT_RDWR))
+            loop.execute { [loop, descriptor, core] in
+                loop.unregister(descriptor)
+                Glibc.close(descriptor)
+                core.openConnections.subtract(1, ordering: .relaxed)
+            }
+        }
     }
 
     // MARK: - Timers and shutdown
 
     func tick(now: UInt64) {
+        withLock { tickLocked(now: now) }
+    }
+
+    private func tickLocked(now: UInt64) {
         guard !closed else { return }
         if lingering {
-            if now >= lingerDeadline { close() }
+            if now >= lingerDeadline { terminate() }
             return
         }
         if writeDeadline != 0 && now >= writeDeadline {
             core.logger.warning("write timeout", ["request_id": .string(currentContext?.requestId ?? "-"),
                                                   "peer": .string(peer?.description ?? "-")])
-            close()
+            terminate()
             return
         }
         guard readDeadline != 0, now >= readDeadline else { return }
@@ -807,7 +859,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         case .none:
             break
         case .idle:
-            close()
+            terminate()
         case .head:
             requestPhase = .complete
             requestFailed = true
@@ -830,9 +882,13 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     }
 
     func beginDrain() {
+        withLock { beginDrainLocked() }
+    }
+
+    private func beginDrainLocked() {
         guard !closed else { return }
         if responsePhase == .idle && requestPhase == .head && inputStart == inputEnd && !lingering {
-            close()
+            terminate()
         } else {
             keepAlive = false
         }
@@ -841,16 +897,15 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     func forceClose() { close() }
 }
 
-/// The `HTTPBodyWriter` a streamed response body is written to: each write is handed to the
-/// connection's loop and suspends until the connection's unsent bytes allow more.
+/// The `HTTPBodyWriter` a streamed response body is written to: each write goes to the socket
+/// from the producer's thread and suspends until the connection's unsent bytes allow more.
 private struct ConnectionBodyWriter: HTTPBodyWriter {
     let connection: HTTPConnection
-    let loop: EventLoop
 
     func write(_ bytes: [UInt8]) async throws {
         guard !bytes.isEmpty else { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            loop.execute { connection.writeBodyChunk(bytes, continuation: continuation) }
+            connection.writeBodyChunk(bytes, continuation: continuation)
         }
     }
 }
