@@ -783,7 +783,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     /// so a client still uploading (after a 413, say) reads the answer rather than a reset.
     private func startLingeringClose() {
         guard !closed else { return }
-        shutdown(descriptor, Int32(SHUT_WR))
+        _ = try? syscall("shutdown") { shutdown(descriptor, Int32(SHUT_WR)) }
         if core.lingerTimeout == 0 {
             terminate()
             return
@@ -824,7 +824,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         } else {
             // The descriptor is closed on the loop, after it is unregistered there, so its number
             // cannot be reused by a new connection while the loop still maps it to this one.
-            shutdown(descriptor, Int32(SHUT_RDWR))
+            _ = try? syscall("shutdown") { shutdown(descriptor, Int32(SHUT_RDWR)) }
             loop.execute { [loop, descriptor, core] in
                 loop.unregister(descriptor)
                 Glibc.close(descriptor)

@@ -26,7 +26,7 @@ final class HTTPServerCore: Sendable {
         self.configuration = configuration
         self.responder = responder
         self.logger = logger
-        handlerExecutor = HandlerExecutor(threads: configuration.handlerThreads)
+        handlerExecutor = HandlerExecutor.shared(threads: configuration.handlerThreads)
         serverHeaderLine = Array("Server: \(configuration.serverName)\r\n".utf8)
         headerReadTimeout = nanoseconds(configuration.headerReadTimeout)
         idleTimeout = nanoseconds(configuration.idleTimeout)

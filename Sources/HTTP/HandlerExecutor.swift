@@ -12,7 +12,22 @@ import Musl
 /// when none is awake yet for the queued work, so a burst of requests from one event-loop pass
 /// costs one wake-up. Handlers are still ordinary Swift tasks (`Task(executorPreference:)`): they
 /// suspend, await continuations resumed on other threads, and call actors as usual.
+///
+/// Executors are shared per thread count and live for the process: a task may be resumed long
+/// after its server stopped (a job finishing late) and must still find threads to run on.
 final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
+    private static let executors = Mutex<[Int: HandlerExecutor]>([:])
+
+    /// The process-wide executor with `threads` threads.
+    static func shared(threads: Int) -> HandlerExecutor {
+        executors.withLock { executors in
+            if let executor = executors[threads] { return executor }
+            let executor = HandlerExecutor(threads: threads)
+            executors[threads] = executor
+            return executor
+        }
+    }
+
     // pthread mutex + condition: the queue is shared by the loops (producers) and the workers.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -20,7 +35,6 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
     private var head = 0
     private var sleeping = 0
     private var wakesInFlight = 0
-    private var stopped = false
     private var threads: [pthread_t] = []
     /// Jobs queued, readable without the mutex: a worker that has just run out of work polls it
     /// for a few microseconds before sleeping, since the next burst often follows at once and a
@@ -28,7 +42,7 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
     private let queued = Atomic<Int>(0)
     private let spinNanoseconds: UInt64
 
-    init(threads count: Int, spin: Duration = .microseconds(20)) {
+    private init(threads count: Int, spin: Duration = .microseconds(20)) {
         spinNanoseconds = nanoseconds(spin)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
@@ -45,13 +59,6 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
-
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         pthread_mutex_lock(mutex)
@@ -61,16 +68,6 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
         if wake { wakesInFlight += 1 }
         pthread_mutex_unlock(mutex)
         if wake { pthread_cond_signal(condition) }
-    }
-
-    /// Stops the threads once the queue is empty and waits for them (after the server stopped).
-    func stop() {
-        pthread_mutex_lock(mutex)
-        stopped = true
-        pthread_mutex_unlock(mutex)
-        pthread_cond_broadcast(condition)
-        for thread in threads { pthread_join(thread, nil) }
-        threads = []
     }
 
     private func work() {
@@ -91,16 +88,13 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
                 if wake { pthread_cond_signal(condition) }
                 job.runSynchronously(on: asUnownedTaskExecutor())
                 pthread_mutex_lock(mutex)
-            } else if stopped {
-                pthread_mutex_unlock(mutex)
-                return
             } else {
                 if spinNanoseconds > 0 {
                     pthread_mutex_unlock(mutex)
                     let deadline = monotonicNanoseconds() + spinNanoseconds
                     while queued.load(ordering: .relaxed) == 0 && monotonicNanoseconds() < deadline {}
                     pthread_mutex_lock(mutex)
-                    if head < jobs.count || stopped { continue }
+                    if head < jobs.count { continue }
                 }
                 sleeping += 1
                 pthread_cond_wait(condition, mutex)

@@ -74,11 +74,11 @@ final class Listener: EventLoopHandler {
 
     /// Non-blocking, close-on-exec, no Nagle delay (responses are written whole or in large chunks).
     private func configure(_ client: Int32) {
-        let flags = fcntl(client, F_GETFL)
-        _ = fcntl(client, F_SETFL, flags | O_NONBLOCK)
-        _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+        let flags = (try? syscall("fcntl") { fcntl(client, F_GETFL) }) ?? 0
+        _ = try? syscall("fcntl") { fcntl(client, F_SETFL, flags | O_NONBLOCK) }
+        _ = try? syscall("fcntl") { fcntl(client, F_SETFD, FD_CLOEXEC) }
         var one: Int32 = 1
-        setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        _ = try? syscall("setsockopt") { setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size)) }
     }
 
     /// Over the connection cap: a best-effort 503 and close.
@@ -87,7 +87,8 @@ final class Listener: EventLoopHandler {
         let response = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
             + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
         _ = Array(response.utf8).withUnsafeBytes { bytes in try? syscall("write") { write(client, bytes.baseAddress, bytes.count) } }
-        shutdown(client, Int32(SHUT_WR))
+        _ = try? syscall("shutdown") { shutdown(client, Int32(SHUT_WR)) }
+        // close(2) is not retried on EINTR: on Linux the descriptor is released either way.
         Glibc.close(client)
     }
 
