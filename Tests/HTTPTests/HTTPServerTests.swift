@@ -255,6 +255,21 @@ import Testing
         }
     }
 
+    @Test func slowUploadConsumerPausesAndResumesReading() async throws {
+        try await withTestServer(configure: { $0.requestBodyHighWaterMark = 16 * 1024 }) { server, _ in
+            let port = server.port
+            let body = (0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            // The first 30 chunks are read slowly: the connection must stop reading (the unread
+            // bytes stay in the kernel) and resume once the handler catches up, losing nothing.
+            let response = try await onThread {
+                try TestConnection(port: port).request("POST", "/upload?delay_ms=5&delay_chunks=30", body: body)
+            }
+            #expect(response.status == 200)
+            #expect(response.text.hasPrefix("{\"bytes\":\(body.count),"))
+            #expect(response.text.hasSuffix("\"fnv\":\(fnv1a(body))}"))
+        }
+    }
+
     @Test func accessLogWritesOneJSONLinePerRequest() async throws {
         let sink = CapturingLogSink()
         try await withTestServer(logger: Logger(label: "test", sink: sink)) { server, _ in

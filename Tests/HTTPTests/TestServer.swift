@@ -58,7 +58,8 @@ func makeTestApp(probe: Probe, logger: Logger = .disabled) -> MiddlewareChain {
             count += chunk.count
             chunks += 1
             hash = fnv1a(chunk, seed: hash)
-            if let delay = request.head.queryValue(named: "delay_ms").flatMap(Int.init) {
+            if let delay = request.head.queryValue(named: "delay_ms").flatMap(Int.init),
+               chunks <= request.head.queryValue(named: "delay_chunks").flatMap(Int.init) ?? .max {
                 try await Task.sleep(for: .milliseconds(delay))
             }
         }
