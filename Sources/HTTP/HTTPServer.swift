@@ -45,6 +45,9 @@ public final class HTTPServer: Sendable {
     /// The bound port once started, else 0.
     public var port: Int { localAddress?.port ?? 0 }
 
+    /// Whether shutdown has begun (new requests get 503); a readiness endpoint reports not ready.
+    public var isDraining: Bool { core.isDraining }
+
     /// Connections currently open.
     public var openConnections: Int { core.openConnections.load(ordering: .relaxed) }
 

@@ -20,23 +20,28 @@ import Testing
         let port = server.port
         let idle = try (0..<5).map { _ in try TestConnection(port: port) }
         #expect(await probe.wait { server.openConnections == 5 })
-        // Eight requests in flight, each taking 300 ms.
+        // Eight requests in flight, held at the gate until the drain has begun.
         let responses = Task {
             try await withThrowingTaskGroup(of: TestResponse.self) { group in
                 for _ in 0..<8 {
-                    group.addTask { try await onThread { try TestConnection(port: port).request("GET", "/slow?ms=300") } }
+                    group.addTask { try await onThread { try TestConnection(port: port).request("GET", "/gate") } }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
         }
-        #expect(await probe.wait { probe.inFlight == 8 })
+        #expect(await probe.wait(timeout: .seconds(20)) { probe.inFlight == 8 })
         let start = ContinuousClock.now
-        await server.shutdown(drainTimeout: .seconds(10))
+        let shutdown = Task { await server.shutdown(drainTimeout: .seconds(30)) }
+        #expect(await probe.wait { server.isDraining })
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(probe.inFlight == 8, "the drain must wait for in-flight requests")
+        probe.openGate()
+        await shutdown.value
         let elapsed = ContinuousClock.now - start
         let answered = try await responses.value
         #expect(answered.count == 8)
         #expect(answered.allSatisfy { $0.status == 200 && $0.text == "done" && $0.closesConnection })
-        #expect(elapsed < .seconds(5), "the drain waits for the requests, not for the timeout")
+        #expect(elapsed < .seconds(20), "the drain waits for the requests, not for the timeout")
         #expect(server.openConnections == 0)
         // Idle connections were closed, and nothing listens any more.
         let closed = try await onThread { idle.map { $0.waitForClose() } }
@@ -51,12 +56,14 @@ import Testing
         let late = try TestConnection(port: port)
         try late.send("GET /healthz HTTP/1.1\r\n")  // head started before the shutdown, finished after
         let inFlight = try TestConnection(port: port)
-        try inFlight.send("GET /slow?ms=500 HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(await probe.wait { probe.inFlight == 1 })
-        let shutdown = Task { await server.shutdown(drainTimeout: .seconds(10)) }
-        try await Task.sleep(for: .milliseconds(100))
+        try inFlight.send("GET /gate HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(await probe.wait(timeout: .seconds(20)) { probe.inFlight == 1 })
+        let shutdown = Task { await server.shutdown(drainTimeout: .seconds(30)) }
+        #expect(await probe.wait { server.isDraining })
         try late.send("Host: t\r\n\r\n")
-        let (rejected, finished) = try await onThread { (try late.readResponse(), try inFlight.readResponse()) }
+        let rejected = try await onThread { try late.readResponse() }
+        probe.openGate()
+        let finished = try await onThread { try inFlight.readResponse() }
         await shutdown.value
         #expect(rejected.status == 503 && rejected.closesConnection)
         #expect(rejected.text.contains("shutting down"))
@@ -89,16 +96,24 @@ import Testing
     }
 
     @Test func signalStartsTheGracefulShutdown() async throws {
+        // Ignored until the server watches it, so an early delivery cannot end the test process.
+        signal(SIGUSR2, SIG_IGN)
         let probe = Probe()
         let server = try startServer(probe: probe)
         let port = server.port
         let connection = try TestConnection(port: port)
-        try connection.send("GET /slow?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(await probe.wait { probe.inFlight == 1 })
+        try connection.send("GET /gate HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(await probe.wait(timeout: .seconds(20)) { probe.inFlight == 1 })
         // SIGUSR2 stands in for SIGTERM, which would end the test process if it arrived first.
-        let run = Task { await server.runUntilSignal([SIGUSR2], drainTimeout: .seconds(5)) }
-        try await Task.sleep(for: .milliseconds(100))
-        kill(getpid(), SIGUSR2)
+        let run = Task { await server.runUntilSignal([SIGUSR2], drainTimeout: .seconds(30)) }
+        // Repeat the signal until it is seen: the handler is installed by the task above.
+        var draining = false
+        for _ in 0..<200 where !draining {
+            kill(getpid(), SIGUSR2)
+            draining = await probe.wait(timeout: .milliseconds(50)) { server.isDraining }
+        }
+        #expect(draining)
+        probe.openGate()
         let response = try await onThread { try connection.readResponse() }
         #expect(await run.value == SIGUSR2)
         #expect(response.status == 200 && response.closesConnection)

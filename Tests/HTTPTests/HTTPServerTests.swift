@@ -227,13 +227,14 @@ import Testing
     @Test func clientDisconnectIsSignalledToTheHandler() async throws {
         try await withTestServer { server, probe in
             let port = server.port
-            try await onThread {
-                let connection = try TestConnection(port: port)
-                try connection.send("GET /wait-disconnect HTTP/1.1\r\nHost: t\r\nX-Request-Id: leaving\r\n\r\n")
-                _ = connection  // closed when this closure returns
-            }
+            var connection: TestConnection? = try TestConnection(port: port)
+            try connection?.send("GET /wait-disconnect HTTP/1.1\r\nHost: t\r\nX-Request-Id: leaving\r\n\r\n")
+            // Once the handler runs, the client goes away.
+            #expect(await probe.wait(timeout: .seconds(20)) { probe.inFlight == 1 })
+            connection = nil
             #expect(await probe.wait { probe.disconnected == ["leaving"] })
             #expect(await probe.wait { server.openConnections == 0 })
+            withExtendedLifetime(connection) {}
         }
     }
 

@@ -178,6 +178,21 @@ final class TestConnection: @unchecked Sendable {  // used by one thread at a ti
         }
     }
 
+    /// Reads until the server closes; the number of bytes received (nil on timeout).
+    func countUntilClose() -> Int? {
+        var total = buffer.count
+        buffer = []
+        while true {
+            do {
+                guard try fill() else { return total }
+                total += buffer.count
+                buffer = []
+            } catch {
+                return nil
+            }
+        }
+    }
+
     /// Sends a request and reads its response.
     func request(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws -> TestResponse {
         var text = "\(method) \(target) HTTP/1.1\r\nHost: test\r\n"

@@ -10,6 +10,8 @@ final class Probe: Sendable {
         var started = 0
         var disconnected: [String] = []
         var produced = 0
+        var gateOpen = false
+        var gateWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -24,6 +26,28 @@ final class Probe: Sendable {
     func end() { state.withLock { $0.inFlight -= 1 } }
     func noteDisconnect(_ requestId: String) { state.withLock { $0.disconnected.append(requestId) } }
     func noteProduced(_ count: Int) { state.withLock { $0.produced += count } }
+
+    /// Suspends until `openGate()` (at once if it was opened already).
+    func passGate() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let open = state.withLock { state -> Bool in
+                if state.gateOpen { return true }
+                state.gateWaiters.append(continuation)
+                return false
+            }
+            if open { continuation.resume() }
+        }
+    }
+
+    /// Lets every request waiting at the gate (and every later one) through.
+    func openGate() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.gateOpen = true
+            defer { state.gateWaiters = [] }
+            return state.gateWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
 
     /// Polls `condition` until it holds or `timeout` passes.
     func wait(timeout: Duration = .seconds(5), until condition: @Sendable () -> Bool) async -> Bool {
@@ -86,6 +110,13 @@ func makeTestApp(probe: Probe, logger: Logger = .disabled) -> MiddlewareChain {
         defer { probe.end() }
         let milliseconds = request.head.queryValue(named: "ms").flatMap(Int.init) ?? 100
         try await Task.sleep(for: .milliseconds(milliseconds))
+        return .text("done")
+    }
+    router.get("/gate") { _, _ in
+        // In flight until the test opens the gate: in-flight states that do not depend on timing.
+        probe.begin()
+        defer { probe.end() }
+        await probe.passGate()
         return .text("done")
     }
     router.get("/wait-disconnect") { _, context in
