@@ -515,7 +515,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         }
 
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(192 + (body.count <= 16 * 1024 ? body.count : 0))
+        bytes.reserveCapacity(320 + (body.count <= 16 * 1024 ? body.count : 0))
         bytes += response.status.statusLine
         var hasDate = false, hasServer = false, hasRequestId = false
         for field in response.headers {

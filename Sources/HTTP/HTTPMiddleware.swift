@@ -7,32 +7,41 @@ public protocol HTTPMiddleware: Sendable {
 /// A responder that runs `middlewares` in order (the first is outermost) around `responder`. The
 /// body policy is the inner responder's.
 public struct MiddlewareChain: Responder {
-    private let middlewares: [any HTTPMiddleware]
-    private let responder: any Responder
+    private let storage: Storage
 
     public init(_ middlewares: [any HTTPMiddleware], responder: any Responder) {
-        self.middlewares = middlewares
-        self.responder = responder
+        storage = Storage(middlewares: middlewares, responder: responder)
     }
 
     public func respond(to request: HTTPRequest, context: RequestContext) async throws -> HTTPResponse {
-        try await Step(middlewares: middlewares[...], responder: responder).respond(to: request, context: context)
+        try await Step(storage: storage, index: 0).respond(to: request, context: context)
     }
 
-    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { responder.bodyPolicy(for: head) }
+    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { storage.responder.bodyPolicy(for: head) }
 
-    /// The chain from one middleware inward.
-    private struct Step: Responder {
-        let middlewares: ArraySlice<any HTTPMiddleware>
+    private final class Storage: Sendable {
+        let middlewares: [any HTTPMiddleware]
         let responder: any Responder
 
+        init(middlewares: [any HTTPMiddleware], responder: any Responder) {
+            self.middlewares = middlewares
+            self.responder = responder
+        }
+    }
+
+    /// The chain from middleware `index` inward. A reference and an index: small enough to be
+    /// passed as `any Responder` without a heap box per step.
+    private struct Step: Responder {
+        let storage: Storage
+        let index: Int
+
         func respond(to request: HTTPRequest, context: RequestContext) async throws -> HTTPResponse {
-            guard let first = middlewares.first else { return try await responder.respond(to: request, context: context) }
-            return try await first.respond(to: request, context: context,
-                                           next: Step(middlewares: middlewares.dropFirst(), responder: responder))
+            guard index < storage.middlewares.count else { return try await storage.responder.respond(to: request, context: context) }
+            return try await storage.middlewares[index].respond(to: request, context: context,
+                                                               next: Step(storage: storage, index: index + 1))
         }
 
-        func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { responder.bodyPolicy(for: head) }
+        func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { storage.responder.bodyPolicy(for: head) }
     }
 }
 

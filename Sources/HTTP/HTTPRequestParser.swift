@@ -302,7 +302,7 @@ public struct HTTPRequestParser: Sendable {
         case .failure(let error): return .failure(error)
         }
 
-        var headers = HTTPHeaders()
+        var headers = HTTPHeaders(capacity: lines.count - 2)
         for line in lines.dropFirst().dropLast() {
             switch parseField(line) {
             case .success(let field): headers.add(name: field.name, value: field.value)
@@ -520,6 +520,7 @@ public struct HTTPRequestParser: Sendable {
     /// The lines of a complete section, without their CRLF or LF; the last element is the empty line.
     private static func lines(_ bytes: UnsafeRawBufferPointer) -> [UnsafeRawBufferPointer] {
         var lines: [UnsafeRawBufferPointer] = []
+        lines.reserveCapacity(16)
         var start = 0
         for i in 0..<bytes.count where bytes[i] == UInt8(ascii: "\n") {
             var end = i

@@ -28,9 +28,16 @@ public struct HTTPResponse: Sendable {
 
     /// A complete body with a content type.
     public init(status: HTTPStatus = .ok, contentType: String, body: [UInt8], headers: HTTPHeaders = [:]) {
-        var headers = headers
-        headers.replaceOrAdd(name: "Content-Type", value: contentType)
-        self.init(status: status, headers: headers, body: .bytes(body))
+        var merged: HTTPHeaders
+        if headers.isEmpty {
+            // Room for what middleware adds (X-Request-Id) without growing.
+            merged = HTTPHeaders(capacity: 4)
+            merged.add(name: "Content-Type", value: contentType)
+        } else {
+            merged = headers
+            merged.replaceOrAdd(name: "Content-Type", value: contentType)
+        }
+        self.init(status: status, headers: merged, body: .bytes(body))
     }
 
     /// `text/plain; charset=utf-8`.

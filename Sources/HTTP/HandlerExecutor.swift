@@ -91,8 +91,13 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
             } else {
                 if spinNanoseconds > 0 {
                     pthread_mutex_unlock(mutex)
+                    // Read the clock only every 256 polls: the poll itself must stay cheap.
                     let deadline = monotonicNanoseconds() + spinNanoseconds
-                    while queued.load(ordering: .relaxed) == 0 && monotonicNanoseconds() < deadline {}
+                    var polls = 0
+                    while queued.load(ordering: .relaxed) == 0 {
+                        polls &+= 1
+                        if polls & 255 == 0 && monotonicNanoseconds() >= deadline { break }
+                    }
                     pthread_mutex_lock(mutex)
                     if head < jobs.count { continue }
                 }

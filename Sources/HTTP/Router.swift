@@ -114,6 +114,7 @@ public struct Router: Responder {
     func match(method: HTTPMethod, rawPath: String) -> Match {
         // Split on the UTF-8 bytes ('/' is never part of a multi-byte character).
         var segments: [Substring] = []
+        segments.reserveCapacity(8)
         let utf8 = rawPath.utf8
         var start = utf8.startIndex
         var index = start
