@@ -534,20 +534,12 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             default:
                 break
             }
-            // Header values from handlers must not smuggle in new lines.
-            guard !field.value.utf8.contains(where: { $0 == 13 || $0 == 10 }), !field.name.isEmpty,
-                  field.name.utf8.allSatisfy(HTTPRequestParser.isTokenCharacter) else { continue }
-            bytes += field.name.utf8
-            bytes += ": ".utf8
-            bytes += field.value.utf8
-            bytes += "\r\n".utf8
+            appendField(name: field.name, value: field.value, to: &bytes)
         }
         if !hasDate { bytes += HTTPDateCache.shared.headerLine() }
         if !hasServer { bytes += core.serverHeaderLine }
         if !hasRequestId, let requestId = currentContext?.requestId {
-            bytes += "X-Request-Id: ".utf8
-            bytes += requestId.utf8
-            bytes += "\r\n".utf8
+            appendField(name: "X-Request-Id", value: requestId, to: &bytes)
         }
         if let framing { bytes += framing }
         if !keepAlive {
@@ -581,6 +573,25 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             responsePhase = .finishing
         }
         flush()
+    }
+
+    /// Appends `name: value\r\n`, copying the strings' UTF-8 storage directly. A field whose name
+    /// is not a token or whose value holds CR or LF is dropped: handler values must not be able to
+    /// smuggle in new header lines.
+    private func appendField(name: String, value: String, to bytes: inout [UInt8]) {
+        var name = name, value = value
+        name.withUTF8 { name in
+            value.withUTF8 { value in
+                guard !name.isEmpty, name.allSatisfy(HTTPRequestParser.isTokenCharacter),
+                      !value.contains(where: { $0 == 13 || $0 == 10 }) else { return }
+                bytes.append(contentsOf: name)
+                bytes.append(UInt8(ascii: ":"))
+                bytes.append(UInt8(ascii: " "))
+                bytes.append(contentsOf: value)
+                bytes.append(13)
+                bytes.append(10)
+            }
+        }
     }
 
     /// `Content-Length: <n>\r\n`.

@@ -163,6 +163,7 @@ public struct Router: Responder {
     public func respond(to request: HTTPRequest, context: RequestContext) async throws -> HTTPResponse {
         switch match(method: request.method, rawPath: request.head.rawPath) {
         case .found(let route, let parameters):
+            guard !parameters.isEmpty else { return try await route.responder.respond(to: request, context: context) }
             var request = request
             request.pathParameters = parameters
             return try await route.responder.respond(to: request, context: context)
