@@ -33,7 +33,7 @@ let package = Package(
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .target(name: "HTTP", dependencies: ["CEpoll"], swiftSettings: baselineFlags + optimize),
         .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags + optimize),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: baselineFlags),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "periscope-http-bench"], swiftSettings: baselineFlags),
     ],
     swiftLanguageModes: [.v6]
 )
