@@ -22,6 +22,10 @@ public struct AccessLogMiddleware: HTTPMiddleware {
         case .empty, .bytes:
             log(request: request, context: context, status: response.status, bytes: request.method == .head ? 0 : response.knownLength ?? 0)
             return response
+        case .stream where request.method == .head:
+            // The server sends HEAD responses without running the producer.
+            log(request: request, context: context, status: response.status, bytes: 0)
+            return response
         case .stream(let producer):
             var logged = response
             logged.body = .stream { [logger = self] writer in

@@ -46,5 +46,9 @@ import Testing
         #expect(sink.lines.isEmpty)
         #expect(try await response.collectBody() == Array("abcdefg".utf8))
         #expect(try record(sink.lines[0])["bytes"] as? Int == 7)
+        // HEAD: the producer never runs, the line is written at once.
+        _ = try await chain.respond(to: HTTPRequest(method: .head, target: "/"), context: RequestContext())
+        #expect(sink.lines.count == 2)
+        #expect(try record(sink.lines[1])["bytes"] as? Int == 0)
     }
 }
