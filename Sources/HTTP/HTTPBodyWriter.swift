@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Where a streamed response body is written. `write` suspends while the client is behind (the
 /// connection's unsent bytes are above its high-water mark) and throws once the client has gone
 /// or the write timeout expired, so a producer never outruns a slow reader.
@@ -11,15 +9,4 @@ public protocol HTTPBodyWriter: Sendable {
 extension HTTPBodyWriter {
     /// Sends the UTF-8 bytes of `text`.
     public func write(_ text: String) async throws { try await write(Array(text.utf8)) }
-}
-
-/// Collects a streamed body in memory (`HTTPResponse.collectBody()`).
-final class CollectingBodyWriter: HTTPBodyWriter {
-    private let storage = Mutex<[UInt8]>([])
-
-    func write(_ bytes: [UInt8]) async throws {
-        storage.withLock { $0 += bytes }
-    }
-
-    var bytes: [UInt8] { storage.withLock { $0 } }
 }

@@ -79,14 +79,3 @@ public struct HTTPRequestHead: Sendable {
         queryParameters.first { $0.name == name }?.value
     }
 }
-
-/// One `name=value` pair of a query string, percent-decoded.
-public struct QueryParameter: Sendable, Equatable {
-    public var name: String
-    public var value: String
-
-    public init(name: String, value: String) {
-        self.name = name
-        self.value = value
-    }
-}

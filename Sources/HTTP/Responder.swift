@@ -16,38 +16,3 @@ public protocol Responder: Sendable {
 extension Responder {
     public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { .buffered() }
 }
-
-/// How a request body reaches the handler.
-public enum HTTPBodyPolicy: Sendable, Equatable {
-    /// Read completely before the handler runs; over `maxSize` (nil: the server's
-    /// `limits.maxBodySize`) the request is answered 413 without running the handler.
-    case buffered(maxSize: Int? = nil)
-    /// The handler runs as soon as the head arrives and reads `request.body` as a stream of chunks;
-    /// past `maxSize` (nil: the server's limit) the stream throws a 413 `HTTPError`.
-    case streaming(maxSize: Int? = nil)
-
-    /// The limit this policy sets, if any.
-    var maxSize: Int? {
-        switch self {
-        case .buffered(let size), .streaming(let size): size
-        }
-    }
-}
-
-/// A responder from a closure.
-public struct ResponderFunction: Responder {
-    private let handler: @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse
-    private let policy: HTTPBodyPolicy
-
-    public init(bodyPolicy: HTTPBodyPolicy = .buffered(),
-                _ handler: @escaping @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse) {
-        self.handler = handler
-        self.policy = bodyPolicy
-    }
-
-    public func respond(to request: HTTPRequest, context: RequestContext) async throws -> HTTPResponse {
-        try await handler(request, context)
-    }
-
-    public func bodyPolicy(for head: HTTPRequestHead) -> HTTPBodyPolicy { policy }
-}

@@ -4,23 +4,6 @@ import Glibc
 import Musl
 #endif
 
-/// A failed system call: the function's name and `errno`.
-public struct SystemCallError: Error, CustomStringConvertible, Equatable {
-    /// The system call that failed, e.g. `"bind"`.
-    public let function: String
-    /// `errno` after the call.
-    public let code: Int32
-
-    public init(function: String, code: Int32) {
-        self.function = function
-        self.code = code
-    }
-
-    public var description: String {
-        "\(function) failed: \(String(cString: strerror(code))) (errno \(code))"
-    }
-}
-
 /// Runs a system call that reports failure as `-1` + `errno`, the one place where `EINTR` and
 /// `EAGAIN` are handled: an interrupted call is retried (a signal must never surface as an error),
 /// a call that would block on a non-blocking descriptor returns `nil`, and any other failure throws.
