@@ -10,7 +10,9 @@ import Musl
 /// Swift's global executor wakes a sleeping thread (a futex round trip) for nearly every job
 /// when jobs are short, which costs more than a whole `GET /healthz`. Here a thread is woken only
 /// when none is awake yet for the queued work, so a burst of requests from one event-loop pass
-/// costs one wake-up. Handlers are still ordinary Swift tasks (`Task(executorPreference:)`): they
+/// costs one wake-up. (Workers do not spin before sleeping: measured here it saved no CPU per
+/// request, and spinning would take CPU from the inference workers.) Handlers are still ordinary
+/// Swift tasks (`Task(executorPreference:)`): they
 /// suspend, await continuations resumed on other threads, and call actors as usual.
 ///
 /// Executors are shared per thread count and live for the process: a task may be resumed long
@@ -36,14 +38,8 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
     private var sleeping = 0
     private var wakesInFlight = 0
     private var threads: [pthread_t] = []
-    /// Jobs queued, readable without the mutex: a worker that has just run out of work polls it
-    /// for a few microseconds before sleeping, since the next burst often follows at once and a
-    /// sleep/wake round trip costs more than the poll.
-    private let queued = Atomic<Int>(0)
-    private let spinNanoseconds: UInt64
 
-    private init(threads count: Int, spin: Duration = .microseconds(20)) {
-        spinNanoseconds = nanoseconds(spin)
+    private init(threads count: Int) {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
         jobs.reserveCapacity(256)
@@ -63,7 +59,6 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
         let job = UnownedJob(job)
         pthread_mutex_lock(mutex)
         jobs.append(job)
-        queued.add(1, ordering: .relaxed)
         let wake = sleeping > wakesInFlight
         if wake { wakesInFlight += 1 }
         pthread_mutex_unlock(mutex)
@@ -76,7 +71,6 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
             if head < jobs.count {
                 let job = jobs[head]
                 head += 1
-                queued.subtract(1, ordering: .relaxed)
                 if head == jobs.count {
                     jobs.removeAll(keepingCapacity: true)
                     head = 0
@@ -89,18 +83,6 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
                 job.runSynchronously(on: asUnownedTaskExecutor())
                 pthread_mutex_lock(mutex)
             } else {
-                if spinNanoseconds > 0 {
-                    pthread_mutex_unlock(mutex)
-                    // Read the clock only every 256 polls: the poll itself must stay cheap.
-                    let deadline = monotonicNanoseconds() + spinNanoseconds
-                    var polls = 0
-                    while queued.load(ordering: .relaxed) == 0 {
-                        polls &+= 1
-                        if polls & 255 == 0 && monotonicNanoseconds() >= deadline { break }
-                    }
-                    pthread_mutex_lock(mutex)
-                    if head < jobs.count { continue }
-                }
                 sleeping += 1
                 pthread_cond_wait(condition, mutex)
                 sleeping -= 1
