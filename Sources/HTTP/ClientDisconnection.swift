@@ -19,7 +19,9 @@ public final class ClientDisconnection: Sendable {
     public var hasDisconnected: Bool { state.withLock { $0.disconnected } }
 
     /// Runs `handler` once when the client disconnects — immediately (on the calling thread) if it
-    /// already has. Handlers run on the event-loop thread: they must be quick and must not block.
+    /// already has. Handlers run synchronously on the thread that noticed the disconnection (an
+    /// event loop, usually) while the connection is locked: they must be quick, must not block,
+    /// and should only flag or cancel work (e.g. drop a queued job), never wait for it.
     public func onDisconnect(_ handler: @escaping @Sendable () -> Void) {
         let runNow = state.withLock { state -> Bool in
             if state.disconnected { return true }
