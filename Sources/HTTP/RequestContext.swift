@@ -30,7 +30,9 @@ public struct RequestContext: Sendable {
         self.disconnection = disconnection
     }
 
-    /// Whether the client has closed the connection (its answer would never be read).
+    /// Whether the client has closed the connection (its answer would never be read). When that
+    /// happens the handler's task is also cancelled, so `Task.isCancelled` and cancellation
+    /// handlers see it too.
     public var isClientDisconnected: Bool { disconnection.hasDisconnected }
 
     /// Runs `handler` once when the client disconnects (immediately if it already has).
