@@ -238,6 +238,18 @@ import Testing
         }
     }
 
+    @Test func clientDisconnectCancelsTheHandlerTask() async throws {
+        try await withTestServer { server, probe in
+            let port = server.port
+            var connection: TestConnection? = try TestConnection(port: port)
+            try connection?.send("GET /sleep HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(await probe.wait(timeout: .seconds(20)) { probe.inFlight == 1 })
+            connection = nil
+            #expect(await probe.wait { probe.disconnected == ["cancelled"] })
+            withExtendedLifetime(connection) {}
+        }
+    }
+
     @Test func slowReaderSuspendsTheStreamedBody() async throws {
         try await withTestServer(configure: { $0.responseHighWaterMark = 64 * 1024 }) { server, probe in
             let port = server.port

@@ -136,6 +136,17 @@ func makeTestApp(probe: Probe, logger: Logger = .disabled) -> MiddlewareChain {
         }
         return .text("gone")
     }
+    router.get("/sleep") { _, _ in
+        probe.begin()
+        defer { probe.end() }
+        do {
+            try await Task.sleep(for: .seconds(10))
+        } catch is CancellationError {
+            probe.noteDisconnect("cancelled")
+            throw CancellationError()
+        }
+        return .text("slept")
+    }
     router.get("/fail") { _, _ in
         struct Broken: Error {}
         throw Broken()
