@@ -1,0 +1,5 @@
+/// Discards everything.
+public struct DiscardingLogSink: LogSink {
+    public init() {}
+    public func write(line: String) {}
+}

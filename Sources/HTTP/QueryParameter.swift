@@ -1,0 +1,10 @@
+/// One `name=value` pair of a query string, percent-decoded.
+public struct QueryParameter: Sendable, Equatable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
