@@ -22,10 +22,16 @@ public final class ThreadPool: @unchecked Sendable {
     public let spinIterations: Int
 
     private var workers: [pthread_t] = []
-    private let generation = Atomic<Int>(0)
+    /// One word for the job's lifecycle, so joining and closing are a single atomic step:
+    /// bits 0–31 count workers inside the job, bit 32 says it is open, bits 33… the generation.
+    /// The caller waits only for workers that joined; a worker the OS has not scheduled yet finds
+    /// the job closed and skips it, so it never stalls the op.
+    private let jobState = Atomic<Int>(0)
     private let nextIndex = Atomic<Int>(0)
-    private let unfinishedWorkers = Atomic<Int>(0)
     private let shuttingDown = Atomic<Bool>(false)
+    private static let openBit = 1 << 32
+    private static let activeMask = (1 << 32) - 1
+    private static func generation(of state: Int) -> Int { state >> 33 }
     private var parkMutex = pthread_mutex_t()
     private var parkCondition = pthread_cond_t()
     private let submissionLock = Mutex<Void>(())
@@ -104,12 +110,20 @@ public final class ThreadPool: @unchecked Sendable {
                 jobBody = escapingBody
                 jobCount = count
                 nextIndex.store(0, ordering: .relaxed)
-                unfinishedWorkers.store(workers.count, ordering: .relaxed)
-                generation.add(1, ordering: .releasing)
+                let generation = ThreadPool.generation(of: jobState.load(ordering: .relaxed)) + 1
+                jobState.store(generation << 33 | ThreadPool.openBit, ordering: .releasing)
                 wakeWorkers()
                 ThreadPool.insideJob.withValue(true) { runIterations() }
+                // Every index is claimed now; close the job and wait for the workers inside it.
+                var state = jobState.load(ordering: .relaxed)
+                while true {
+                    let (exchanged, original) = jobState.compareExchange(
+                        expected: state, desired: state & ~ThreadPool.openBit, ordering: .acquiringAndReleasing)
+                    if exchanged { break }
+                    state = original
+                }
                 var spins = 0
-                while unfinishedWorkers.load(ordering: .acquiring) > 0 {
+                while jobState.load(ordering: .acquiring) & ThreadPool.activeMask > 0 {
                     spins += 1
                     if spins > 1_000 { sched_yield() }
                 }
@@ -151,11 +165,11 @@ public final class ThreadPool: @unchecked Sendable {
         while true {
             // Spin, then park until a new generation or shutdown.
             var spins = 0
-            while generation.load(ordering: .acquiring) == seen && !shuttingDown.load(ordering: .relaxed) {
+            while ThreadPool.generation(of: jobState.load(ordering: .acquiring)) == seen && !shuttingDown.load(ordering: .relaxed) {
                 spins += 1
                 if spins >= spinIterations {
                     pthread_mutex_lock(&parkMutex)
-                    while generation.load(ordering: .acquiring) == seen && !shuttingDown.load(ordering: .relaxed) {
+                    while ThreadPool.generation(of: jobState.load(ordering: .acquiring)) == seen && !shuttingDown.load(ordering: .relaxed) {
                         pthread_cond_wait(&parkCondition, &parkMutex)
                     }
                     pthread_mutex_unlock(&parkMutex)
@@ -163,9 +177,20 @@ public final class ThreadPool: @unchecked Sendable {
                 }
             }
             if shuttingDown.load(ordering: .acquiring) { return }
-            seen = generation.load(ordering: .acquiring)
-            runIterations()
-            unfinishedWorkers.subtract(1, ordering: .releasing)
+            // Join the job if it is still open; otherwise the caller has finished it without us.
+            var state = jobState.load(ordering: .acquiring)
+            seen = ThreadPool.generation(of: state)
+            while state & ThreadPool.openBit != 0 {
+                let (exchanged, original) = jobState.compareExchange(
+                    expected: state, desired: state + 1, ordering: .acquiringAndReleasing)
+                if exchanged {
+                    runIterations()
+                    jobState.subtract(1, ordering: .releasing)
+                    break
+                }
+                state = original
+                if ThreadPool.generation(of: state) != seen { break }
+            }
         }
     }
 }
