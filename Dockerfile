@@ -64,10 +64,13 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 periscope \
     && useradd --system --uid 10001 --gid periscope --home-dir /var/lib/periscope --no-create-home \
         --shell /usr/sbin/nologin periscope \
-    && install -d -o periscope -g periscope -m 0750 /var/lib/periscope
+    && install -d -o periscope -g periscope -m 0750 /var/lib/periscope /var/lib/periscope/models
 COPY --from=binary /out/periscope /usr/local/bin/periscope
 COPY deploy/container/periscope-healthcheck /usr/local/bin/periscope-healthcheck
 COPY Config/ /etc/periscope/
+# (models/ exists in the image, so a new volume gets it owned by periscope and weights can be
+# bind-mounted read-only below it, e.g. at /var/lib/periscope/models/shared, without the runtime
+# creating a root-owned models/ as their mount point.)
 # The CLI in the container (`docker exec … periscope models list`) finds the same configuration,
 # database and model root as the server. The registry and the weights live in the volume.
 ENV PERISCOPE_CONFIG=/etc/periscope/periscope.json \
