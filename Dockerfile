@@ -34,10 +34,12 @@ RUN apt-get update \
         'libsqlite3-dev=3.40.1-*' 'libjpeg62-turbo-dev=1:2.1.5-*' 'libpng-dev=1.6.39-*' 'pkg-config=1.8.1-*' \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Package.swift first: the dependency-free package resolves instantly, but keeping the
-# manifest in its own layer lets a source change reuse the layers above.
+# Package.swift declares the test targets too, and SwiftPM refuses a package whose target
+# folders are missing, so Tests/ comes along (without its fixtures: .dockerignore); only the
+# `periscope` product is compiled.
 COPY Package.swift ./
 COPY Sources ./Sources
+COPY Tests ./Tests
 # --static-swift-stdlib links the Swift runtime and Foundation in; the debug info is dropped
 # (symbols stay, so crash backtraces are still symbolicated).
 RUN swift build -c release --static-swift-stdlib --product periscope -Xlinker --strip-debug \
