@@ -54,7 +54,7 @@ let package = Package(
         // Service: encoders, request parsing, metrics (the service core builds on these).
         .target(name: "Service", dependencies: ["Tensors", "NN", "HTTP"], swiftSettings: baselineFlags),
         // Executables.
-        .executableTarget(name: "periscope", dependencies: ["Tensors", "Registry", "Configuration"], swiftSettings: baselineFlags),
+        .executableTarget(name: "periscope", dependencies: ["Tensors", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
         .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags),
         // Tests.
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
