@@ -1,0 +1,474 @@
+/// A strict RFC 8259 JSON parser for request bodies: one pass over the bytes, no recursion deeper
+/// than `limits.maximumDepth`, every failure a `JSONParseError` with the byte offset, the path
+/// and what was expected — never a crash, whatever the input.
+///
+/// Regular arrays of numbers (`[[0.1, 0.2], [0.3, 0.4]]`, the bulk of a tensor request) take a fast
+/// path straight into a `JSONNumberArray` (16 bytes per number, no `JSONValue` per element); other
+/// arrays fall back to the general path, re-read from their start.
+public struct JSONParser {
+    private let bytes: UnsafePointer<UInt8>
+    private let end: Int
+    private let limits: JSONParserLimits
+    private var position = 0
+    private var numberCount = 0
+
+    /// Parses a complete document.
+    public static func parse(_ body: [UInt8], limits: JSONParserLimits = JSONParserLimits()) throws(JSONParseError) -> JSONValue {
+        let outcome = body.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) in try parse(buffer, limits: limits) }
+        }
+        return try outcome.get()
+    }
+
+    /// Parses a complete document from raw bytes.
+    public static func parse(_ body: UnsafeBufferPointer<UInt8>, limits: JSONParserLimits = JSONParserLimits()) throws(JSONParseError) -> JSONValue {
+        guard body.count <= limits.maximumBytes else {
+            throw JSONParseError(.tooLarge("\(body.count) bytes, the limit is \(limits.maximumBytes)"), offset: 0)
+        }
+        guard let base = body.baseAddress, body.count > 0 else { throw JSONParseError(.unexpectedEnd(expected: "a JSON value"), offset: 0) }
+        var parser = JSONParser(bytes: base, end: body.count, limits: limits)
+        let value = try parser.parseValue(depth: 1)
+        parser.skipWhitespace()
+        guard parser.position == parser.end else { throw JSONParseError(.trailingData, offset: parser.position) }
+        return value
+    }
+
+    private init(bytes: UnsafePointer<UInt8>, end: Int, limits: JSONParserLimits) {
+        self.bytes = bytes
+        self.end = end
+        self.limits = limits
+    }
+
+    // MARK: - Values
+
+    private mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
+        skipWhitespace()
+        guard position < end else { throw error(.unexpectedEnd(expected: "a value")) }
+        switch bytes[position] {
+        case UInt8(ascii: "{"): return try parseObject(depth: depth)
+        case UInt8(ascii: "["): return try parseArray(depth: depth)
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let start = position
+            let decimal = try scanNumber()
+            return .number(JSONNumber(decimal: decimal, text: text(start..<position)))
+        case let byte:
+            throw error(.unexpectedByte(byte, expected: "a value (object, array, string, number, true, false or null)"))
+        }
+    }
+
+    private mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
+        let count = literal.utf8CodeUnitCount
+        for index in 0..<count {
+            guard position + index < end else { throw error(.unexpectedEnd(expected: "'\(literal)'"), at: position + index) }
+            guard bytes[position + index] == literal.utf8Start[index] else {
+                throw error(.unexpectedByte(bytes[position + index], expected: "'\(literal)'"), at: position + index)
+            }
+        }
+        position += count
+    }
+
+    private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
+        guard depth <= limits.maximumDepth else { throw error(.tooDeep(limit: limits.maximumDepth)) }
+        position += 1
+        var object = JSONObject()
+        var seen: Set<String>?
+        skipWhitespace()
+        if position < end && bytes[position] == UInt8(ascii: "}") {
+            position += 1
+            return .object(object)
+        }
+        while true {
+            skipWhitespace()
+            guard position < end else { throw error(.unexpectedEnd(expected: "a string key")) }
+            guard bytes[position] == UInt8(ascii: "\"") else {
+                throw error(.unexpectedByte(bytes[position], expected: object.count == 0 ? "a string key or '}'" : "a string key"))
+            }
+            let keyOffset = position
+            let key = try parseString()
+            // Linear search while small; a set once an object has many keys (hostile bodies).
+            if object.count >= 16 && seen == nil { seen = Set(object.keys) }
+            let duplicate = seen.map { $0.contains(key) } ?? object.members.contains { $0.key == key }
+            if duplicate { throw JSONParseError(.duplicateKey(key), offset: keyOffset) }
+            seen?.insert(key)
+            skipWhitespace()
+            guard position < end else { throw error(.unexpectedEnd(expected: "':' after the key"), path: [.key(key)]) }
+            guard bytes[position] == UInt8(ascii: ":") else {
+                throw error(.unexpectedByte(bytes[position], expected: "':' after the key"), path: [.key(key)])
+            }
+            position += 1
+            let value: JSONValue
+            do {
+                value = try parseValue(depth: depth + 1)
+            } catch {
+                throw error.prepending(.key(key))
+            }
+            object.append(key: key, value: value)
+            skipWhitespace()
+            guard position < end else { throw error(.unexpectedEnd(expected: "',' or '}'")) }
+            switch bytes[position] {
+            case UInt8(ascii: ","): position += 1
+            case UInt8(ascii: "}"): position += 1; return .object(object)
+            case let byte: throw error(.unexpectedByte(byte, expected: "',' or '}' after an object member"), path: [.key(key)])
+            }
+        }
+    }
+
+    private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
+        guard depth <= limits.maximumDepth else { throw error(.tooDeep(limit: limits.maximumDepth)) }
+        let start = position
+        let countBefore = numberCount
+        if let numbers = try scanNumericArray(depth: depth) { return .numbers(numbers) }
+        // Not a regular numeric array: read it again, generally.
+        position = start
+        numberCount = countBefore
+        position += 1
+        var elements: [JSONValue] = []
+        skipWhitespace()
+        if position < end && bytes[position] == UInt8(ascii: "]") {
+            position += 1
+            return .array(elements)
+        }
+        while true {
+            do {
+                elements.append(try parseValue(depth: depth + 1))
+            } catch {
+                throw error.prepending(.index(elements.count))
+            }
+            skipWhitespace()
+            guard position < end else { throw error(.unexpectedEnd(expected: "',' or ']'")) }
+            switch bytes[position] {
+            case UInt8(ascii: ","): position += 1
+            case UInt8(ascii: "]"): position += 1; return .array(elements)
+            case let byte: throw error(.unexpectedByte(byte, expected: "',' or ']' after an array element"), path: [.index(elements.count - 1)])
+            }
+        }
+    }
+
+    // MARK: - Numeric arrays
+
+    /// State of the numeric fast path: per nesting level, the length (fixed by the first array
+    /// completed at that level) and whether its elements are arrays or numbers.
+    private struct NumericScan {
+        var lengths: [Int] = []
+        var nested: [Bool?] = []
+        var decimals: [JSONDecimal] = []
+        var truncated: [Int: String] = [:]
+    }
+
+    /// Reads a regular numeric array at `position` (a `[`); nil (position undefined) when the
+    /// array is anything else or has a syntax error, which the general path then reports.
+    private mutating func scanNumericArray(depth: Int) throws(JSONParseError) -> JSONNumberArray? {
+        var scan = NumericScan()
+        guard try scanNumericLevel(0, depth: depth, scan: &scan) else { return nil }
+        // Levels never reached (only empty arrays at the level above) have length 0.
+        return JSONNumberArray(shape: scan.lengths, decimals: scan.decimals, truncatedLiterals: scan.truncated)
+    }
+
+    private mutating func scanNumericLevel(_ level: Int, depth: Int, scan: inout NumericScan) throws(JSONParseError) -> Bool {
+        guard depth <= limits.maximumDepth else { throw error(.tooDeep(limit: limits.maximumDepth)) }
+        if level == scan.lengths.count {
+            scan.lengths.append(-1)
+            scan.nested.append(nil)
+        }
+        position += 1
+        var count = 0
+        skipWhitespace()
+        if position < end && bytes[position] == UInt8(ascii: "]") {
+            position += 1
+        } else {
+            while true {
+                skipWhitespace()
+                guard position < end else { return false }
+                let byte = bytes[position]
+                if byte == UInt8(ascii: "[") {
+                    if scan.nested[level] == false { return false }
+                    scan.nested[level] = true
+                    let ok: Bool
+                    do {
+                        ok = try scanNumericLevel(level + 1, depth: depth + 1, scan: &scan)
+                    } catch {
+                        throw error.prepending(.index(count))
+                    }
+                    guard ok else { return false }
+                } else if byte == UInt8(ascii: "-") || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) {
+                    if scan.nested[level] == true { return false }
+                    scan.nested[level] = false
+                    let start = position
+                    let decimal: JSONDecimal
+                    do {
+                        decimal = try scanNumber()
+                    } catch {
+                        throw error.prepending(.index(count))
+                    }
+                    if decimal.truncated { scan.truncated[scan.decimals.count] = text(start..<position) }
+                    scan.decimals.append(decimal)
+                    numberCount += 1
+                    if numberCount > limits.maximumNumberCount {
+                        throw error(.tooLarge("more than \(limits.maximumNumberCount) numbers"))
+                    }
+                } else {
+                    return false
+                }
+                count += 1
+                skipWhitespace()
+                guard position < end else { return false }
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                    continue
+                }
+                if bytes[position] == UInt8(ascii: "]") {
+                    position += 1
+                    break
+                }
+                return false
+            }
+        }
+        if scan.lengths[level] == -1 {
+            scan.lengths[level] = count
+        } else if scan.lengths[level] != count {
+            return false
+        }
+        // An empty array fixes the depth below it: nothing may be nested under any sibling.
+        if count == 0 && level + 1 < scan.lengths.count { return false }
+        if count == 0 { scan.nested[level] = scan.nested[level] ?? false }
+        if scan.nested[level] == false && level + 1 < scan.lengths.count { return false }
+        return true
+    }
+
+    // MARK: - Numbers
+
+    /// Reads a number literal (JSON grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`)
+    /// into a decimal with up to 19 significant digits.
+    @inline(__always)
+    private mutating func scanNumber() throws(JSONParseError) -> JSONDecimal {
+        var negative = false
+        if bytes[position] == UInt8(ascii: "-") {
+            negative = true
+            position += 1
+        }
+        guard position < end else { throw error(.unexpectedEnd(expected: "a digit after '-'")) }
+        var mantissa: UInt64 = 0
+        var significantDigits = 0
+        var exponent = 0
+        var truncated = false
+        var isInteger = true
+        let first = bytes[position]
+        if first == UInt8(ascii: "0") {
+            position += 1
+            if position < end && isDigit(bytes[position]) {
+                throw error(.invalidNumber("leading zeros are not allowed"))
+            }
+        } else if isDigit(first) {
+            while position < end {
+                let digit = bytes[position] &- UInt8(ascii: "0")
+                if digit > 9 { break }
+                if significantDigits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(digit)
+                    significantDigits += 1
+                } else {
+                    if digit != 0 { truncated = true }
+                    exponent += 1
+                }
+                position += 1
+            }
+        } else {
+            throw error(.invalidNumber("expected a digit, found \(Base64Error.describe(first))"))
+        }
+        if position < end && bytes[position] == UInt8(ascii: ".") {
+            isInteger = false
+            position += 1
+            guard position < end, isDigit(bytes[position]) else {
+                throw error(.invalidNumber("expected a digit after the decimal point"))
+            }
+            while position < end {
+                let digit = bytes[position] &- UInt8(ascii: "0")
+                if digit > 9 { break }
+                if significantDigits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(digit)
+                    // Leading zeros of a fraction (0.000123) are not significant.
+                    if mantissa != 0 { significantDigits += 1 }
+                    exponent -= 1
+                } else if digit != 0 {
+                    truncated = true
+                }
+                position += 1
+            }
+        }
+        if position < end && (bytes[position] | 0x20) == UInt8(ascii: "e") {
+            isInteger = false
+            position += 1
+            var exponentNegative = false
+            if position < end && (bytes[position] == UInt8(ascii: "-") || bytes[position] == UInt8(ascii: "+")) {
+                exponentNegative = bytes[position] == UInt8(ascii: "-")
+                position += 1
+            }
+            guard position < end, isDigit(bytes[position]) else {
+                throw error(.invalidNumber("expected a digit in the exponent"))
+            }
+            var explicit = 0
+            while position < end {
+                let digit = bytes[position] &- UInt8(ascii: "0")
+                if digit > 9 { break }
+                // Saturate: anything past 10^6 is 0 or infinity for every type we produce.
+                if explicit < 1_000_000 { explicit = explicit * 10 + Int(digit) }
+                position += 1
+            }
+            exponent += exponentNegative ? -explicit : explicit
+        }
+        exponent = Swift.max(-2_000_000, Swift.min(2_000_000, exponent))
+        return JSONDecimal(mantissa: mantissa, exponent: Int32(exponent), negative: negative, truncated: truncated,
+                           isIntegerLiteral: isInteger)
+    }
+
+    @inline(__always)
+    private func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") <= 9 }
+
+    // MARK: - Strings
+
+    /// Reads a string literal at `position` (a `"`): escapes decoded, UTF-8 validated.
+    private mutating func parseString() throws(JSONParseError) -> String {
+        let opening = position
+        position += 1
+        let start = position
+        // Fast path: no escapes.
+        while position < end {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            position += 1
+        }
+        guard position < end else { throw error(.unexpectedEnd(expected: "the closing '\"' of the string that starts at byte \(opening)")) }
+        guard position - start <= limits.maximumStringBytes else {
+            throw error(.tooLarge("a string longer than \(limits.maximumStringBytes) bytes"), at: opening)
+        }
+        if bytes[position] == UInt8(ascii: "\"") {
+            let string = try validatedString(UnsafeBufferPointer(start: bytes + start, count: position - start), offset: start)
+            position += 1
+            return string
+        }
+        // Slow path: copy runs, decode escapes.
+        var decoded = [UInt8](UnsafeBufferPointer(start: bytes + start, count: position - start))
+        while true {
+            guard position < end else { throw error(.unexpectedEnd(expected: "the closing '\"' of the string that starts at byte \(opening)")) }
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") {
+                position += 1
+                break
+            }
+            if byte < 0x20 {
+                throw error(.invalidString("control character \(Base64Error.describe(byte)) must be escaped"))
+            }
+            if byte != UInt8(ascii: "\\") {
+                decoded.append(byte)
+                position += 1
+                if decoded.count > limits.maximumStringBytes {
+                    throw error(.tooLarge("a string longer than \(limits.maximumStringBytes) bytes"), at: opening)
+                }
+                continue
+            }
+            let escapeStart = position
+            position += 1
+            guard position < end else { throw error(.unexpectedEnd(expected: "an escape character after '\\'")) }
+            let escaped = bytes[position]
+            position += 1
+            switch escaped {
+            case UInt8(ascii: "\""): decoded.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): decoded.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "/"): decoded.append(UInt8(ascii: "/"))
+            case UInt8(ascii: "b"): decoded.append(0x08)
+            case UInt8(ascii: "f"): decoded.append(0x0C)
+            case UInt8(ascii: "n"): decoded.append(0x0A)
+            case UInt8(ascii: "r"): decoded.append(0x0D)
+            case UInt8(ascii: "t"): decoded.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hexQuad(at: escapeStart)
+                if scalar >= 0xD800 && scalar < 0xDC00 {
+                    // A high surrogate must be followed by an escaped low surrogate.
+                    guard position + 1 < end, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                        throw error(.invalidString("unpaired surrogate \\u\(String(scalar, radix: 16, uppercase: true))"), at: escapeStart)
+                    }
+                    let lowStart = position
+                    position += 2
+                    let low = try hexQuad(at: lowStart)
+                    guard low >= 0xDC00 && low < 0xE000 else {
+                        throw error(.invalidString("high surrogate not followed by a low surrogate"), at: lowStart)
+                    }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if scalar >= 0xDC00 && scalar < 0xE000 {
+                    throw error(.invalidString("unpaired surrogate \\u\(String(scalar, radix: 16, uppercase: true))"), at: escapeStart)
+                }
+                decoded.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+            default:
+                throw error(.invalidString("invalid escape '\\\(Base64Error.describe(escaped))'"), at: escapeStart)
+            }
+        }
+        return try decoded.withUnsafeBufferPointer { (buffer) throws(JSONParseError) in try validatedString(buffer, offset: start) }
+    }
+
+    /// Four hex digits after `\u` at `position`.
+    private mutating func hexQuad(at escapeStart: Int) throws(JSONParseError) -> UInt32 {
+        guard position + 4 <= end else { throw error(.unexpectedEnd(expected: "four hex digits after '\\u'")) }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[position]
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+            default: throw error(.invalidString("expected four hex digits after '\\u'"), at: position)
+            }
+            value = value << 4 | digit
+            position += 1
+        }
+        return value
+    }
+
+    private func validatedString(_ buffer: UnsafeBufferPointer<UInt8>, offset: Int) throws(JSONParseError) -> String {
+        if let string = String(validating: buffer, as: UTF8.self) { return string }
+        // Find the first bad byte for the message.
+        var index = 0
+        var iterator = buffer.makeIterator()
+        var decoder = UTF8()
+        var badOffset = offset
+        loop: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): index += UTF8.width(scalar)
+            case .emptyInput: break loop
+            case .error: badOffset = offset + index; break loop
+            }
+        }
+        throw JSONParseError(.invalidString("invalid UTF-8"), offset: badOffset)
+    }
+
+    // MARK: - Helpers
+
+    @inline(__always)
+    private mutating func skipWhitespace() {
+        while position < end {
+            let byte = bytes[position]
+            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
+            position += 1
+        }
+    }
+
+    private func text(_ range: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(start: bytes + range.lowerBound, count: range.count), as: UTF8.self)
+    }
+
+    private func error(_ kind: JSONParseError.Kind, at offset: Int? = nil, path: [JSONPathComponent] = []) -> JSONParseError {
+        JSONParseError(kind, offset: offset ?? position, path: path)
+    }
+}
+
+extension JSONParseError {
+    /// The same error one level further out.
+    func prepending(_ component: JSONPathComponent) -> JSONParseError {
+        var copy = self
+        copy.path.insert(component, at: 0)
+        return copy
+    }
+}
