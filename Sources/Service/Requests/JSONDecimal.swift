@@ -52,6 +52,19 @@ public struct JSONDecimal: Sendable, Equatable {
         return Int64(magnitude)
     }
 
+    /// Whether the value is a whole number (whatever its size).
+    public var isIntegral: Bool {
+        if mantissa == 0 || exponent >= 0 { return true }
+        if truncated { return false }
+        var remaining = mantissa
+        for _ in 0..<Int(-exponent) {
+            guard remaining % 10 == 0 else { return false }
+            remaining /= 10
+            if remaining == 0 { return true }
+        }
+        return true
+    }
+
     // MARK: - Floats
 
     /// The float32 nearest to the exact value (ties to even); nil when it overflows to infinity.
@@ -91,7 +104,7 @@ public struct JSONDecimal: Sendable, Equatable {
     }
 
     /// `[-]mantissa e exponent`, for the C library's correctly rounded conversions.
-    var canonicalText: String { "\(negative ? "-" : "")\(mantissa)e\(exponent)" }
+    var canonicalText: String { "\(negative ? "-" : "")\(mantissa)" + (exponent == 0 ? "" : "e\(exponent)") }
 
     /// Converts canonical text (no decimal point, so no locale can change its reading).
     private func strtofChecked(_ text: String) -> Float? {
@@ -116,7 +129,8 @@ public struct JSONDecimal: Sendable, Equatable {
             }
         }
         // Exponents past Int range saturate; strtof turns them into 0 or infinity.
-        exponent = (Int(exponentText) ?? (exponentText.hasPrefix("-") ? -1_000_000 : 1_000_000)) - fractionDigits
+        let explicit = exponentText.isEmpty ? 0 : Int(exponentText) ?? (exponentText.hasPrefix("-") ? -1_000_000 : 1_000_000)
+        exponent = explicit - fractionDigits
         return "\(sign)\(digits)e\(exponent)"
     }
 }

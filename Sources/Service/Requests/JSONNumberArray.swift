@@ -122,7 +122,7 @@ public struct JSONNumberArray: Sendable {
         for index in 0..<count {
             let decimal = decimals[index]
             guard let value = decimal.int64Value else {
-                if decimal.truncated || (decimal.exponent > 0 && decimal.mantissa != 0) {
+                if decimal.isIntegral {
                     throw .outOfRange(index: index, literal: literal(at: index), type: "int64")
                 }
                 throw .notInteger(index: index, literal: literal(at: index))
