@@ -69,6 +69,45 @@ struct EncodeBenchmark {
             if let worker { orjson.append(try worker.time("encode", seconds: options.secondsPerMeasurement)) }
         }
         report("encode", bytes: encoded.count, ours: ours, theirs: orjson, theirName: "orjson.dumps(OPT_SERIALIZE_NUMPY)")
+
+        // Parse: a features request body with a 1×3×224×224 normalized image as nested arrays.
+        let imageShape = [1, 3, 224, 224]
+        let image = Tensor(shape: imageShape, scalars: (0..<(3 * 224 * 224)).map { _ in generator.nextNormal() })
+        let requestBody = try StreamingBody([
+            .bytes(Array(#"{"inputs": {"input": {"shape": [1, 3, 224, 224], "data": "#.utf8)),
+            .numbers(image, layout: .nested, nonFinite: .error, name: "input"),
+            .bytes(Array(#"}}, "layers": ["layer4"]}"#.utf8)),
+        ]).collect()
+        let bodyURL = directory.appendingPathComponent("request.json")
+        try Data(requestBody).write(to: bodyURL)
+        print("parse — request body with a \(imageShape.map(String.init).joined(separator: "×")) float32 input, nested arrays, \(requestBody.count) bytes")
+        func parseOurs() {
+            let document = try! JSONParser.parse(requestBody)
+            let data = document.objectValue!["inputs"]!.objectValue!["input"]!.objectValue!["data"]!.numericArray!
+            let tensor = try! data.tensor(dtype: .float32)
+            precondition(tensor.count == image.count)
+        }
+        parseOurs()
+        if ProcessInfo.processInfo.environment["PERISCOPE_BENCH_SPLIT"] != nil {
+            let document = try! JSONParser.parse(requestBody)
+            let data = document.objectValue!["inputs"]!.objectValue!["input"]!.objectValue!["data"]!.numericArray!
+            for _ in 0..<5 {
+                let scanOnly = secondsPerCall(0.2) { _ = try! JSONParser.parse(requestBody) }
+                let decodeOnly = secondsPerCall(0.2) { _ = try! data.tensor(dtype: .float32) }
+                print("split: scan \(scanOnly * 1e3) ms, decode \(decodeOnly * 1e3) ms")
+            }
+        }
+        var oursParse: [Double] = [], orjsonParse: [Double] = [], foundationParse: [Double] = []
+        let requestData = Data(requestBody)
+        for _ in 0..<options.repetitions {
+            oursParse.append(secondsPerCall(options.secondsPerMeasurement, parseOurs))
+            foundationParse.append(secondsPerCall(options.secondsPerMeasurement) {
+                _ = try! JSONSerialization.jsonObject(with: requestData)
+            })
+            if let worker { orjsonParse.append(try worker.time("parse \(bodyURL.path)", seconds: options.secondsPerMeasurement)) }
+        }
+        report("parse (to a float32 tensor)", bytes: requestBody.count, ours: oursParse, theirs: orjsonParse, theirName: "orjson.loads (to Python lists)")
+        report("parse (to a float32 tensor)", bytes: requestBody.count, ours: oursParse, theirs: foundationParse, theirName: "Foundation JSONSerialization")
     }
 
     private func report(_ what: String, bytes: Int, ours: [Double], theirs: [Double], theirName: String) {
@@ -124,6 +163,9 @@ final class OrjsonWorker {
             sys.stdout.buffer.write(data); sys.stdout.buffer.flush()
         elif words[0] == "encode":
             print(timed(lambda: orjson.dumps(features, option=orjson.OPT_SERIALIZE_NUMPY), float(words[1])), flush=True)
+        elif words[0] == "parse":
+            body = open(words[1], "rb").read()
+            print(timed(lambda: orjson.loads(body), float(words[2])), flush=True)
     """
 
     init(featuresPath: String, shape: [Int]) throws {
@@ -147,7 +189,7 @@ final class OrjsonWorker {
         return Array(try read(length))
     }
 
-    /// Median seconds of one `what` call.
+    /// Median seconds of one `what` call (`encode`, or `parse PATH`).
     func time(_ what: String, seconds: Double) throws -> Double {
         input.fileHandleForWriting.write(Data("\(what) \(seconds)\n".utf8))
         guard let line = readLine(), let value = Double(line) else { throw OrjsonWorkerError.noReply(what) }

@@ -78,8 +78,8 @@ private func schubfach(fraction: Int, biasedExponent: Int, format: BinaryFloatFo
         let c = format.smallestNormalSignificand | fraction
         // Integers below 2^precision are their own shortest decimal.
         if 0 < minusQ && minusQ < format.precision {
-            let integer = c >> minusQ
-            if integer << minusQ == c { return DecimalFloat(significand: UInt64(integer), exponent: 0) }
+            let integer = c &>> minusQ
+            if integer &<< minusQ == c { return DecimalFloat(significand: UInt64(integer), exponent: 0) }
         }
         return schubfachToDecimal(q: -minusQ, c: c, format: format)
     }
@@ -110,9 +110,10 @@ private func schubfachToDecimal(q: Int, c: Int, format: BinaryFloatFormat) -> De
     }
     let h = q + floorLog2Pow10(-k) + 33
     let g = schubfachTable[k - schubfachTableMinimumK] &+ 1
-    let vb = roundToOdd(g, UInt64(cb) << h)
-    let vbl = roundToOdd(g, UInt64(cbl) << h)
-    let vbr = roundToOdd(g, UInt64(cbr) << h)
+    // h is in 33…36 for every input, so the masking shifts never wrap.
+    let vb = roundToOdd(g, UInt64(cb) &<< h)
+    let vbl = roundToOdd(g, UInt64(cbl) &<< h)
+    let vbr = roundToOdd(g, UInt64(cbr) &<< h)
     let s = vb >> 2
     if s >= 10 {
         // One digit fewer: the multiples of 10 around s (section 9.3 of the paper). Since

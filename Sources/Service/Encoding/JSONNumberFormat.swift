@@ -111,7 +111,7 @@ public enum JSONNumberFormat {
             let leadingZeros = lowDigits.trailingZeroBitCount >> 3
             trailingZeros = lowDigits.leadingZeroBitCount >> 3
             count = 8 - leadingZeros - trailingZeros
-            digits = UInt128(lowDigits >> (leadingZeros << 3))
+            digits = UInt128(lowDigits &>> (leadingZeros &<< 3))
         }
         digits |= asciiZeros128
         let lastDigitExponent = exponent + trailingZeros
@@ -129,7 +129,7 @@ public enum JSONNumberFormat {
         if point > 0 && point <= 13 {
             // 1234e-2 → 12.34
             raw.storeBytes(of: digits, as: UInt128.self)
-            raw.storeBytes(of: digits >> (point << 3), toByteOffset: point + 1, as: UInt128.self)
+            raw.storeBytes(of: digits &>> (point &<< 3), toByteOffset: point + 1, as: UInt128.self)
             destination[point] = UInt8(ascii: ".")
             return count + 1
         }

@@ -10,7 +10,7 @@ func eiselLemireFloat32(mantissa: UInt64, exponent: Int, negative: Bool) -> Floa
     guard exponent >= powersOfTenMinimumExponent, exponent <= powersOfTenMaximumExponent else { return nil }
     // Normalization.
     let leadingZeros = mantissa.leadingZeroBitCount
-    let normalized = mantissa << leadingZeros
+    let normalized = mantissa &<< leadingZeros
     var resultExponent = UInt64(bitPattern: Int64((217_706 &* exponent) >> 16 &+ 64 &+ 127)) &- UInt64(leadingZeros)
     let power = powersOfTen[exponent - powersOfTenMinimumExponent]
     // Multiplication by the high half of 10^e.
@@ -29,7 +29,7 @@ func eiselLemireFloat32(mantissa: UInt64, exponent: Int, negative: Bool) -> Floa
     }
     // Shift to 25 bits.
     let topBit = high >> 63
-    var resultMantissa = high >> (topBit + 38)
+    var resultMantissa = high &>> (topBit &+ 38)
     resultExponent &-= 1 ^ topBit
     // Half-way ambiguity.
     if low == 0 && high & 0x3F_FFFF_FFFF == 0 && resultMantissa & 3 == 1 { return nil }

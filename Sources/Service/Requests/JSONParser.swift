@@ -174,19 +174,58 @@ public struct JSONParser {
             scan.lengths.append(-1)
             scan.nested.append(nil)
         }
-        position += 1
+        // A local cursor (kept in a register), written back around calls that move `position`.
+        let bytes = self.bytes, end = self.end
+        var cursor = position + 1
         var count = 0
-        skipWhitespace()
-        if position < end && bytes[position] == UInt8(ascii: "]") {
-            position += 1
+        JSONParser.skipSpace(bytes, end: end, cursor: &cursor)
+        if cursor < end && bytes[cursor] == UInt8(ascii: "]") {
+            cursor += 1
         } else {
             while true {
-                skipWhitespace()
-                guard position < end else { return false }
-                let byte = bytes[position]
-                if byte == UInt8(ascii: "[") {
+                JSONParser.skipSpace(bytes, end: end, cursor: &cursor)
+                guard cursor < end else { return false }
+                let byte = bytes[cursor]
+                if byte &- UInt8(ascii: "0") <= 9 || byte == UInt8(ascii: "-") {
+                    if scan.nested[level] == true { return false }
+                    scan.nested[level] = false
+                    // The leaf row: numbers until ']', in a tight loop on locals (the decimals
+                    // array is moved out of `scan` so appending does not re-check its uniqueness).
+                    var decimals = scan.decimals
+                    scan.decimals = []
+                    defer { scan.decimals = decimals }
+                    while true {
+                        let start = cursor
+                        let decimal: JSONDecimal
+                        do {
+                            decimal = try JSONParser.scanNumber(bytes, end: end, position: &cursor)
+                        } catch {
+                            throw error.prepending(.index(count))
+                        }
+                        if decimal.truncated { scan.truncated[decimals.count] = text(start..<cursor) }
+                        decimals.append(decimal)
+                        count += 1
+                        if numberCount + count > limits.maximumNumberCount {
+                            throw error(.tooLarge("more than \(limits.maximumNumberCount) numbers"), at: cursor)
+                        }
+                        JSONParser.skipSpace(bytes, end: end, cursor: &cursor)
+                        guard cursor < end else { return false }
+                        let next = bytes[cursor]
+                        if next == UInt8(ascii: "]") { break }
+                        guard next == UInt8(ascii: ",") else { return false }
+                        cursor += 1
+                        JSONParser.skipSpace(bytes, end: end, cursor: &cursor)
+                        guard cursor < end else { return false }
+                        let following = bytes[cursor]
+                        guard following &- UInt8(ascii: "0") <= 9 || following == UInt8(ascii: "-") else { return false }
+                    }
+                    numberCount += count
+                    cursor += 1
+                    break
+                } else if byte == UInt8(ascii: "[") {
                     if scan.nested[level] == false { return false }
                     scan.nested[level] = true
+                    position = cursor
                     let ok: Bool
                     do {
                         ok = try scanNumericLevel(level + 1, depth: depth + 1, scan: &scan)
@@ -194,39 +233,25 @@ public struct JSONParser {
                         throw error.prepending(.index(count))
                     }
                     guard ok else { return false }
-                } else if byte == UInt8(ascii: "-") || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) {
-                    if scan.nested[level] == true { return false }
-                    scan.nested[level] = false
-                    let start = position
-                    let decimal: JSONDecimal
-                    do {
-                        decimal = try scanNumber()
-                    } catch {
-                        throw error.prepending(.index(count))
-                    }
-                    if decimal.truncated { scan.truncated[scan.decimals.count] = text(start..<position) }
-                    scan.decimals.append(decimal)
-                    numberCount += 1
-                    if numberCount > limits.maximumNumberCount {
-                        throw error(.tooLarge("more than \(limits.maximumNumberCount) numbers"))
-                    }
+                    cursor = position
                 } else {
                     return false
                 }
                 count += 1
-                skipWhitespace()
-                guard position < end else { return false }
-                if bytes[position] == UInt8(ascii: ",") {
-                    position += 1
+                JSONParser.skipSpace(bytes, end: end, cursor: &cursor)
+                guard cursor < end else { return false }
+                if bytes[cursor] == UInt8(ascii: ",") {
+                    cursor += 1
                     continue
                 }
-                if bytes[position] == UInt8(ascii: "]") {
-                    position += 1
+                if bytes[cursor] == UInt8(ascii: "]") {
+                    cursor += 1
                     break
                 }
                 return false
             }
         }
+        position = cursor
         if scan.lengths[level] == -1 {
             scan.lengths[level] = count
         } else if scan.lengths[level] != count {
@@ -245,12 +270,20 @@ public struct JSONParser {
     /// into a decimal with up to 19 significant digits.
     @inline(__always)
     private mutating func scanNumber() throws(JSONParseError) -> JSONDecimal {
+        try JSONParser.scanNumber(bytes, end: end, position: &position)
+    }
+
+    /// The number literal at `position`, which moves past it. Static and on a local cursor so it
+    /// inlines into the array loop with everything in registers.
+    @inline(__always)
+    private static func scanNumber(_ bytes: UnsafePointer<UInt8>, end: Int, position cursor: inout Int) throws(JSONParseError) -> JSONDecimal {
+        var position = cursor
         var negative = false
         if bytes[position] == UInt8(ascii: "-") {
             negative = true
             position += 1
         }
-        guard position < end else { throw error(.unexpectedEnd(expected: "a digit after '-'")) }
+        guard position < end else { throw JSONParseError(.unexpectedEnd(expected: "a digit after '-'"), offset: position) }
         var mantissa: UInt64 = 0
         var significantDigits = 0
         var exponent = 0
@@ -259,10 +292,20 @@ public struct JSONParser {
         let first = bytes[position]
         if first == UInt8(ascii: "0") {
             position += 1
-            if position < end && isDigit(bytes[position]) {
-                throw error(.invalidNumber("leading zeros are not allowed"))
+            if position < end && JSONParser.isDigit(bytes[position]) {
+                throw JSONParseError(.invalidNumber("leading zeros are not allowed"), offset: position)
             }
-        } else if isDigit(first) {
+        } else if JSONParser.isDigit(first) {
+            // Up to eight digits per step while they fit in the 19 kept.
+            while significantDigits <= 11 && position + 8 <= end {
+                let chunk = UnsafeRawPointer(bytes + position).loadUnaligned(as: UInt64.self)
+                let count = JSONParser.leadingDigitCount(chunk)
+                if count == 0 { break }
+                mantissa = mantissa &* powersOfTenUInt64[count] &+ JSONParser.digitsValue(chunk, count: count)
+                significantDigits += count
+                position += count
+                if count < 8 { break }
+            }
             while position < end {
                 let digit = bytes[position] &- UInt8(ascii: "0")
                 if digit > 9 { break }
@@ -276,13 +319,31 @@ public struct JSONParser {
                 position += 1
             }
         } else {
-            throw error(.invalidNumber("expected a digit, found \(Base64Error.describe(first))"))
+            throw JSONParseError(.invalidNumber("expected a digit, found \(Base64Error.describe(first))"), offset: position)
         }
         if position < end && bytes[position] == UInt8(ascii: ".") {
             isInteger = false
             position += 1
-            guard position < end, isDigit(bytes[position]) else {
-                throw error(.invalidNumber("expected a digit after the decimal point"))
+            guard position < end, JSONParser.isDigit(bytes[position]) else {
+                throw JSONParseError(.invalidNumber("expected a digit after the decimal point"), offset: position)
+            }
+            // Up to eight digits per step while they fit in the 19 kept (a float32's fraction
+            // usually takes one step).
+            while significantDigits <= 11 && position + 8 <= end {
+                let chunk = UnsafeRawPointer(bytes + position).loadUnaligned(as: UInt64.self)
+                let count = JSONParser.leadingDigitCount(chunk)
+                if count == 0 { break }
+                if mantissa == 0 {
+                    // Leading zeros of a fraction (0.000123) are not significant.
+                    let zeroDigits = ((chunk ^ 0x3030_3030_3030_3030).trailingZeroBitCount >> 3)
+                    significantDigits = count - Swift.min(zeroDigits, count)
+                } else {
+                    significantDigits += count
+                }
+                mantissa = mantissa &* powersOfTenUInt64[count] &+ JSONParser.digitsValue(chunk, count: count)
+                exponent -= count
+                position += count
+                if count < 8 { break }
             }
             while position < end {
                 let digit = bytes[position] &- UInt8(ascii: "0")
@@ -306,8 +367,8 @@ public struct JSONParser {
                 exponentNegative = bytes[position] == UInt8(ascii: "-")
                 position += 1
             }
-            guard position < end, isDigit(bytes[position]) else {
-                throw error(.invalidNumber("expected a digit in the exponent"))
+            guard position < end, JSONParser.isDigit(bytes[position]) else {
+                throw JSONParseError(.invalidNumber("expected a digit in the exponent"), offset: position)
             }
             var explicit = 0
             while position < end {
@@ -320,12 +381,52 @@ public struct JSONParser {
             exponent += exponentNegative ? -explicit : explicit
         }
         exponent = Swift.max(-2_000_000, Swift.min(2_000_000, exponent))
+        cursor = position
         return JSONDecimal(mantissa: mantissa, exponent: Int32(exponent), negative: negative, truncated: truncated,
                            isIntegerLiteral: isInteger)
     }
 
     @inline(__always)
-    private func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") <= 9 }
+    private static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") <= 9 }
+
+    /// How many of the eight bytes in `chunk` (first byte lowest) are ASCII digits before the
+    /// first other byte. After `^ 0x30` a digit byte is 0…9; bit 7 of `x | (x + 0x76)` is set
+    /// exactly for the other bytes (a carry out of a byte only comes from a non-digit before it).
+    @inline(__always)
+    private static func leadingDigitCount(_ chunk: UInt64) -> Int {
+        let x = chunk ^ 0x3030_3030_3030_3030
+        let nonDigits = (x | (x &+ 0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080
+        return nonDigits.trailingZeroBitCount >> 3
+    }
+
+    /// The value of the first `count` (1…8) ASCII digits in `chunk`: they are moved to the top
+    /// bytes with '0's shifted in below, then converted as eight digits.
+    @inline(__always)
+    private static func digitsValue(_ chunk: UInt64, count: Int) -> UInt64 {
+        let aligned = count == 8 ? chunk : (chunk &<< (64 &- 8 &* count)) | (0x3030_3030_3030_3030 &>> (8 &* count))
+        return JSONParser.eightDigitsValue(aligned)
+    }
+
+    /// The value of eight ASCII digits, the first in the lowest byte (simdjson's
+    /// `parse_eight_digits_unrolled`): pairs, then quadruples, then all eight, by multiply-shift.
+    @inline(__always)
+    private static func eightDigitsValue(_ chunk: UInt64) -> UInt64 {
+        var value = chunk & 0x0F0F_0F0F_0F0F_0F0F
+        value = (value &* 2561) >> 8
+        value = ((value & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16
+        return ((value & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
+    }
+
+    /// Decimal digits of a nonzero value below 10^19.
+    @inline(__always)
+    private static func decimalLength(_ value: UInt64) -> Int {
+        var length = 1, threshold: UInt64 = 10
+        while length < 19 && value >= threshold {
+            length += 1
+            threshold = threshold &* 10
+        }
+        return length
+    }
 
     // MARK: - Strings
 
@@ -446,6 +547,17 @@ public struct JSONParser {
 
     // MARK: - Helpers
 
+    /// Moves `cursor` past spaces, tabs and line breaks (a static function: a nested one
+    /// capturing the cursor would box it and check exclusive access at run time).
+    @inline(__always)
+    private static func skipSpace(_ bytes: UnsafePointer<UInt8>, end: Int, cursor: inout Int) {
+        while cursor < end {
+            let byte = bytes[cursor]
+            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
+            cursor += 1
+        }
+    }
+
     @inline(__always)
     private mutating func skipWhitespace() {
         while position < end {
@@ -463,6 +575,9 @@ public struct JSONParser {
         JSONParseError(kind, offset: offset ?? position, path: path)
     }
 }
+
+/// 10^0 … 10^8.
+private let powersOfTenUInt64: [UInt64] = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
 
 extension JSONParseError {
     /// The same error one level further out.
