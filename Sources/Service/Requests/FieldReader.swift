@@ -7,7 +7,7 @@ struct FieldReader {
 
     init(_ value: JSONValue, path: String) throws(RequestError) {
         guard case .object(let object) = value else {
-            throw RequestError(field: path, "expected an object, found \(value.kindDescription)")
+            throw RequestError(field: path, path == "$" ? "the body must be a JSON object, found \(value.kindDescription)" : "expected an object, found \(value.kindDescription)")
         }
         self.object = object
         self.path = path

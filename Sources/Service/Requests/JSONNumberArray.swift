@@ -61,7 +61,7 @@ public struct JSONNumberArray: Sendable {
                     decimals.append(number.decimal)
                 case .numbers(let numbers) where expectsArray:
                     guard numbers.shape == Array(shape[(level + 1)...]) else {
-                        throw .ragged(path: childPath, detail: "shape \(numbers.shape) where \(Array(shape[(level + 1)...])) was expected")
+                        throw .ragged(path: childPath, detail: "an array of shape \(numbers.shape) where shape \(Array(shape[(level + 1)...])) was expected")
                     }
                     for (offset, literal) in numbers.truncatedLiterals { truncated[decimals.count + offset] = literal }
                     decimals += numbers.decimals
