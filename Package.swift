@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "periscope-http-bench"], swiftSettings: baselineFlags),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: baselineFlags),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: baselineFlags),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "NN", "Tensors", "HTTP", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "NN", "Tensors", "HTTP", "Models", "TestSupport"], swiftSettings: baselineFlags),
     ],
     swiftLanguageModes: [.v6]
 )
