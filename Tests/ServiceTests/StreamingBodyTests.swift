@@ -101,6 +101,23 @@ final class RecordingBodyWriter: HTTPBodyWriter {
         #expect(Array(whole[jsonEnd...]) == decoded)
     }
 
+    @Test func httpResponsesValidateAndStream() async throws {
+        let tensor = Tensor(shape: [3], scalars: [1, 2, 3])
+        let json = StreamingBody([.numbers(tensor, layout: .flat, nonFinite: .error, name: "x")])
+        let response = try json.httpResponse(contentType: "application/json")
+        #expect(response.headers["Content-Type"] == "application/json" && response.headers["Content-Length"] == nil)
+        #expect(try await response.collectBody() == Array("[1.0,2.0,3.0]".utf8))
+        let raw = try StreamingBody([.raw(tensor)]).httpResponse(contentType: "application/octet-stream")
+        #expect(raw.headers["Content-Length"] == "12")
+        #expect(try await raw.collectBody().count == 12)
+        let bad = StreamingBody([.numbers(Tensor(shape: [1], scalars: [.nan]), layout: .flat, nonFinite: .error, name: "fc")])
+        #expect(throws: EncodingError.nonFinite(layer: "fc", index: 0, value: "nan")) { try bad.httpResponse(contentType: "application/json") }
+        let error = EncodingError.nonFinite(layer: "fc", index: 0, value: "nan")
+        let errorResponse = HTTPResponse.forError(error, requestId: "r1")
+        #expect(errorResponse.status == .badRequest)
+        #expect(String(decoding: try await errorResponse.collectBody(), as: UTF8.self).contains(#""error_type":"non_finite_output""#))
+    }
+
     @Test func knownLengthCountsBytesBase64AndRaw() throws {
         let tensor = Tensor(shape: [5], scalars: [1, 2, 3, 4, 5])
         let body = StreamingBody([.bytes([1, 2, 3]), .base64(tensor), .raw(tensor)])

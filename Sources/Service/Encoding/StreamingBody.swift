@@ -59,6 +59,21 @@ public struct StreamingBody: Sendable {
 
     // MARK: - Producing
 
+    /// An HTTP response that streams this body (validated first, so a non-finite value is an error
+    /// response, not a broken body). With a known length it carries `Content-Length`, otherwise it
+    /// is sent chunked.
+    public func httpResponse(status: HTTPStatus = .ok, contentType: String, headers: HTTPHeaders = [:],
+                             chunkSize: Int = 1 << 16) throws(EncodingError) -> HTTPResponse {
+        try validate()
+        var headers = headers
+        if let length = knownLength, !headers.contains("Content-Length") {
+            headers.add(name: "Content-Length", value: String(length))
+        }
+        return HTTPResponse.stream(status: status, contentType: contentType, headers: headers) { writer in
+            try await self.write(to: writer, chunkSize: chunkSize)
+        }
+    }
+
     /// Sends the body to `writer` in chunks of about `chunkSize` bytes (validate first).
     public func write(to writer: any HTTPBodyWriter, chunkSize: Int = 1 << 16) async throws {
         var chunks = makeChunks(chunkSize: chunkSize)
