@@ -24,6 +24,9 @@ public struct JSONDecimal: Sendable, Equatable {
         self.isIntegerLiteral = isIntegerLiteral
     }
 
+    /// Zero (a placeholder where parsing failed).
+    public static let zero = JSONDecimal(mantissa: 0, exponent: 0, negative: false)
+
     // MARK: - Integers
 
     /// The exact integer value, or nil when it is not an integer or does not fit.

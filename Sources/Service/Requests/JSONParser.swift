@@ -155,8 +155,34 @@ public struct JSONParser {
     private struct NumericScan {
         var lengths: [Int] = []
         var nested: [Bool?] = []
-        var decimals: [JSONDecimal] = []
+        let decimals = DecimalAccumulator()
         var truncated: [Int: String] = [:]
+    }
+
+    /// A growable buffer of decimals appended to without Array's per-append uniqueness check.
+    private final class DecimalAccumulator {
+        private(set) var base = UnsafeMutablePointer<JSONDecimal>.allocate(capacity: 64)
+        private(set) var capacity = 64
+        var count = 0
+
+        deinit { base.deallocate() }
+
+        @inline(__always)
+        func append(_ decimal: JSONDecimal) {
+            if count == capacity { grow() }
+            (base + count).initialize(to: decimal)
+            count += 1
+        }
+
+        private func grow() {
+            let bigger = UnsafeMutablePointer<JSONDecimal>.allocate(capacity: capacity * 2)
+            bigger.moveInitialize(from: base, count: count)
+            base.deallocate()
+            base = bigger
+            capacity *= 2
+        }
+
+        func array() -> [JSONDecimal] { Array(UnsafeBufferPointer(start: base, count: count)) }
     }
 
     /// Reads a regular numeric array at `position` (a `[`); nil (position undefined) when the
@@ -165,7 +191,7 @@ public struct JSONParser {
         var scan = NumericScan()
         guard try scanNumericLevel(0, depth: depth, scan: &scan) else { return nil }
         // Levels never reached (only empty arrays at the level above) have length 0.
-        return JSONNumberArray(shape: scan.lengths, decimals: scan.decimals, truncatedLiterals: scan.truncated)
+        return JSONNumberArray(shape: scan.lengths, decimals: scan.decimals.array(), truncatedLiterals: scan.truncated)
     }
 
     private mutating func scanNumericLevel(_ level: Int, depth: Int, scan: inout NumericScan) throws(JSONParseError) -> Bool {
@@ -189,18 +215,17 @@ public struct JSONParser {
                 if byte &- UInt8(ascii: "0") <= 9 || byte == UInt8(ascii: "-") {
                     if scan.nested[level] == true { return false }
                     scan.nested[level] = false
-                    // The leaf row: numbers until ']', in a tight loop on locals (the decimals
-                    // array is moved out of `scan` so appending does not re-check its uniqueness).
-                    var decimals = scan.decimals
-                    scan.decimals = []
-                    defer { scan.decimals = decimals }
+                    // The leaf row: numbers until ']', in a tight loop on locals.
+                    let decimals = scan.decimals
                     while true {
                         let start = cursor
                         let decimal: JSONDecimal
-                        do {
-                            decimal = try JSONParser.scanNumber(bytes, end: end, position: &cursor)
-                        } catch {
-                            throw error.prepending(.index(count))
+                        if let fast = JSONParser.scanShortFraction(bytes, end: end, position: &cursor) {
+                            decimal = fast
+                        } else {
+                            var failure: JSONParseError?
+                            decimal = JSONParser.scanNumber(bytes, end: end, position: &cursor, failure: &failure)
+                            if let failure { throw failure.prepending(.index(count)) }
                         }
                         if decimal.truncated { scan.truncated[decimals.count] = text(start..<cursor) }
                         decimals.append(decimal)
@@ -270,20 +295,47 @@ public struct JSONParser {
     /// into a decimal with up to 19 significant digits.
     @inline(__always)
     private mutating func scanNumber() throws(JSONParseError) -> JSONDecimal {
-        try JSONParser.scanNumber(bytes, end: end, position: &position)
+        var failure: JSONParseError?
+        let decimal = JSONParser.scanNumber(bytes, end: end, position: &position, failure: &failure)
+        if let failure { throw failure }
+        return decimal
     }
 
     /// The number literal at `position`, which moves past it. Static and on a local cursor so it
     /// inlines into the array loop with everything in registers.
+    /// The commonest literal in feature and image data, `-d.ddddddd` (one integer digit, one to
+    /// eight fraction digits, no exponent), read with one eight-byte load; nil (position
+    /// unchanged) for anything else, which `scanNumber` then reads.
     @inline(__always)
-    private static func scanNumber(_ bytes: UnsafePointer<UInt8>, end: Int, position cursor: inout Int) throws(JSONParseError) -> JSONDecimal {
+    private static func scanShortFraction(_ bytes: UnsafePointer<UInt8>, end: Int, position cursor: inout Int) -> JSONDecimal? {
+        var position = cursor
+        let negative = bytes[position] == UInt8(ascii: "-")
+        if negative { position += 1 }
+        // Room for the digit, the point, eight digits and the byte after them.
+        guard position + 11 <= end else { return nil }
+        let integer = bytes[position] &- UInt8(ascii: "0")
+        guard integer <= 9, bytes[position + 1] == UInt8(ascii: ".") else { return nil }
+        let chunk = UnsafeRawPointer(bytes + position + 2).loadUnaligned(as: UInt64.self)
+        let count = leadingDigitCount(chunk)
+        guard count > 0 else { return nil }
+        let following = bytes[position + 2 + count]
+        guard following | 0x20 != UInt8(ascii: "e"), following &- UInt8(ascii: "0") > 9 else { return nil }
+        let mantissa = UInt64(integer) &* powersOfTenUInt64[count] &+ digitsValue(chunk, count: count)
+        cursor = position + 2 + count
+        return JSONDecimal(mantissa: mantissa, exponent: Int32(-count), negative: negative)
+    }
+
+    /// Non-throwing; a syntax error sets `failure` and returns zero.
+    @inline(__always)
+    private static func scanNumber(_ bytes: UnsafePointer<UInt8>, end: Int, position cursor: inout Int,
+                                   failure: inout JSONParseError?) -> JSONDecimal {
         var position = cursor
         var negative = false
         if bytes[position] == UInt8(ascii: "-") {
             negative = true
             position += 1
         }
-        guard position < end else { throw JSONParseError(.unexpectedEnd(expected: "a digit after '-'"), offset: position) }
+        guard position < end else { failure = JSONParseError(.unexpectedEnd(expected: "a digit after '-'"), offset: position); return JSONDecimal.zero }
         var mantissa: UInt64 = 0
         var significantDigits = 0
         var exponent = 0
@@ -293,11 +345,15 @@ public struct JSONParser {
         if first == UInt8(ascii: "0") {
             position += 1
             if position < end && JSONParser.isDigit(bytes[position]) {
-                throw JSONParseError(.invalidNumber("leading zeros are not allowed"), offset: position)
+                failure = JSONParseError(.invalidNumber("leading zeros are not allowed"), offset: position); return JSONDecimal.zero
             }
         } else if JSONParser.isDigit(first) {
-            // Up to eight digits per step while they fit in the 19 kept.
-            while significantDigits <= 11 && position + 8 <= end {
+            // One integer digit is the common case for features and normalized inputs.
+            mantissa = UInt64(first &- UInt8(ascii: "0"))
+            significantDigits = 1
+            position += 1
+            // Up to eight more digits per step while they fit in the 19 kept.
+            while significantDigits <= 11 && position + 8 <= end && JSONParser.isDigit(bytes[position]) {
                 let chunk = UnsafeRawPointer(bytes + position).loadUnaligned(as: UInt64.self)
                 let count = JSONParser.leadingDigitCount(chunk)
                 if count == 0 { break }
@@ -319,13 +375,13 @@ public struct JSONParser {
                 position += 1
             }
         } else {
-            throw JSONParseError(.invalidNumber("expected a digit, found \(Base64Error.describe(first))"), offset: position)
+            failure = JSONParseError(.invalidNumber("expected a digit, found \(Base64Error.describe(first))"), offset: position); return JSONDecimal.zero
         }
         if position < end && bytes[position] == UInt8(ascii: ".") {
             isInteger = false
             position += 1
             guard position < end, JSONParser.isDigit(bytes[position]) else {
-                throw JSONParseError(.invalidNumber("expected a digit after the decimal point"), offset: position)
+                failure = JSONParseError(.invalidNumber("expected a digit after the decimal point"), offset: position); return JSONDecimal.zero
             }
             // Up to eight digits per step while they fit in the 19 kept (a float32's fraction
             // usually takes one step).
@@ -368,7 +424,7 @@ public struct JSONParser {
                 position += 1
             }
             guard position < end, JSONParser.isDigit(bytes[position]) else {
-                throw JSONParseError(.invalidNumber("expected a digit in the exponent"), offset: position)
+                failure = JSONParseError(.invalidNumber("expected a digit in the exponent"), offset: position); return JSONDecimal.zero
             }
             var explicit = 0
             while position < end {
@@ -415,17 +471,6 @@ public struct JSONParser {
         value = (value &* 2561) >> 8
         value = ((value & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16
         return ((value & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
-    }
-
-    /// Decimal digits of a nonzero value below 10^19.
-    @inline(__always)
-    private static func decimalLength(_ value: UInt64) -> Int {
-        var length = 1, threshold: UInt64 = 10
-        while length < 19 && value >= threshold {
-            length += 1
-            threshold = threshold &* 10
-        }
-        return length
     }
 
     // MARK: - Strings
