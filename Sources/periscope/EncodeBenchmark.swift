@@ -88,15 +88,6 @@ struct EncodeBenchmark {
             precondition(tensor.count == image.count)
         }
         parseOurs()
-        if ProcessInfo.processInfo.environment["PERISCOPE_BENCH_SPLIT"] != nil {
-            let document = try! JSONParser.parse(requestBody)
-            let data = document.objectValue!["inputs"]!.objectValue!["input"]!.objectValue!["data"]!.numericArray!
-            for _ in 0..<5 {
-                let scanOnly = secondsPerCall(0.2) { _ = try! JSONParser.parse(requestBody) }
-                let decodeOnly = secondsPerCall(0.2) { _ = try! data.tensor(dtype: .float32) }
-                print("split: scan \(scanOnly * 1e3) ms, decode \(decodeOnly * 1e3) ms")
-            }
-        }
         var oursParse: [Double] = [], orjsonParse: [Double] = [], foundationParse: [Double] = []
         let requestData = Data(requestBody)
         for _ in 0..<options.repetitions {
@@ -108,6 +99,32 @@ struct EncodeBenchmark {
         }
         report("parse (to a float32 tensor)", bytes: requestBody.count, ours: oursParse, theirs: orjsonParse, theirName: "orjson.loads (to Python lists)")
         report("parse (to a float32 tensor)", bytes: requestBody.count, ours: oursParse, theirs: foundationParse, theirName: "Foundation JSONSerialization")
+
+        // The same image as Python's json.dumps(tensor.tolist()) writes it: float64 repr, 17 digits.
+        var pythonStyle = Array(#"{"inputs": {"input": {"shape": [1, 3, 224, 224], "data": [[[["#.utf8)
+        image.withFloats { values in
+            for (index, value) in values.enumerated() {
+                if index > 0 { pythonStyle += index % (224 * 224) == 0 ? Array("]], [[".utf8) : index % 224 == 0 ? Array("], [".utf8) : Array(", ".utf8) }
+                pythonStyle += Array(Double(value).description.utf8)
+            }
+        }
+        pythonStyle += Array(#"]]]]}}, "layers": ["layer4"]}"#.utf8)
+        let pythonURL = directory.appendingPathComponent("request-float64.json")
+        try Data(pythonStyle).write(to: pythonURL)
+        func parsePythonStyle() {
+            let document = try! JSONParser.parse(pythonStyle)
+            let data = document.objectValue!["inputs"]!.objectValue!["input"]!.objectValue!["data"]!.numericArray!
+            let tensor = try! data.tensor(dtype: .float32)
+            precondition(tensor.count == image.count)
+        }
+        parsePythonStyle()
+        var oursLong: [Double] = [], orjsonLong: [Double] = []
+        for _ in 0..<options.repetitions {
+            oursLong.append(secondsPerCall(options.secondsPerMeasurement, parsePythonStyle))
+            if let worker { orjsonLong.append(try worker.time("parse \(pythonURL.path)", seconds: options.secondsPerMeasurement)) }
+        }
+        print("parse — the same input written as Python's json.dumps(tensor.tolist()) writes it (17-digit float64), \(pythonStyle.count) bytes")
+        report("parse (to a float32 tensor)", bytes: pythonStyle.count, ours: oursLong, theirs: orjsonLong, theirName: "orjson.loads (to Python lists)")
     }
 
     private func report(_ what: String, bytes: Int, ours: [Double], theirs: [Double], theirName: String) {
