@@ -29,8 +29,3 @@ public struct MetricFamilySnapshot: Sendable, Equatable {
         self.samples = samples
     }
 }
-
-/// Something that contributes families to an exposition when it is scraped (process metrics).
-public protocol MetricsCollector: Sendable {
-    func collect() -> [MetricFamilySnapshot]
-}
