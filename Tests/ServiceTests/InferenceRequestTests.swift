@@ -72,6 +72,15 @@ import Tensors
         }
     }
 
+    @Test func headerLengthHeader() throws {
+        #expect(try InferenceRequest.headerLength(from: ["Inference-Header-Content-Length": "552"]) == 552)
+        #expect(try InferenceRequest.headerLength(from: ["inference-header-content-length": " 7 "]) == 7)
+        #expect(try InferenceRequest.headerLength(from: [:]) == nil)
+        #expect(throws: RequestError(field: "Inference-Header-Content-Length", "'-1' is not a byte count")) {
+            try InferenceRequest.headerLength(from: ["Inference-Header-Content-Length": "-1"])
+        }
+    }
+
     @Test func bytesBinaryDataMustBeWellFormed() {
         let json = Array(#"{"inputs":[{"name":"t","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":6}}]}"#.utf8)
         #expect(throws: RequestError(field: "inputs[0]", "BYTES element 0 claims 9 bytes, only 2 remain")) {

@@ -1,3 +1,5 @@
+import Foundation
+import HTTP
 import Tensors
 
 /// A V2 `POST /v2/models/{m}[/versions/{v}]/infer` request, JSON and Triton's binary tensor
@@ -39,6 +41,19 @@ public struct InferenceRequest: Sendable {
         self.outputs = outputs
         self.binaryDataOutput = binaryDataOutput
     }
+
+    /// The `Inference-Header-Content-Length` of a request: nil when absent (all JSON), an error
+    /// when it is not a non-negative integer.
+    public static func headerLength(from headers: HTTPHeaders) throws(RequestError) -> Int? {
+        guard let text = headers[binaryHeaderName] else { return nil }
+        guard let length = Int(text.trimmingCharacters(in: .whitespaces)), length >= 0 else {
+            throw RequestError(field: binaryHeaderName, "'\(text)' is not a byte count")
+        }
+        return length
+    }
+
+    /// Triton's header giving the JSON part's length in a body with binary data.
+    public static let binaryHeaderName = "Inference-Header-Content-Length"
 
     /// Whether output `output` is to be returned as binary data.
     public func wantsBinary(_ output: RequestedOutput) -> Bool { output.binaryData ?? binaryDataOutput }

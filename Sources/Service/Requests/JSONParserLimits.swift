@@ -4,12 +4,13 @@ public struct JSONParserLimits: Sendable, Equatable {
     public var maximumDepth: Int
     /// Bytes in the document.
     public var maximumBytes: Int
-    /// Numbers in all numeric arrays together (each is stored in 16 bytes).
+    /// Numbers in all numeric arrays together (each is stored in 16 bytes until converted, so the
+    /// default 16 Mi bounds that at 256 MiB; a 64×3×224×224 batch is 9.6 M numbers).
     public var maximumNumberCount: Int
     /// Bytes in one string (a base64 image is one string).
     public var maximumStringBytes: Int
 
-    public init(maximumDepth: Int = 64, maximumBytes: Int = 256 << 20, maximumNumberCount: Int = 64 << 20,
+    public init(maximumDepth: Int = 64, maximumBytes: Int = 256 << 20, maximumNumberCount: Int = 16 << 20,
                 maximumStringBytes: Int = 256 << 20) {
         self.maximumDepth = maximumDepth
         self.maximumBytes = maximumBytes
