@@ -49,25 +49,29 @@ extension JSONOutputBuffer {
             var cursor = start
             if !needsComma {
                 // The first element has no comma in front; write it, then the loop writes ",x".
-                cursor += try writeFloat(values[index], to: cursor, policy: policy, name: name, index: index + indexOffset)
+                let value = values[index]
+                if _fastPath(value.isFinite) {
+                    cursor += JSONNumberFormat.write(value, to: cursor)
+                } else {
+                    cursor += try writeNonFinite(value.description, to: cursor, policy: policy, name: name, index: index + indexOffset)
+                }
                 index += 1
             }
             while index < end {
                 cursor.pointee = UInt8(ascii: ",")
                 cursor += 1
-                cursor += try writeFloat(values[index], to: cursor, policy: policy, name: name, index: index + indexOffset)
+                let value = values[index]
+                // The formatter is non-throwing so it inlines here; only non-finite values leave the loop body.
+                if _fastPath(value.isFinite) {
+                    cursor += JSONNumberFormat.write(value, to: cursor)
+                } else {
+                    cursor += try writeNonFinite(value.description, to: cursor, policy: policy, name: name, index: index + indexOffset)
+                }
                 index += 1
             }
             advance(by: cursor - start)
             needsComma = true
         }
-    }
-
-    @inline(__always)
-    private func writeFloat(_ value: Float, to destination: UnsafeMutablePointer<UInt8>, policy: NonFinitePolicy,
-                            name: String, index: Int) throws(EncodingError) -> Int {
-        if _fastPath(value.isFinite) { return JSONNumberFormat.write(value, to: destination) }
-        return try writeNonFinite(value.description, to: destination, policy: policy, name: name, index: index)
     }
 
     private func appendFloat16s(_ values: UnsafePointer<Float16>, range: Range<Int>, leadingComma: Bool,
