@@ -13,21 +13,21 @@ import Tensors
         let request = try parse("""
         {"inputs": {"input": {"shape": [1, 2, 2], "data": [[[0.5, -1], [2e3, 4]]]}},
          "layers": ["layer3", "layer4.*.relu", -1], "pool": "mean", "flatten": true, "normalize": true,
-         "dtype": "float16", "encoding": "base64", "layout": "nested", "non_finite": "null"}
+         "dtype": "float16", "encoding": "base64", "nonfinite": "null"}
         """)
         guard case .tensors(let tensors) = request.input else { Issue.record("not tensors"); return }
         #expect(tensors.count == 1 && tensors[0].name == "input" && tensors[0].shape == [1, 2, 2])
         #expect(try tensors[0].tensor(as: .float32).toArray() == [0.5, -1, 2000, 4])
         #expect(request.layers == [.name("layer3"), .name("layer4.*.relu"), .index(-1)])
         #expect(request.pool == .mean && request.flatten && request.normalize)
-        #expect(request.dtype == .float16 && request.encoding == .base64 && request.layout == .nested && request.nonFinite == .null)
+        #expect(request.dtype == .float16 && request.encoding == .base64 && request.layout == .flat && request.nonFinite == .null)
     }
 
     @Test func defaults() throws {
         let request = try parse(#"{"text": "hello world"}"#)
         guard case .text(let texts) = request.input else { Issue.record("not text"); return }
         #expect(texts == ["hello world"])
-        #expect(request.layers == [.name("output")])
+        #expect(request.layers == [.index(-1)])
         #expect(request.pool == .none && !request.flatten && !request.normalize)
         #expect(request.dtype == .float32 && request.encoding == .json && request.layout == .flat && request.nonFinite == .error)
     }
@@ -67,7 +67,7 @@ import Tensors
         (#"[1]"#, "the body must be a JSON object, found an array"),
         (#"{}"#, #"the body needs one of "inputs" (tensors), "text" or "image""#),
         (#"{"text": "a", "image": "QQ=="}"#, #"give only one of "inputs", "text" and "image" (found text, image)"#),
-        (#"{"text": "a", "normalise": true}"#, "normalise: unknown field (expected one of: inputs, text, image, layers, pool, flatten, normalize, dtype, encoding, layout, non_finite)"),
+        (#"{"text": "a", "normalise": true}"#, "normalise: unknown field (expected one of: inputs, text, image, layers, pool, flatten, normalize, dtype, encoding, nonfinite)"),
         (#"{"text": 3}"#, "text: expected a text or a non-empty array of them, found a number"),
         (#"{"text": []}"#, "text: expected a text or a non-empty array of them, found an array"),
         (#"{"text": ["a", 1]}"#, "text[1]: expected a string, found a number"),
@@ -103,6 +103,7 @@ import Tensors
         } catch {
             #expect(error.description == message)
             #expect(error.status == .badRequest)
+            #expect(error.errorType == "bad_request" || error.errorType == "invalid_json")
         }
     }
 

@@ -11,7 +11,7 @@ public enum EncodingError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .nonFinite(let layer, let index, let value):
-            "layer '\(layer)' has a non-finite value (\(value)) at flat index \(index); JSON has no number for it (send \"non_finite\": \"null\" to receive null instead, or use encoding base64)"
+            "layer '\(layer)' has a non-finite value (\(value)) at flat index \(index); JSON has no number for it (send \"nonfinite\": \"null\" to receive null instead, or use encoding base64)"
         case .unsupportedDType(let layer, let dtype, let encoding):
             "layer '\(layer)' has dtype \(dtype), which \(encoding) cannot encode"
         }

@@ -10,10 +10,10 @@ import Tensors
 /// - `"text": "…" | ["…", …]` — for BERT-family models, tokenized server-side;
 /// - `"image": "<base64 JPEG/PNG>" | [...]` — for vision models, preprocessed per model config;
 ///
-/// and optionally `"layers": ["layer3", "layer4.*.relu", -1]` (default `["output"]`),
+/// and optionally `"layers": ["layer3", "layer4.*.relu", -1]` (default `[-1]`, the last layer),
 /// `"pool": "none|mean|max|cls"`, `"flatten": false`, `"normalize": false`,
-/// `"dtype": "float32|float16"`, `"encoding": "json|base64"`, `"layout": "flat|nested"`,
-/// `"non_finite": "error|null"`. Unknown fields are rejected (typos would otherwise be ignored).
+/// `"dtype": "float32|float16"`, `"encoding": "json|base64"`, `"nonfinite": "error|null"`
+/// (openapi.yaml's `FeatureRequest`). Unknown fields are rejected (typos would otherwise be ignored).
 public struct FeaturesRequest: Sendable {
     /// What the model is run on.
     public enum Input: Sendable {
@@ -32,13 +32,14 @@ public struct FeaturesRequest: Sendable {
     public var normalize: Bool
     public var dtype: OutputDType
     public var encoding: FeatureEncoding
+    /// How JSON data is laid out: always flat from the HTTP API (openapi.yaml); nested is for callers in code.
     public var layout: ArrayLayout
     public var nonFinite: NonFinitePolicy
 
     public static let knownFields = ["inputs", "text", "image", "layers", "pool", "flatten", "normalize", "dtype",
-                                     "encoding", "layout", "non_finite"]
+                                     "encoding", "nonfinite"]
 
-    public init(input: Input, layers: [LayerSelector] = [.name(LayerSelector.outputName)], pool: PoolingMode = .none,
+    public init(input: Input, layers: [LayerSelector] = [.index(-1)], pool: PoolingMode = .none,
                 flatten: Bool = false, normalize: Bool = false, dtype: OutputDType = .float32, encoding: FeatureEncoding = .json,
                 layout: ArrayLayout = .flat, nonFinite: NonFinitePolicy = .error) {
         self.input = input
@@ -96,8 +97,8 @@ public struct FeaturesRequest: Sendable {
         normalize = try body.bool("normalize") ?? false
         dtype = try body.choice("dtype", as: OutputDType.self) ?? .float32
         encoding = try body.choice("encoding", as: FeatureEncoding.self) ?? .json
-        layout = try body.choice("layout", as: ArrayLayout.self) ?? .flat
-        nonFinite = try body.choice("non_finite", as: NonFinitePolicy.self) ?? .error
+        layout = .flat
+        nonFinite = try body.choice("nonfinite", as: NonFinitePolicy.self) ?? .error
     }
 
     // MARK: - Fields
@@ -152,9 +153,9 @@ public struct FeaturesRequest: Sendable {
         return result
     }
 
-    /// `"layers"`: names, globs and integer indices (negative from the end); default `["output"]`.
+    /// `"layers"`: names, globs and integer indices (negative from the end); default `[-1]`.
     private static func layers(_ value: JSONValue?) throws(RequestError) -> [LayerSelector] {
-        guard let value else { return [.name(LayerSelector.outputName)] }
+        guard let value else { return [.index(-1)] }
         if case .string(let name) = value { return [.name(name)] }
         guard let elements = value.arrayElements, !elements.isEmpty else {
             throw RequestError(field: "layers", "expected a non-empty array of layer names and indices, found \(value.kindDescription)")

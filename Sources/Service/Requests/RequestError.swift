@@ -10,11 +10,12 @@ public struct RequestError: Error, Equatable, Sendable, CustomStringConvertible 
     public var status: HTTPStatus
     public var errorType: String
 
-    public init(field: String, _ problem: String, status: HTTPStatus = .badRequest, errorType: String = "invalid_request") {
+    /// `errorType` defaults to the status's (`bad_request`, `request_too_large`; openapi.yaml's list).
+    public init(field: String, _ problem: String, status: HTTPStatus = .badRequest, errorType: String? = nil) {
         self.field = field
         self.problem = problem
         self.status = status
-        self.errorType = errorType
+        self.errorType = errorType ?? HTTPError.defaultErrorType(for: status)
     }
 
     public var description: String { field == "$" ? problem : "\(field): \(problem)" }
