@@ -48,7 +48,12 @@ import TestSupport
         let file = try SafetensorsFile(bytes: ours)
         #expect(file.metadata == metadata)
         #expect(try file.tensor(named: "layer4").toArray() == tensors[0].tensor.toArray())
-        #expect(try response.safetensorsBody().collect().count > 8)
+        let body = try SafetensorsFile(bytes: try response.safetensorsBody().collect())
+        #expect(body.metadata["model"] == "resnet \"50\"" && body.metadata["version"] == "1")
+        let timing = try JSONParser.parse(Array(try #require(body.metadata["timing_ms"]).utf8)).objectValue
+        #expect(timing?["queue"]?.numberValue?.doubleValue == 0.123 && timing?["compute"]?.numberValue?.doubleValue == 15.3)
+        #expect(timing?["encode"]?.numberValue?.doubleValue != nil)
+        #expect(try body.tensor(named: "avgpool").dtype == .float16)
     }
 
     @Test func sizeBoundsHoldForExtremeValues() throws {

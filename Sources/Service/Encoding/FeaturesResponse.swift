@@ -12,7 +12,7 @@ import Tensors
 /// With `encoding: base64` each feature's `data` is a base64 string of its little-endian bytes and
 /// the feature carries `"encoding":"base64"`. `timing_ms.encode` is measured while the body is
 /// produced and written last. The safetensors form (for `Accept: application/octet-stream`) holds
-/// the same tensors under their layer names and the model and timings in `__metadata__`.
+/// the same tensors under their layer names and `model`, `version`, `timing_ms` in `__metadata__`.
 public struct FeaturesResponse: Sendable {
     public var modelName: String
     public var modelVersion: String
@@ -72,11 +72,23 @@ public struct FeaturesResponse: Sendable {
         return StreamingBody(segments)
     }
 
-    /// The safetensors body (`Accept: application/octet-stream`), with a known length.
+    /// The safetensors body (`Accept: application/octet-stream`), with a known length: tensors named
+    /// by layer; `__metadata__` holds `model`, `version` and `timing_ms` (the JSON object of the
+    /// JSON form; `encode` is the time to build the header, the bytes are then copied as they are).
     public func safetensorsBody() -> StreamingBody {
-        SafetensorsBody.make(features, metadata: [
-            "model": modelName, "version": modelVersion,
-            "queue_ms": String(Self.rounded(queueMilliseconds)), "compute_ms": String(Self.rounded(computeMilliseconds)),
+        let started = ContinuousClock.now
+        let timing = JSONOutputBuffer(capacity: 64)
+        timing.append(raw: #"{"queue":"#)
+        timing.append(double: Self.rounded(queueMilliseconds))
+        timing.append(raw: #","compute":"#)
+        timing.append(double: Self.rounded(computeMilliseconds))
+        timing.append(raw: #","encode":"#)
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15
+        timing.append(double: Self.rounded(milliseconds))
+        timing.append(UInt8(ascii: "}"))
+        return SafetensorsBody.make(features, metadata: [
+            "model": modelName, "version": modelVersion, "timing_ms": String(decoding: timing.takeBytes(), as: UTF8.self),
         ])
     }
 
