@@ -45,6 +45,13 @@ import Tensors
         let idsRequest = try parse(#"{"inputs": {"input_ids": {"shape": [1, 3], "dtype": "int64", "data": "\#(ids.withUnsafeBytes { Base64.encode($0) })"}}}"#)
         guard case .tensors(let idTensors) = idsRequest.input else { Issue.record("not tensors"); return }
         #expect(try idTensors[0].tensor(as: .int64).toInt64Array() == ids)
+        // Integer bytes narrow only when every value fits.
+        let wide: [Int64] = [1, 1 << 40]
+        let wideRequest = try parse(#"{"inputs": {"ids": {"shape": [2], "dtype": "int64", "data": "\#(wide.withUnsafeBytes { Base64.encode($0) })"}}}"#)
+        guard case .tensors(let wideTensors) = wideRequest.input else { Issue.record("not tensors"); return }
+        #expect(throws: RequestError(field: "inputs.ids.data", "element 1 does not fit in int32, which the model expects")) {
+            try wideTensors[0].tensor(as: .int32)
+        }
         let image = try parse(#"{"image": ["\#(Base64.encode([0xFF, 0xD8, 0xFF]))", "iVBO"]}"#)
         guard case .images(let images) = image.input else { Issue.record("not images"); return }
         #expect(images == [[0xFF, 0xD8, 0xFF], [0x89, 0x50, 0x4E]])

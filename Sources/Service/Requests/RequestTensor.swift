@@ -76,7 +76,19 @@ public struct RequestTensor: Sendable {
             bytes.withUnsafeBytes { source in
                 if let address = source.baseAddress { storage.base.copyMemory(from: address, byteCount: source.count) }
             }
-            return Tensor(shape: shape, dtype: sourceType, storage: storage).to(dtype)
+            let tensor = Tensor(shape: shape, dtype: sourceType, storage: storage)
+            if !dtype.isFloatingPoint && sourceType != dtype && dtype != .int64 {
+                // Narrowing integers must not wrap: every value has to fit the target type.
+                let range: ClosedRange<Int64> = switch dtype {
+                case .int32: Int64(Int32.min)...Int64(Int32.max)
+                case .uint8: 0...255
+                default: 0...1
+                }
+                if let index = tensor.toInt64Array().firstIndex(where: { !range.contains($0) }) {
+                    throw RequestError(field: "\(field).data", "element \(index) does not fit in \(dtype), which the model expects")
+                }
+            }
+            return tensor.to(dtype)
         case .strings:
             throw RequestError(field: field, "holds BYTES elements, the model expects \(dtype)")
         case .booleans(let values):
