@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "HTTP", targets: ["HTTP"]),
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Configuration", targets: ["Configuration"]),
+        .library(name: "Service", targets: ["Service"]),
         .executable(name: "periscope", targets: ["periscope"]),
     ],
     targets: [
@@ -50,8 +51,10 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Registry", dependencies: ["CSQLite"], swiftSettings: baselineFlags),
         .target(name: "Configuration", swiftSettings: baselineFlags),
+        // Service: encoders, request parsing, metrics (the service core builds on these).
+        .target(name: "Service", dependencies: ["Tensors", "NN", "HTTP"], swiftSettings: baselineFlags),
         // Executables.
-        .executableTarget(name: "periscope", dependencies: ["Tensors", "Registry", "Configuration"], swiftSettings: baselineFlags),
+        .executableTarget(name: "periscope", dependencies: ["Tensors", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
         .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags),
         // Tests.
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
@@ -61,6 +64,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "periscope-http-bench"], swiftSettings: baselineFlags),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: baselineFlags),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: baselineFlags),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "NN", "Tensors", "HTTP", "Models", "TestSupport"], swiftSettings: baselineFlags),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -24,6 +24,7 @@ func runBenchCommand(_ arguments: inout CommandLineArguments) throws {
         }
         try arguments.finish()
         try KernelBenchmark(options: options).run()
+    case "encode": try EncodeBenchmark.run(&arguments)
     default:
         throw CommandLineError.unknownCommand("bench \(what)")
     }
