@@ -86,7 +86,8 @@ public final class BertModel: Module {
                       maxPositionEmbeddings: try positive("max_position_embeddings", 512),
                       typeVocabSize: try positive("type_vocab_size", 2),
                       layerNormEps: try fields.value("layer_norm_eps", expected: "a positive number", default: 1e-12) { $0 > 0 },
-                      padTokenId: try fields.optionalValue("pad_token_id", expected: "a token id or null"),
+                      padTokenId: fields.isNull("pad_token_id") ? nil
+                          : try fields.value("pad_token_id", expected: "a token id or null", default: 0) { $0 >= 0 },
                       addPoolingLayer: try fields.value("add_pooling_layer", expected: "true or false", default: true))
             try validate()
         }

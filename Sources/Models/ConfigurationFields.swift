@@ -41,6 +41,12 @@ struct ConfigurationFields {
         return container.contains(key) && ((try? container.decodeNil(forKey: key)) == false)
     }
 
+    /// True when `name` is present with the value `null`.
+    func isNull(_ name: String) -> Bool {
+        let key = Key(name)
+        return container.contains(key) && ((try? container.decodeNil(forKey: key)) == true)
+    }
+
     /// The value of `name`, or `defaultValue` when absent; `isValid` rejects out-of-range values.
     func value<Value: Decodable>(_ name: String, expected: String, default defaultValue: Value? = nil,
                                  isValid: (Value) -> Bool = { _ in true }) throws -> Value {

@@ -6,9 +6,9 @@ import TestSupport
 @testable import Models
 
 @Suite struct BERTTests {
-    static func fixtureModel() throws -> LoadedModel {
-        try LoadedModel.load(huggingFaceDirectory: Fixtures.url("bert_tiny"))
-    }
+    static func fixtureModel() throws -> LoadedModel { try fixture.get() }
+
+    private static let fixture = Loaded { try LoadedModel.load(huggingFaceDirectory: Fixtures.url("bert_tiny")) }
 
     static func fixtureInputs() throws -> [String: Tensor] {
         let expected = try ArchitectureFixtures.expected("bert_tiny")

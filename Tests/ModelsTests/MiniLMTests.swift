@@ -16,8 +16,10 @@ import TestSupport
         let weights = directory.appendingPathComponent("model.safetensors")
         try #require(FileManager.default.fileExists(atPath: weights.path),
                      "all-MiniLM-L6-v2 is missing from \(directory.path): run scripts/fetch-minilm (scripts/bootstrap does)")
-        return try LoadedModel.load(huggingFaceDirectory: directory)
+        return try loaded.get()
     }
+
+    private static let loaded = Loaded { try LoadedModel.load(huggingFaceDirectory: directory) }
 
     static var texts: [String] {
         get throws {

@@ -6,7 +6,9 @@ import TestSupport
 @testable import Models
 
 @Suite struct VisionTransformerTests {
-    static func fixtureModel() throws -> LoadedModel {
+    static func fixtureModel() throws -> LoadedModel { try fixture.get() }
+
+    private static let fixture = Loaded {
         try LoadedModel.load(architecture: "vit", configuration: Data(contentsOf: Fixtures.url("vit_tiny/config.json")),
                              weights: Fixtures.url("vit_tiny/model.safetensors"))
     }

@@ -11,7 +11,8 @@ import Tensors
 extension Conv2d {
     /// True when `relu?(batchNorm?(self(x)))` may run as one fused convolution: no hook on any of
     /// the modules involved (nor global hooks), the batch norm in evaluation mode with running
-    /// statistics, and no autograd recording.
+    /// statistics, and no autograd recording. (False until the modules' trees are discovered — by a
+    /// first call or any tree query — since until then every call goes through the hook dispatch.)
     public final func canFuse(batchNorm: BatchNorm2d?, relu: Module?) -> Bool {
         guard canSkipHooks, batchNorm?.canSkipHooks ?? true, relu?.canSkipHooks ?? true else { return false }
         if let batchNorm, batchNorm.isTraining || !batchNorm.tracksRunningStatistics { return false }
@@ -50,7 +51,7 @@ extension Conv2d {
 
     /// The packed weight (and float32 bias) of the inference path, with `batchNorm` folded in when
     /// given; rebuilt only when a parameter or statistic has new values.
-    final func inferenceWeights(foldingBatchNorm batchNorm: BatchNorm2d?) -> PackedWeights {
+    public final func inferenceWeights(foldingBatchNorm batchNorm: BatchNorm2d?) -> PackedWeights {
         var sources = [weight.value]
         if let bias { sources.append(bias.value) }
         var kind = bias == nil ? "conv2d" : "conv2d+bias"

@@ -86,3 +86,22 @@ enum ArchitectureFixtures {
         return worst
     }
 }
+
+/// A value loaded once per test process (models are `Sendable`; loading them in debug builds is slow).
+struct Loaded<Value: Sendable>: Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private let result: Result<Value, Failure>
+
+    init(_ load: () throws -> Value) {
+        do {
+            result = .success(try load())
+        } catch {
+            result = .failure(Failure(description: "\(error)"))
+        }
+    }
+
+    func get() throws -> Value { try result.get() }
+}
