@@ -37,7 +37,7 @@ import Tensors
             }
             checked += 1
         }
-        #expect(checked > 1_900_000)
+        #expect(checked > 290_000)  // about 1 in 256 patterns is NaN or infinite
     }
 
     /// Every power of ten and its neighbours, every power of two, subnormals, and the extremes.
