@@ -8,7 +8,18 @@ import Tensors
 /// `output` for the model's output. The visitor may return a replacement tensor (e.g. a fresh
 /// leaf, so that gradients reach a layer even when nothing before it requires grad).
 final class LayerTaps {
-    typealias Visitor = (_ name: String, _ module: Module, _ tensor: Tensor) throws -> Tensor?
+    /// One selected call reaching its hook.
+    struct Visit {
+        /// The capture name (`layer1.0.relu_1`, `fc:input`, `output`).
+        var name: String
+        /// The selection target it matched (nil for `output`).
+        var target: LayerSelection.Target?
+        var module: Module
+        /// The call's output (or first input, for `:input` targets), with its graph.
+        var tensor: Tensor
+    }
+
+    typealias Visitor = (Visit) throws -> Tensor?
 
     private let selection: LayerSelection
     private var handles: [HookHandle] = []
@@ -38,22 +49,23 @@ final class LayerTaps {
             let inputs = selection.targets.filter { $0.modulePath == path && $0.point == .input }
             if !inputs.isEmpty {
                 handles.append(module.registerForwardPreHook { [weak self] module, arguments in
-                    guard let self, let name = self.observe(path: path, point: .input, targets: inputs),
-                          let replacement = try visit(name, module, arguments[0]) else { return nil }
+                    guard let self, let (name, target) = self.observe(path: path, point: .input, targets: inputs),
+                          let replacement = try visit(Visit(name: name, target: target, module: module, tensor: arguments[0]))
+                    else { return nil }
                     return [replacement] + arguments.dropFirst()
                 })
             }
             if !outputs.isEmpty {
                 handles.append(module.registerForwardHook { [weak self] module, _, output in
-                    guard let self, let name = self.observe(path: path, point: .output, targets: outputs) else { return nil }
-                    return try visit(name, module, output)
+                    guard let self, let (name, target) = self.observe(path: path, point: .output, targets: outputs) else { return nil }
+                    return try visit(Visit(name: name, target: target, module: module, tensor: output))
                 })
             }
         }
         if selection.includesOutput {
             handles.append(root.registerForwardHook { [weak self] root, _, output in
                 self?.sawOutput = true
-                return try visit(LayerSelector.outputName, root, output)
+                return try visit(Visit(name: LayerSelector.outputName, target: nil, module: root, tensor: output))
             })
         }
     }
@@ -64,19 +76,20 @@ final class LayerTaps {
         handles = []
     }
 
-    /// Counts one call of the module at `path`; returns its name if it is selected.
-    private func observe(path: String, point: LayerSelection.Target.Point, targets: [LayerSelection.Target]) -> String? {
+    /// Counts one call of the module at `path`; returns its name and matched target if it is selected.
+    private func observe(path: String, point: LayerSelection.Target.Point,
+                         targets: [LayerSelection.Target]) -> (String, LayerSelection.Target)? {
         let counter = LayerSelection.Target(modulePath: path, call: nil, point: point)
         let call = calls[counter, default: 0]
         calls[counter] = call + 1
         let exact = LayerSelection.Target(modulePath: path, call: call, point: point)
         if targets.contains(counter) {
             seenEveryCallTargets.insert(counter)
-            return exact.name(call: call)
+            return (exact.name(call: call), counter)
         }
         guard targets.contains(exact) else { return nil }
         pending.remove(exact)
-        return exact.name(call: call)
+        return (exact.name(call: call), exact)
     }
 
     /// Throws `CaptureError.layersNotProduced` if a selected layer did not run.

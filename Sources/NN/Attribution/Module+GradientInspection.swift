@@ -27,11 +27,11 @@ extension Module {
         var visited: [(name: String, kind: String)] = []
         var statistics: [String: GradientStatistics] = [:]
         var gradientHandles: [GradientHookHandle] = []
-        let taps = try LayerTaps(on: self, selection: selection) { name, module, output in
-            visited.append((name, module.typeName))
-            if output.requiresGrad {
-                gradientHandles.append(output.registerHook { gradient in
-                    statistics[name] = GradientStatistics(of: gradient)
+        let taps = try LayerTaps(on: self, selection: selection) { visit in
+            visited.append((visit.name, visit.module.typeName))
+            if visit.tensor.requiresGrad {
+                gradientHandles.append(visit.tensor.registerHook { gradient in
+                    statistics[visit.name] = GradientStatistics(of: gradient)
                     return nil
                 })
             }
