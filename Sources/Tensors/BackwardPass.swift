@@ -61,14 +61,15 @@ struct BackwardPass {
             for (index, input) in inputsBeforeRelease.enumerated() {
                 guard let input, wanted.contains(ObjectIdentifier(input)) else { continue }
                 let inputKey = ObjectIdentifier(input)
+                // Taken out of the dictionaries before adding, so the sum can run in place.
                 if let slot = node.outputSlot {
                     if let gradient {
-                        var gathered = slots[inputKey] ?? [Tensor?](repeating: nil, count: input.slotCount)
+                        var gathered = slots.removeValue(forKey: inputKey) ?? [Tensor?](repeating: nil, count: input.slotCount)
                         gathered[slot] = Self.sum(gathered[slot], gradient, operation: node.operation)
                         slots[inputKey] = gathered
                     }
                 } else if index < results.count, let share = results[index] {
-                    gradients[inputKey] = Self.sum(gradients[inputKey], share, operation: node.operation)
+                    gradients[inputKey] = Self.sum(gradients.removeValue(forKey: inputKey), share, operation: node.operation)
                 }
                 pending[inputKey]! -= 1
                 if pending[inputKey] == 0 { ready.append(input) }
@@ -144,7 +145,9 @@ struct BackwardPass {
         switch mode {
         case .accumulate:
             if node.isLeaf || node.retainsGrad {
-                node.grad = Self.sum(node.grad, gradient, operation: node.operation)
+                let existing = node.grad
+                node.grad = nil
+                node.grad = Self.sum(existing, gradient, operation: node.operation)
             }
         case .collect(let targets):
             if targets.contains(ObjectIdentifier(node)) { collected[ObjectIdentifier(node)] = gradient }

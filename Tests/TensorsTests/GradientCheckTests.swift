@@ -15,6 +15,19 @@ private let elementwiseCases: [GradientCase] = [
     GradientCase("div broadcast [2,3] / [3]", [.input([2, 3]), .input([3], .range(0.5, 2))]) { $0[0] / $0[1] },
     GradientCase("div scalar tensor", [.input([2, 3]), .input([], .range(0.5, 2))]) { $0[0] / $0[1] },
     GradientCase("neg", [.input([5])]) { -$0[0] },
+    GradientCase("in-place forms while recording (+=, -=, *=, relu_, add_relu_)",
+                 [.input([2, 3], .awayFromZero(1)), .input([3], .range(0.5, 1)), .input([2, 3], .uniform(0.1))]) {
+        var y = $0[0] * 1
+        y += $0[1]
+        y -= $0[2]
+        y *= $0[1]
+        y *= 2
+        y += 0.5
+        var z = y
+        z.reluInPlace()
+        z.addReLUInPlace(y)
+        return z
+    },
     GradientCase("scalar add, sub, mul, div, rsub", [.input([2, 3])]) { ((($0[0] + 2) * 3 - 1) / 4) + (1 - $0[0]) },
 ]
 

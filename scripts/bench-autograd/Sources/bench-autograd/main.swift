@@ -1,6 +1,5 @@
 // ResNet-18 (torchvision layout, BasicBlock [2, 2, 2, 2]) forward at batch 1, 224×224, in no-grad
-// mode with the parameters requiring grad (how a served model runs). Prints one line per timed
-// iteration (`ms <value>`), after warm-up. Arguments: [iterations] [warmup].
+// mode with the parameters requiring grad (how a served model runs).
 import Foundation
 import NN
 import Tensors
@@ -64,8 +63,9 @@ final class ResNet18: UnaryModule {
     }
 }
 
-let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
-let iterations = arguments.first ?? 20, warmup = arguments.dropFirst().first ?? 3
+// Usage: bench-autograd [iterations] [warmup] — or `bench-autograd serve`: one forward per line
+// read from stdin, its time printed (`ms <value>`), so a driver can interleave two builds forward
+// by forward (scripts/bench-autograd-overhead).
 let model = withRandomSeed(1) { ResNet18() }.eval()
 var generator = SeededGenerator(seed: 2)
 let input = Tensor.uniform([1, 3, 224, 224], in: -1...1, using: &generator)
@@ -74,13 +74,30 @@ let variant = "no-autograd"
 #else
 let variant = "autograd"
 #endif
-var checksum: Float = 0
-for iteration in 0..<(warmup + iterations) {
+
+/// One forward pass in no-grad mode; returns milliseconds and the first logit.
+@MainActor func timedForward() throws -> (Double, Float) {
     let start = DispatchTime.now().uptimeNanoseconds
     let output = try GradMode.withDisabled { try model(input) }
     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
     precondition(!output.requiresGrad, "no-grad forward recorded a graph")
-    checksum += output.toArray()[0]
-    if iteration >= warmup { print("ms \(elapsed)") }
+    return (elapsed, output.toArray()[0])
 }
-print("variant \(variant) checksum \(checksum / Float(warmup + iterations)) parameters-require-grad \(model.parameters().allSatisfy(\.requiresGrad))")
+
+if CommandLine.arguments.dropFirst().first == "serve" {
+    print("ready \(variant) parameters-require-grad \(model.parameters().allSatisfy(\.requiresGrad))")
+    fflush(nil)
+    while readLine() != nil {
+        let (milliseconds, logit) = try timedForward()
+        print("ms \(milliseconds) logit \(logit)")
+        fflush(nil)
+    }
+} else {
+    let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+    let iterations = arguments.first ?? 20, warmup = arguments.dropFirst().first ?? 3
+    for iteration in 0..<(warmup + iterations) {
+        let (milliseconds, _) = try timedForward()
+        if iteration >= warmup { print("ms \(milliseconds)") }
+    }
+    print("variant \(variant) parameters-require-grad \(model.parameters().allSatisfy(\.requiresGrad))")
+}
