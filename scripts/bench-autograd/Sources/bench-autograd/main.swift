@@ -75,29 +75,56 @@ let variant = "no-autograd"
 let variant = "autograd"
 #endif
 
-/// One forward pass in no-grad mode; returns milliseconds and the first logit.
-@MainActor func timedForward() throws -> (Double, Float) {
-    let start = DispatchTime.now().uptimeNanoseconds
-    let output = try GradMode.withDisabled { try model(input) }
-    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-    precondition(!output.requiresGrad, "no-grad forward recorded a graph")
-    return (elapsed, output.toArray()[0])
+/// CPU time of the whole process in milliseconds (insensitive to preemption by other processes).
+func processCPUMilliseconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) * 1e3 + Double(time.tv_nsec) / 1e6
 }
 
-if CommandLine.arguments.dropFirst().first == "serve" {
+/// One forward pass in no-grad mode; returns wall and CPU milliseconds and the first logit.
+@MainActor func timedForward() throws -> (wall: Double, cpu: Double, logit: Float) {
+    let start = DispatchTime.now().uptimeNanoseconds, startCPU = processCPUMilliseconds()
+    let output = try GradMode.withDisabled { try model(input) }
+    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6, cpu = processCPUMilliseconds() - startCPU
+    precondition(!output.requiresGrad, "no-grad forward recorded a graph")
+    return (elapsed, cpu, output.toArray()[0])
+}
+
+if CommandLine.arguments.dropFirst().first == "attribute" {
+    // Attribution cost next to the forward pass: saliency (input, layer3 and layer4 gradients) and
+    // Grad-CAM of layer4, class 7, medians of 5 after a warm-up.
+    #if !PERISCOPE_NO_AUTOGRAD
+    func median(_ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        return times.sorted()[2]
+    }
+    let forward = try median { _ = try timedForward() }  // wall time
+    let saliency = try median { _ = try model.attribute(AttributionRequest(target: .classIndex(7), layers: ["layer3", "layer4"]), input: input) }
+    let gradcam = try median { _ = try model.attribute(AttributionRequest(target: .classIndex(7), method: .gradcam, layers: ["layer4"]), input: input) }
+    print(String(format: "forward (no-grad) %.1f ms, saliency %.1f ms (%.1f×), gradcam layer4 %.1f ms (%.1f×)",
+                 forward, saliency, saliency / forward, gradcam, gradcam / forward))
+    #endif
+} else if CommandLine.arguments.dropFirst().first == "serve" {
     print("ready \(variant) parameters-require-grad \(model.parameters().allSatisfy(\.requiresGrad))")
     fflush(nil)
     while readLine() != nil {
-        let (milliseconds, logit) = try timedForward()
-        print("ms \(milliseconds) logit \(logit)")
+        let (milliseconds, cpu, logit) = try timedForward()
+        print("ms \(milliseconds) logit \(logit) cpu \(cpu)")
         fflush(nil)
     }
 } else {
     let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
     let iterations = arguments.first ?? 20, warmup = arguments.dropFirst().first ?? 3
     for iteration in 0..<(warmup + iterations) {
-        let (milliseconds, _) = try timedForward()
-        if iteration >= warmup { print("ms \(milliseconds)") }
+        let (milliseconds, cpu, _) = try timedForward()
+        if iteration >= warmup { print("ms \(milliseconds) cpu \(cpu)") }
     }
     print("variant \(variant) parameters-require-grad \(model.parameters().allSatisfy(\.requiresGrad))")
 }
