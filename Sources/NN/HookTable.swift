@@ -28,16 +28,44 @@ final class HookTable {
         let body: AlwaysCalledForwardHook
     }
 
+    struct BackwardHookEntry {
+        let id: Int
+        let body: FullBackwardHook
+    }
+
+    struct BackwardPreHookEntry {
+        let id: Int
+        let body: FullBackwardPreHook
+    }
+
     var preHooks: [PreHookEntry] = []
     var forwardHooks: [ForwardHookEntry] = []
-    // Backward hooks (PyTorch's register_full_backward_hook) belong here, next to the forward
-    // ones: registered per module with the same ids and handles, and attached by the call
-    // dispatch to the gradient node of the module's output once autograd runs through modules.
+    /// Backward hooks (see Module+BackwardHooks.swift): a call attaches them to the autograd
+    /// graph it records; they run during a later backward pass if still registered then.
+    var backwardHooks: [BackwardHookEntry] = []
+    var backwardPreHooks: [BackwardPreHookEntry] = []
 
-    var count: Int { preHooks.count + forwardHooks.count }
+    var count: Int { preHooks.count + forwardHooks.count + backwardHooks.count + backwardPreHooks.count }
+
+    /// Whether a call must attach backward hooks to the graph.
+    var hasBackwardHooks: Bool { !backwardHooks.isEmpty || !backwardPreHooks.isEmpty }
+
+    /// Whether the hook with `id` is still registered here.
+    func contains(id: Int) -> Bool {
+        preHooks.contains { $0.id == id } || forwardHooks.contains { $0.id == id }
+            || backwardHooks.contains { $0.id == id } || backwardPreHooks.contains { $0.id == id }
+    }
 
     /// Removes the hook with `id`; true if it was here.
     func remove(id: Int) -> Bool {
+        if let index = backwardHooks.firstIndex(where: { $0.id == id }) {
+            backwardHooks.remove(at: index)
+            return true
+        }
+        if let index = backwardPreHooks.firstIndex(where: { $0.id == id }) {
+            backwardPreHooks.remove(at: index)
+            return true
+        }
         if let index = preHooks.firstIndex(where: { $0.id == id }) {
             preHooks.remove(at: index)
             return true

@@ -39,7 +39,7 @@ extension Module {
         modules().reduce(0) { $0 + ($1.hookTable?.count ?? 0) }
     }
 
-    private func ensureHookTable() -> HookTable {
+    final func ensureHookTable() -> HookTable {
         _ = slots  // discovery is fixed before any hook can run
         if let hookTable { return hookTable }
         let table = HookTable()
@@ -48,7 +48,7 @@ extension Module {
         return table
     }
 
-    private func makeHandle(id: Int) -> HookHandle {
+    final func makeHandle(id: Int) -> HookHandle {
         HookHandle(id: id) { [weak self] in
             guard let self, let table = self.hookTable, table.remove(id: id) else { return }
             if table.count == 0 {
@@ -100,6 +100,7 @@ extension Module {
 
         var inputs = inputs
         let output: Output
+        var backwardCall: ModuleBackwardCall?
         do {
             for hook in global?.preHooks ?? [] {
                 if let replaced = try hook.body(self, inputs) { inputs = checkedReplacement(replaced, for: inputs) }
@@ -107,12 +108,14 @@ extension Module {
             for hook in preHooks {
                 if let replaced = try hook.body(self, inputs) { inputs = checkedReplacement(replaced, for: inputs) }
             }
+            // Backward hooks see the gradients of the inputs as forward receives them.
+            backwardCall = ModuleBackwardCall.begin(module: self, inputs: &inputs)
             output = try forward(inputs)
         } catch {
             runAlwaysCalled(forwardHooks[...], inputs: inputs, error: error)
             throw error
         }
-        if forwardHooks.isEmpty { return output }
+        if forwardHooks.isEmpty && backwardCall == nil { return output }
 
         var primary = primaryOutput(output)
         var replaced = false
@@ -126,6 +129,11 @@ extension Module {
                 runAlwaysCalled(forwardHooks[(index + 1)...], inputs: inputs, error: error)
                 throw error
             }
+        }
+        // ...and the gradient of the output as the caller receives it (after forward hooks).
+        if let backwardCall, let attached = backwardCall.attach(to: primary) {
+            primary = attached
+            replaced = true
         }
         return replaced ? replacingPrimaryOutput(output, primary) : output
     }

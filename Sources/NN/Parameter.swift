@@ -37,6 +37,8 @@ public final class Parameter: TensorBox {
             if leaf == nil || value.gradientNode !== leaf {
                 var tensor = value.detached()
                 tensor.requiresGrad = true
+                // Built without autograd (PERISCOPE_NO_AUTOGRAD) there is no leaf to attach.
+                guard tensor.requiresGrad else { return }
                 leaf = tensor.gradientNode
                 value = tensor
             }

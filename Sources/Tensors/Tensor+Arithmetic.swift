@@ -36,28 +36,29 @@ extension Tensor {
     }
 
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
-        broadcasting(AddOperation(), lhs, rhs, name: "add").recordingGradient("add", inputs: [lhs, rhs]) { g in
-            [reduceBroadcast(g, to: lhs.shape), reduceBroadcast(g, to: rhs.shape)]
+        broadcasting(AddOperation(), lhs, rhs, name: "add").recordingGradient("add", inputs: [lhs, rhs]) { g, needs in
+            [needs[0] ? reduceBroadcast(g, to: lhs.shape) : nil, needs[1] ? reduceBroadcast(g, to: rhs.shape) : nil]
         }
     }
 
     public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
-        broadcasting(SubtractOperation(), lhs, rhs, name: "sub").recordingGradient("sub", inputs: [lhs, rhs]) { g in
-            [reduceBroadcast(g, to: lhs.shape), reduceBroadcast(-g, to: rhs.shape)]
+        broadcasting(SubtractOperation(), lhs, rhs, name: "sub").recordingGradient("sub", inputs: [lhs, rhs]) { g, needs in
+            [needs[0] ? reduceBroadcast(g, to: lhs.shape) : nil, needs[1] ? reduceBroadcast(-g, to: rhs.shape) : nil]
         }
     }
 
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
-        broadcasting(MultiplyOperation(), lhs, rhs, name: "mul").recordingGradient("mul", inputs: [lhs, rhs]) { g in
-            [reduceBroadcast(g * rhs.detached(), to: lhs.shape), reduceBroadcast(g * lhs.detached(), to: rhs.shape)]
+        broadcasting(MultiplyOperation(), lhs, rhs, name: "mul").recordingGradient("mul", inputs: [lhs, rhs]) { g, needs in
+            [needs[0] ? reduceBroadcast(g * rhs.detached(), to: lhs.shape) : nil,
+             needs[1] ? reduceBroadcast(g * lhs.detached(), to: rhs.shape) : nil]
         }
     }
 
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
-        broadcasting(DivideOperation(), lhs, rhs, name: "div").recordingGradient("div", inputs: [lhs, rhs]) { g in
+        broadcasting(DivideOperation(), lhs, rhs, name: "div").recordingGradient("div", inputs: [lhs, rhs]) { g, needs in
             let r = rhs.detached()
-            return [reduceBroadcast(g / r, to: lhs.shape),
-                    reduceBroadcast(-(g * lhs.detached()) / (r * r), to: rhs.shape)]
+            return [needs[0] ? reduceBroadcast(g / r, to: lhs.shape) : nil,
+                    needs[1] ? reduceBroadcast(-(g * lhs.detached()) / (r * r), to: rhs.shape) : nil]
         }
     }
 

@@ -7,8 +7,9 @@ extension Tensor {
         if target == dtype { return self }
         var result = Tensor(uninitializedShape: shape, dtype: target)
         convertElements(from: rawPointer, dtype: dtype, to: result.storage.base, dtype: target, count: count)
-        if target == .float32, dtype.isFloatingPoint {
-            result = result.recordingGradient("to", inputs: [self]) { [dtype] gradient in [gradient.to(dtype)] }
+        if target.isFloatingPoint && dtype.isFloatingPoint {
+            // Gradients are kept in float32 whatever the tensor's dtype.
+            result = result.recordingGradient("to", inputs: [self]) { gradient in [gradient.to(.float32)] }
         }
         return result
     }

@@ -11,7 +11,12 @@ extension Tensor {
                            dilation: dilation, groups: groups, relu: false, weightIsTransient: true)
         var inputs = [input, weight]
         if let bias { inputs.append(bias) }
-        return out.recordingGradient("conv2d", inputs: inputs, backward: nil)
+        return out.recordingGradient("conv2d", inputs: inputs) { gradient, needs in
+            let gradients = convolutionGradients(gradient, input: input, weight: weight.detached(), hasBias: bias != nil,
+                                                 stride: stride, padding: padding, dilation: dilation, groups: groups,
+                                                 needsInput: needs[0], needsWeight: needs[1], needsBias: needs.count > 2 && needs[2])
+            return [gradients.input, gradients.weight] + (bias != nil ? [gradients.bias] : [])
+        }
     }
 
     /// Inference convolution with a weight packed once (`PackedMatrix(convolutionWeight:)`, built
@@ -19,7 +24,7 @@ extension Tensor {
     /// relu?(conv2d(input, weight) + bias). Input [N, C, H, W], output [N, O, P, Q].
     ///
     /// Conv + BatchNorm (+ ReLU) folds into this: weight·γ/σ per output channel, bias β − μ·γ/σ.
-    /// No gradient flows through it to the weight (the packed copy is detached).
+    /// Gradients flow to the input and the bias, not to the weight (the packed copy is detached).
     public static func conv2d(_ input: Tensor, packedWeight: PackedMatrix, bias: Tensor?,
                               stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
                               dilation: (Int, Int) = (1, 1), groups: Int = 1, relu: Bool = false) -> Tensor {
@@ -27,7 +32,53 @@ extension Tensor {
                            dilation: dilation, groups: groups, relu: relu, weightIsTransient: false)
         var inputs = [input]
         if let bias { inputs.append(bias) }
-        return out.recordingGradient(relu ? "conv2d_relu" : "conv2d", inputs: inputs, backward: nil)
+        return out.recordingGradient(relu ? "conv2d_relu" : "conv2d", inputs: inputs) { gradient, needs in
+            let masked = relu ? broadcastBinary(gradient, out) { g, y in y > 0 ? g : 0 } : gradient
+            let weight = packedWeight.source.reshaped(packedWeight.originalShape)
+            let gradients = convolutionGradients(masked, input: input, weight: weight, hasBias: bias != nil,
+                                                 stride: stride, padding: padding, dilation: dilation, groups: groups,
+                                                 needsInput: needs[0], needsWeight: false, needsBias: needs.count > 1 && needs[1])
+            return [gradients.input] + (bias != nil ? [gradients.bias] : [])
+        }
+    }
+
+    /// The gradients of a convolution's input, weight and bias (each only when asked for) from
+    /// the output's gradient G [N, O, P, Q].
+    private static func convolutionGradients(_ gradient: Tensor, input: Tensor, weight: Tensor, hasBias: Bool,
+                                             stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int,
+                                             needsInput: Bool, needsWeight: Bool, needsBias: Bool) -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
+        let geometry = Conv2DGeometry(batch: input.shape[0], inputChannels: input.shape[1],
+                                      inputHeight: input.shape[2], inputWidth: input.shape[3],
+                                      outputChannels: weight.shape[0], kernelSize: (weight.shape[2], weight.shape[3]),
+                                      stride: stride, padding: padding, dilation: dilation, groups: groups)
+        if gradient.count == 0 || input.count == 0 {
+            return (needsInput ? Tensor(zeros: input.shape) : nil, needsWeight ? Tensor(zeros: weight.shape) : nil,
+                    needsBias && hasBias ? Tensor(zeros: [weight.shape[0]]) : nil)
+        }
+        var inputGradient: Tensor?, weightGradient: Tensor?, biasGradient: Tensor?
+        gradient.withFloats { g in
+            let g = g.baseAddress!
+            if needsInput {
+                let result = Tensor(uninitializedShape: input.shape)
+                weight.withFloats { w in
+                    conv2dBackwardInput(gradOutput: g, weight: w.baseAddress!, gradInput: result.mutableFloatPointer, geometry: geometry)
+                }
+                inputGradient = result
+            }
+            if needsWeight {
+                let result = Tensor(uninitializedShape: weight.shape)
+                input.withFloats { x in
+                    conv2dBackwardWeight(gradOutput: g, input: x.baseAddress!, gradWeight: result.mutableFloatPointer, geometry: geometry)
+                }
+                weightGradient = result
+            }
+            if hasBias && needsBias {
+                let result = Tensor(uninitializedShape: [geometry.outputChannels])
+                conv2dBackwardBias(gradOutput: g, gradBias: result.mutableFloatPointer, geometry: geometry)
+                biasGradient = result
+            }
+        }
+        return (inputGradient, weightGradient, biasGradient)
     }
 
     private static func convolve(_ input: Tensor, weight: PackedMatrix, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),

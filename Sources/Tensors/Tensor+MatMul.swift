@@ -41,14 +41,19 @@ extension Tensor {
                 }
             }
         }
-        return out.recordingGradient("matmul", inputs: [a, b]) { g in
+        return out.recordingGradient("matmul", inputs: [a, b]) { g, needs in
             let ad = a.detached(), bd = b.detached()
             // d op(A) = G · op(B)ᵀ ; d op(B) = op(A)ᵀ · G, then undo the transposes.
-            let gradA = transposeA ? matmul(bd, g, transposeA: transposeB, transposeB: true)
-                                   : matmul(g, bd, transposeB: !transposeB)
-            let gradB = transposeB ? matmul(g, ad, transposeA: true, transposeB: transposeA)
-                                   : matmul(ad, g, transposeA: !transposeA)
-            return [reduceBroadcast(gradA, to: a.shape), reduceBroadcast(gradB, to: b.shape)]
+            var gradA: Tensor?, gradB: Tensor?
+            if needs[0] {
+                gradA = reduceBroadcast(transposeA ? matmul(bd, g, transposeA: transposeB, transposeB: true)
+                                                   : matmul(g, bd, transposeB: !transposeB), to: a.shape)
+            }
+            if needs[1] {
+                gradB = reduceBroadcast(transposeB ? matmul(g, ad, transposeA: true, transposeB: transposeA)
+                                                   : matmul(ad, g, transposeA: !transposeA), to: b.shape)
+            }
+            return [gradA, gradB]
         }
     }
 
@@ -75,7 +80,7 @@ extension Tensor {
 
     /// Inference linear layer with a weight packed once: relu?(x · Wᵀ + bias) over the last axis.
     /// x [..., in], `packedWeight` built from W [out, in] (`PackedMatrix(weight)`), bias [out].
-    /// No gradient flows to the weight (the packed copy is detached).
+    /// Gradients flow to the input and the bias, not to the weight (the packed copy is detached).
     public static func linear(_ x: Tensor, packedWeight: PackedMatrix, bias: Tensor?, relu: Bool = false) -> Tensor {
         precondition(x.shape.last == packedWeight.columns,
                      "linear: input \(x.shape) does not match weight [\(packedWeight.rows), \(packedWeight.columns)] (last axis vs in_features)")
@@ -86,7 +91,25 @@ extension Tensor {
                                 bias: bias, relu: relu, keepAlive: packedWeight.source)
         var inputs = [x]
         if let bias { inputs.append(bias) }
-        return out.recordingGradient(relu ? "linear_relu" : "linear", inputs: inputs, backward: nil)
+        return out.recordingGradient(relu ? "linear_relu" : "linear", inputs: inputs) { gradient, needs in
+            // y = relu?(x·Wᵀ + b): dx = g'·W, db = Σ g' over rows, with g' = g where y > 0 under ReLU.
+            let masked = relu ? broadcastBinary(gradient, out) { g, y in y > 0 ? g : 0 } : gradient
+            let outFeatures = packedWeight.rows, inFeatures = packedWeight.columns
+            let rows = x.count / Swift.max(inFeatures, 1)
+            var inputGradient: Tensor?
+            if needs[0] {
+                let result = Tensor(zeros: x.shape)
+                if rows > 0 && inFeatures > 0 && outFeatures > 0 {
+                    masked.withFloats { g in
+                        gemm(m: rows, n: inFeatures, k: outFeatures, a: .matrix(g.baseAddress!, leadingDimension: outFeatures),
+                             b: .packed(packedWeight), c: result.mutableFloatPointer, ldc: inFeatures)
+                    }
+                }
+                inputGradient = result
+            }
+            let biasGradient = bias != nil && needs[1] ? masked.reshaped([rows, outFeatures]).sum(axes: [0]) : nil
+            return [inputGradient] + (bias != nil ? [biasGradient] : [])
+        }
     }
 
     /// x [..., in] · op(W) [in, out] (+ bias, ReLU in the epilogue) → [..., out].

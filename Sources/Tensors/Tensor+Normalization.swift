@@ -33,7 +33,7 @@ extension Tensor {
         var inputs = [x, runningMean, runningVariance]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
-        return out.recordingGradient(applyingReLU ? "batch_norm_relu" : "batch_norm", inputs: inputs) { g in
+        return out.recordingGradient(applyingReLU ? "batch_norm_relu" : "batch_norm", inputs: inputs) { g, needs in
             var statShape = [Int](repeating: 1, count: x.rank)
             statShape[1] = C
             let axes = (0..<x.rank).filter { $0 != 1 }
@@ -42,15 +42,18 @@ extension Tensor {
             let weightValue = weight?.detached() ?? Tensor(shape: [C], repeating: 1)
             let channelScale = inverse * weightValue
             let centered = x.detached() - runningMean.detached().reshaped(statShape)
-            let gradientSum = gy.sum(axes: axes)
-            let centeredSum = (gy * centered).sum(axes: axes)
+            // Only what the pass wants: serving-time attributions need just the input's gradient.
+            let needsSums = needs.dropFirst().contains(true)
+            let gradientSum = needsSums ? gy.sum(axes: axes) : nil
+            let centeredSum = needsSums ? (gy * centered).sum(axes: axes) : nil
             var gradients: [Tensor?] = [
-                gy * channelScale.reshaped(statShape),
-                -(gradientSum * channelScale),
-                centeredSum * weightValue * inverse * inverse * inverse * -0.5,
+                needs[0] ? gy * channelScale.reshaped(statShape) : nil,
+                needs[1] ? -(gradientSum! * channelScale) : nil,
+                needs[2] ? centeredSum! * weightValue * inverse * inverse * inverse * -0.5 : nil,
             ]
-            if weight != nil { gradients.append(centeredSum * inverse) }
-            if bias != nil { gradients.append(gradientSum) }
+            var next = 3
+            if weight != nil { gradients.append(needs[next] ? centeredSum! * inverse : nil); next += 1 }
+            if bias != nil { gradients.append(needs[next] ? gradientSum : nil) }
             return gradients
         }
     }
@@ -76,16 +79,16 @@ extension Tensor {
         var inputs = [x]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
-        return out.recordingGradient("layer_norm", inputs: inputs) { g in
+        return out.recordingGradient("layer_norm", inputs: inputs) { g, needs in
             let axes = Array((x.rank - normalizedShape.count)..<x.rank)
             let leading = Array(0..<(x.rank - normalizedShape.count))
             let (normalized, standardDeviation) = standardized(x.detached(), axes: axes, epsilon: epsilon)
             let gw = weight.map { g * $0.detached() } ?? g
             let dx = (gw - gw.mean(axes: axes, keepingDimensions: true)
                       - normalized * (gw * normalized).mean(axes: axes, keepingDimensions: true)) / standardDeviation
-            var gradients: [Tensor?] = [dx]
-            if weight != nil { gradients.append((g * normalized).sum(axes: leading).reshaped(normalizedShape)) }
-            if bias != nil { gradients.append(g.sum(axes: leading).reshaped(normalizedShape)) }
+            var gradients: [Tensor?] = [needs[0] ? dx : nil]
+            if weight != nil { gradients.append(needs[1] ? (g * normalized).sum(axes: leading).reshaped(normalizedShape) : nil) }
+            if bias != nil { gradients.append(needs[needs.count - 1] ? g.sum(axes: leading).reshaped(normalizedShape) : nil) }
             return gradients
         }
     }
@@ -111,7 +114,7 @@ extension Tensor {
         var inputs = [x]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
-        return out.recordingGradient("group_norm", inputs: inputs) { g in
+        return out.recordingGradient("group_norm", inputs: inputs) { g, needs in
             var affineShape = [Int](repeating: 1, count: x.rank)
             affineShape[1] = C
             let grouped = [N, groups, -1]
@@ -120,9 +123,9 @@ extension Tensor {
             let dx = (gw - gw.mean(axes: [2], keepingDimensions: true)
                       - normalized * (gw * normalized).mean(axes: [2], keepingDimensions: true)) / standardDeviation
             let channelAxes = (0..<x.rank).filter { $0 != 1 }
-            var gradients: [Tensor?] = [dx.reshaped(x.shape)]
-            if weight != nil { gradients.append((g * normalized.reshaped(x.shape)).sum(axes: channelAxes)) }
-            if bias != nil { gradients.append(g.sum(axes: channelAxes)) }
+            var gradients: [Tensor?] = [needs[0] ? dx.reshaped(x.shape) : nil]
+            if weight != nil { gradients.append(needs[1] ? (g * normalized.reshaped(x.shape)).sum(axes: channelAxes) : nil) }
+            if bias != nil { gradients.append(needs[needs.count - 1] ? g.sum(axes: channelAxes) : nil) }
             return gradients
         }
     }

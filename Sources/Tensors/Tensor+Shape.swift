@@ -40,7 +40,8 @@ extension Tensor {
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
         let result: Tensor
         if outer == 1 {
-            result = view(elementOffset: range.lowerBound * inner, shape: outShape)
+            // A view of the same storage (not `view(elementOffset:)`, which would record its own node).
+            result = Tensor(shape: outShape, dtype: dtype, storage: storage, byteOffset: byteOffset + range.lowerBound * inner * dtype.byteSize)
         } else {
             let out = Tensor(uninitializedShape: outShape, dtype: dtype)
             let size = dtype.byteSize

@@ -188,11 +188,20 @@ public struct Tensor: Sendable {
     }
 
     /// A tensor viewing `count` elements of this one's storage starting `elementOffset` elements in.
-    /// Used for zero-copy splits along the leading axis.
+    /// Used for zero-copy splits along the leading axis. Its gradient lands in the viewed
+    /// elements of this tensor's gradient (zeros elsewhere).
     public func view(elementOffset: Int, shape newShape: [Int]) -> Tensor {
         precondition(elementOffset >= 0 && elementOffset + Tensor.elementCount(newShape) <= count,
                      "view: \(newShape) at offset \(elementOffset) exceeds \(shape)")
-        return Tensor(shape: newShape, dtype: dtype, storage: storage, byteOffset: byteOffset + elementOffset * dtype.byteSize)
+        let result = Tensor(shape: newShape, dtype: dtype, storage: storage, byteOffset: byteOffset + elementOffset * dtype.byteSize)
+        return result.recordingGradient("view", inputs: [self]) { [shape] gradient in
+            let full = Tensor(zeros: shape)
+            gradient.withFloats { g in
+                guard let g = g.baseAddress else { return }
+                (full.mutableFloatPointer + elementOffset).update(from: g, count: gradient.count)
+            }
+            return [full]
+        }
     }
 }
 

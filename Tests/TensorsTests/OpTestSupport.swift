@@ -2,9 +2,8 @@ import Foundation
 import Tensors
 import TestSupport
 
-// Helpers shared by the op tests: exact comparison, ulp distance, a tiny reverse-mode walker
-// over the recorded graph (to check fused ops' backward closures against composed ops), and
-// random tensors with awkward values.
+// Helpers shared by the op tests: exact comparison, ulp distance, gradients through the engine
+// (to check fused ops' backward closures against composed ops), and random tensors.
 
 /// True when both tensors have the same shape and bitwise-equal elements (NaN equals NaN).
 func identical(_ a: Tensor, _ b: Tensor) -> Bool {
@@ -32,29 +31,13 @@ func random(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
     return Tensor.uniform(shape, in: -scale...scale, using: &generator)
 }
 
-/// Gradients of Σ(output ⊙ seed) with respect to each of `leaves`, by running the recorded
-/// backward closures in reverse topological order (a minimal stand-in for `backward()`).
+/// Gradients of Σ(output ⊙ seed) with respect to each of `leaves` (nil when the output is not
+/// tracked or the pass fails), through the engine's `Tensor.gradients(of:withRespectTo:)`.
 func gradients(of output: Tensor, seed: Tensor, withRespectTo leaves: [Tensor]) -> [Tensor?] {
-    guard let root = output.gradientNode else { return leaves.map { _ in nil } }
-    var order: [GradientNode] = [], visited = Set<ObjectIdentifier>()
-    func visit(_ node: GradientNode) {
-        guard visited.insert(ObjectIdentifier(node)).inserted else { return }
-        for case let input? in node.inputs { visit(input) }
-        order.append(node)
+    guard let result = try? Tensor.gradients(of: output, withRespectTo: leaves, seed: seed) else {
+        return leaves.map { _ in nil }
     }
-    visit(root)
-    var accumulated: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
-    GradMode.withDisabled {
-        for node in order.reversed() {
-            guard let gradient = accumulated[ObjectIdentifier(node)], let backward = node.backwardFunction else { continue }
-            for (input, inputGradient) in zip(node.inputs, backward(gradient)) {
-                guard let input, let inputGradient else { continue }
-                let key = ObjectIdentifier(input)
-                accumulated[key] = accumulated[key].map { $0 + inputGradient } ?? inputGradient
-            }
-        }
-    }
-    return leaves.map { leaf in leaf.gradientNode.flatMap { accumulated[ObjectIdentifier($0)] } }
+    return result.map { Optional($0) }
 }
 
 /// A copy of `tensor` marked as an autograd leaf.

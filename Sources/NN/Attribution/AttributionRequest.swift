@@ -1,0 +1,25 @@
+/// One attribution: what to differentiate, how to present it, and for which layers — what the
+/// HTTP endpoint and `periscope attribute` decode and hand to `Module.attribute`.
+public struct AttributionRequest: Sendable, Equatable {
+    public var target: AttributionTarget
+    public var method: AttributionMethod
+    /// Layers for `grad:<layer>` (saliency) or `gradcam:<layer>` (Grad-CAM), as capture selectors.
+    public var layers: [LayerSelector]
+    public var gradCAM: GradCAMOptions
+
+    public init(target: AttributionTarget, method: AttributionMethod = .saliency, layers: [LayerSelector] = [],
+                gradCAM: GradCAMOptions = GradCAMOptions()) {
+        self.target = target
+        self.method = method
+        self.layers = layers
+        self.gradCAM = gradCAM
+    }
+
+    /// The key of the gradient with respect to a layer.
+    public static func gradientKey(layer: String) -> String { "grad:" + layer }
+    /// The key of a layer's Grad-CAM map.
+    public static func gradCAMKey(layer: String) -> String { "gradcam:" + layer }
+    /// The key of the gradient with respect to the input named `input` (`input_grad` when the
+    /// model has one floating-point input).
+    public static func inputGradientKey(input: String, only: Bool) -> String { only ? "input_grad" : "input_grad:" + input }
+}
