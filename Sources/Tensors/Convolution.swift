@@ -203,28 +203,41 @@ private func convolveGroup(image: UnsafePointer<Float>, group: Int, weight: Pack
         // Read by every thread of this call, so taken from the calling thread's buffers.
         let padded = ScratchBuffer.convolutionRow.value.floats(layout.count + strips * mr)
         split(g.inputChannels) { layout.fill(padded, from: image, channels: $0, geometry: g) }
-        // Pixel offsets into a padded plane; pixels past P·Q (the last strip's tail) read a zero.
-        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: strips * mr)
+        // Offsets into the padded image: per pixel (pixels past P·Q, the last strip's tail, read a
+        // zero) and per depth row (c, r, s).
+        let (R, S) = (g.kernelHeight, g.kernelWidth)
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: strips * mr + depth)
         defer { offsets.deallocate() }
+        let rowBases = offsets + strips * mr
         let zero = layout.count
         padded[zero] = 0
         for pixel in 0..<(strips * mr) {
             offsets[pixel] = pixel < pixels
                 ? (pixel / g.outputWidth) * g.strideHeight * layout.width + (pixel % g.outputWidth) * g.strideWidth : -1
         }
-        let (R, S) = (g.kernelHeight, g.kernelWidth)
-        split(depth) { rows in
-            for p in rows {
-                let rowBase = (p / (R * S)) * layout.planeSize + ((p / S) % R) * g.dilationHeight * layout.width + (p % S) * g.dilationWidth
-                var target = packed + p * mr
-                var strip = offsets
-                for _ in 0..<strips {
-                    for x in 0..<mr {
-                        let offset = strip[x]
-                        target[x] = padded[offset >= 0 ? rowBase + offset : zero]
+        for p in 0..<depth {
+            rowBases[p] = (p / (R * S)) * layout.planeSize + ((p / S) % R) * g.dilationHeight * layout.width + (p % S) * g.dilationWidth
+        }
+        // Strip by strip, so each thread writes one contiguous run and reads a small image region.
+        split(strips) { stripRange in
+            for t in stripRange {
+                var target = packed + t * depth * mr
+                let strip = offsets + t * mr
+                if (t + 1) * mr <= pixels {
+                    for p in 0..<depth {
+                        let base = padded + rowBases[p]
+                        for x in 0..<mr { target[x] = base[strip[x]] }
+                        target += mr
                     }
-                    target += depth * mr
-                    strip += mr
+                } else {
+                    for p in 0..<depth {
+                        let base = rowBases[p]
+                        for x in 0..<mr {
+                            let offset = strip[x]
+                            target[x] = padded[offset >= 0 ? base + offset : zero]
+                        }
+                        target += mr
+                    }
                 }
             }
         }
