@@ -12,7 +12,7 @@ import Tensors
 /// `{"median_ms": …, "p90_ms": …, "iterations": …}`.
 enum BenchModelCommand {
     static let usage = "bench model " + ModelSource.usage
-        + " --batch B [--seq S] [--image-size N] --iterations N [--warmup W] [--threads T] [--profile-layers]"
+        + " --batch B [--seq S] [--image-size N] --iterations N [--warmup W] [--threads T] [--without-fusion] [--profile-layers]"
 
     static func run(_ arguments: inout CommandLineArguments) throws {
         let batch = try positive(&arguments, "batch", default: 1)
@@ -22,6 +22,7 @@ enum BenchModelCommand {
         let warmup = try arguments.integerOption("warmup") ?? 3
         let threads = try arguments.integerOption("threads")
         let profileLayers = arguments.flag("profile-layers")
+        let withoutFusion = arguments.flag("without-fusion")
         let source = try ModelSource.parse(&arguments, requiresWeights: false)
         try arguments.finish()
         if let imageSize, imageSize <= 0 { throw CommandLineError.invalidValue(option: "image-size", value: "\(imageSize)", expected: "a positive integer") }
@@ -33,8 +34,13 @@ enum BenchModelCommand {
         defer { if threads != nil { pool.shutdown() } }
         let replica = try model.makeReplica()
         let shapes = inputs.keys.sorted().map { "\($0) \(inputs[$0]!.shape)" }.joined(separator: ", ")
-        print("model: \(model.name) (\(model.parameterCount) parameters), inputs: \(shapes), threads: \(pool.threadCount)")
+        print("model: \(model.name) (\(model.parameterCount) parameters), inputs: \(shapes), threads: \(pool.threadCount)"
+              + (withoutFusion ? ", fused paths off" : ""))
 
+        // A no-op global hook makes every module run on its own, as a capture of every layer does:
+        // the time without the fused paths (folded BatchNorm, fused activations, packed q|k|v).
+        let noOperation = withoutFusion ? GlobalModuleHooks.registerForwardHook { _, _, _ in nil } : nil
+        defer { noOperation?.remove() }
         var times: [Double] = [], processorTimes: [Double] = []
         try ThreadPool.withCurrent(pool) {
             for _ in 0..<max(warmup, 0) { _ = try replica.forward(inputs: inputs) }
