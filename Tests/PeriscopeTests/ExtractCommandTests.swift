@@ -27,6 +27,35 @@ import TestSupport
         }
     }
 
+    /// A model registered with `periscope models add` is extracted by name.
+    @Test func registeredModelByName() async throws {
+        try await onDedicatedThread {
+            let directory = try PeriscopeProcess.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let registry = ["--db", directory.appendingPathComponent("registry.sqlite").path,
+                            "--model-root", directory.appendingPathComponent("models").path]
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent("models"), withIntermediateDirectories: true)
+            let added = try PeriscopeProcess.run(["models", "add", "tiny-vit", "--architecture", "vit",
+                                                  "--config", Fixtures.url("vit_tiny/config.json").path,
+                                                  "--weights", Fixtures.url("vit_tiny/model.safetensors").path] + registry)
+            #expect(added.status == 0, "\(added.standardError)")
+            let output = directory.appendingPathComponent("features.safetensors")
+            let outcome = try PeriscopeProcess.run(["extract", "tiny-vit", "--input", Fixtures.url("vit_tiny/input.safetensors").path,
+                                                    "--layers", "encoder.ln,output", "--output", output.path] + registry)
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+            let features = try SafetensorsFile(contentsOf: output)
+            #expect(Set(features.names) == ["encoder.ln", "output"])
+            let expected = try SafetensorsFile(contentsOf: Fixtures.url("vit_tiny/expected.safetensors"))
+            for name in features.names {
+                #expect(isClose(try features.tensor(named: name), try expected.tensor(named: name)), "\(name)")
+            }
+            let unknown = try PeriscopeProcess.run(["extract", "no-such-model", "--input", "x.safetensors", "--layers", "fc",
+                                                    "--output", "y.json"] + registry)
+            #expect(unknown.status == 1)
+            #expect(unknown.standardError.contains("no-such-model"))
+        }
+    }
+
     @Test func huggingFaceDirectoryAndTextToJSON() async throws {
         try await onDedicatedThread {
             let directory = try PeriscopeProcess.temporaryDirectory()
