@@ -18,6 +18,9 @@ let avx512Flags: [SwiftSetting] = []
 // Only the micro-kernel targets drop runtime checks: everywhere else `precondition` must still
 // evaluate (under -Ounchecked it does not), because shape checks guard memory safety.
 let unchecked: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// The micro-kernels are optimized in debug builds too: unoptimized they are ~100× slower, and every
+// model test spends its time in them.
+let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
     name: "Periscope",
@@ -34,8 +37,8 @@ let package = Package(
     ],
     targets: [
         // Tensors: tensor type, ops, kernels, thread pool.
-        .target(name: "KernelsAVX512", swiftSettings: avx512Flags + unchecked),
-        .target(name: "KernelsAVX2", swiftSettings: baselineFlags + unchecked),
+        .target(name: "KernelsAVX512", swiftSettings: avx512Flags + unchecked + optimizedInDebug),
+        .target(name: "KernelsAVX2", swiftSettings: baselineFlags + unchecked + optimizedInDebug),
         .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2"], swiftSettings: baselineFlags),
         // NN: Module, Parameter, Buffer, hooks, capture, state dict, safetensors, layers.
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: baselineFlags),

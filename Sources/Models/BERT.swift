@@ -109,9 +109,9 @@ public final class BertModel: Module {
     // MARK: - Modules
 
     public let configuration: Configuration
-    let embeddings: BertEmbeddings
-    let encoder: BertEncoder
-    let pooler: BertPooler?
+    private let embeddings: BertEmbeddings
+    private let encoder: BertEncoder
+    private let pooler: BertPooler?
 
     public init(configuration: Configuration) throws {
         try configuration.validate()
@@ -204,7 +204,7 @@ public final class BertModel: Module {
 // MARK: - Embeddings
 
 /// `BertEmbeddings`: word + token type + position embeddings, LayerNorm, dropout.
-final class BertEmbeddings: Module {
+private final class BertEmbeddings: Module {
     let wordEmbeddings: Embedding
     let positionEmbeddings: Embedding
     let tokenTypeEmbeddings: Embedding
@@ -251,7 +251,7 @@ final class BertEmbeddings: Module {
 // MARK: - Encoder
 
 /// `BertEncoder`: the layers in order (`encoder.layer.N`).
-final class BertEncoder: Module {
+private final class BertEncoder: Module {
     let layer: ModuleList<BertLayer>
 
     init(_ configuration: BertModel.Configuration) {
@@ -272,7 +272,7 @@ final class BertEncoder: Module {
 }
 
 /// `BertLayer`: attention, then the feed-forward (intermediate + output).
-final class BertLayer: Module {
+private final class BertLayer: Module {
     let attention: BertAttention
     let intermediate: BertIntermediate
     let output: BertOutput
@@ -296,7 +296,7 @@ final class BertLayer: Module {
 }
 
 /// `BertAttention`: self-attention, then its output projection with the residual and LayerNorm.
-final class BertAttention: Module {
+private final class BertAttention: Module {
     /// Hugging Face's `self` (a Swift keyword, hence the property name).
     let selfAttention: BertSelfAttention
     let output: BertSelfOutput
@@ -320,7 +320,7 @@ final class BertAttention: Module {
 }
 
 /// `BertSelfAttention`: query/key/value projections and scaled dot-product attention over heads.
-final class BertSelfAttention: Module {
+private final class BertSelfAttention: Module {
     let query: Linear
     let key: Linear
     let value: Linear
@@ -387,7 +387,7 @@ final class BertSelfAttention: Module {
 }
 
 /// `BertSelfOutput` and `BertOutput`: dense, dropout, then LayerNorm(x + residual).
-class BertResidualOutput: Module {
+private class BertResidualOutput: Module {
     let dense: Linear
     let layerNorm: LayerNorm
     let dropout: Dropout
@@ -423,17 +423,17 @@ class BertResidualOutput: Module {
 }
 
 /// `BertSelfOutput`: the attention output projection.
-final class BertSelfOutput: BertResidualOutput {
+private final class BertSelfOutput: BertResidualOutput {
     init(_ configuration: BertModel.Configuration) { super.init(inFeatures: configuration.hiddenSize, configuration) }
 }
 
 /// `BertOutput`: the feed-forward output projection.
-final class BertOutput: BertResidualOutput {
+private final class BertOutput: BertResidualOutput {
     init(_ configuration: BertModel.Configuration) { super.init(inFeatures: configuration.intermediateSize, configuration) }
 }
 
 /// `BertIntermediate`: dense, then the hidden activation.
-final class BertIntermediate: Module {
+private final class BertIntermediate: Module {
     let dense: Linear
     let intermediateActFn: UnaryModule
 
@@ -467,7 +467,7 @@ final class BertIntermediate: Module {
 // MARK: - Pooler
 
 /// `BertPooler`: the first token's hidden state through dense + tanh.
-final class BertPooler: UnaryModule {
+private final class BertPooler: UnaryModule {
     let dense: Linear
     let activation = Tanh()
 
@@ -484,7 +484,7 @@ final class BertPooler: UnaryModule {
 // MARK: - Activations
 
 /// Hugging Face's activation modules for `hidden_act` (`ACT2FN`), printed with their class names.
-final class HiddenActivation: UnaryModule {
+private final class HiddenActivation: UnaryModule {
     /// The `hidden_act` values supported.
     static let names = ["gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh"]
 
@@ -535,7 +535,7 @@ final class HiddenActivation: UnaryModule {
 
 /// residual + x·Wᵀ + b as one GEMM accumulating into a copy of `residual` (x [..., in], W [out, in],
 /// residual [..., out]).
-func linearAccumulating(_ x: Tensor, _ weights: PackedWeights, into residual: Tensor) -> Tensor {
+private func linearAccumulating(_ x: Tensor, _ weights: PackedWeights, into residual: Tensor) -> Tensor {
     var out = residual.detachedCopy()
     let inFeatures = weights.matrix.columns, outFeatures = weights.matrix.rows
     let rows = x.count / Swift.max(inFeatures, 1)

@@ -162,6 +162,12 @@ public struct LoadedModel: Sendable {
         try InferenceModel(model: self)
     }
 
+    /// The layer catalog of one forward pass on `defaultInputs()` (what `GET /layers` lists and what
+    /// `resolveLayers` validates against), traced on a temporary replica built on this thread.
+    public func traceLayers() throws -> LayerCatalog {
+        try makeReplica().traceLayers()
+    }
+
     /// Inputs for a layer listing or a benchmark: zeros (images), token id zero with a full mask
     /// (BERT), at `batchSize` and, for sequences, `sequenceLength`.
     public func defaultInputs(batchSize: Int = 1, sequenceLength: Int = 16) -> [String: Tensor] {

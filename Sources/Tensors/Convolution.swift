@@ -158,8 +158,8 @@ extension ConvolutionPath {
         var extra = 0.0
         switch path {
         case .swappedGEMM:
-            // Gathering Xᵀ into strips of MR pixels (measured ≈ 1.5 slots per element).
-            let materialize = pixels * depth * 1.5
+            // Gathering Xᵀ into strips of MR pixels by precomputed offsets (measured ≈ 0.5 slots per element).
+            let materialize = pixels * depth * 0.5
             // Wᵀ's panels are free when packed once for many calls, a transpose when packed for this one.
             let packing = weightIsTransient ? Double(g.outputChannels) * depth * 0.5 : 0
             extra = materialize + packing + outputs
@@ -191,23 +191,54 @@ private func convolveGroup(image: UnsafePointer<Float>, group: Int, weight: Pack
         let groupImage = image + group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
         split(g.inputChannelsPerGroup) { subsample(image: groupImage, into: scratch, geometry: g, channels: $0) }
     case .swappedGEMM:
-        // Xᵀ [P·Q, K] packed in strips of MR pixels (each tile reads its strip contiguously).
+        // Xᵀ [P·Q, K] packed in strips of MR pixels (each tile reads its strip contiguously),
+        // gathered from a zero-padded copy of the image: element (pixel, (c, r, s)) sits at a fixed
+        // offset per pixel plus one per depth row, so the gather is a tight indexed copy without
+        // bounds tests (small images have short rows, where segment-wise copying was mostly overhead).
         let mr = kernel.tileRows, strips = (pixels + mr - 1) / mr
         let product = pixels * g.outputChannels
         scratch = ScratchBuffer.convolution.value.floats(product + strips * depth * mr)
         let packed = scratch + product
-        split(depth) { rows in
-            // Rows of X are gathered 64 at a time (long contiguous segments), then each strip
-            // receives its 64 × MR block in one contiguous run.
-            let chunk = 64
-            let lines = ScratchBuffer.convolutionRow.value.floats(chunk * pixels)
-            var p0 = rows.lowerBound
-            while p0 < rows.upperBound {
-                let count = min(chunk, rows.upperBound - p0)
-                packConvolutionPanels(image: image, geometry: g, panels: 0..<1, depth: p0..<(p0 + count), panelWidth: pixels,
-                                      destination: lines, panelStride: count * pixels)
-                dealRows(lines, rows: count, pixels: pixels, into: packed + p0 * mr, stripWidth: mr, stripStride: depth * mr)
-                p0 += count
+        let layout = PaddedImage(g, panelWidth: 1)
+        // Read by every thread of this call, so taken from the calling thread's buffers.
+        let padded = ScratchBuffer.convolutionRow.value.floats(layout.count + strips * mr)
+        split(g.inputChannels) { layout.fill(padded, from: image, channels: $0, geometry: g) }
+        // Offsets into the padded image: per pixel (pixels past P·Q, the last strip's tail, read a
+        // zero) and per depth row (c, r, s).
+        let (R, S) = (g.kernelHeight, g.kernelWidth)
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: strips * mr + depth)
+        defer { offsets.deallocate() }
+        let rowBases = offsets + strips * mr
+        let zero = layout.count
+        padded[zero] = 0
+        for pixel in 0..<(strips * mr) {
+            offsets[pixel] = pixel < pixels
+                ? (pixel / g.outputWidth) * g.strideHeight * layout.width + (pixel % g.outputWidth) * g.strideWidth : -1
+        }
+        for p in 0..<depth {
+            rowBases[p] = (p / (R * S)) * layout.planeSize + ((p / S) % R) * g.dilationHeight * layout.width + (p % S) * g.dilationWidth
+        }
+        // Strip by strip, so each thread writes one contiguous run and reads a small image region.
+        split(strips) { stripRange in
+            for t in stripRange {
+                var target = packed + t * depth * mr
+                let strip = offsets + t * mr
+                if (t + 1) * mr <= pixels {
+                    for p in 0..<depth {
+                        let base = padded + rowBases[p]
+                        for x in 0..<mr { target[x] = base[strip[x]] }
+                        target += mr
+                    }
+                } else {
+                    for p in 0..<depth {
+                        let base = rowBases[p]
+                        for x in 0..<mr {
+                            let offset = strip[x]
+                            target[x] = padded[offset >= 0 ? base + offset : zero]
+                        }
+                        target += mr
+                    }
+                }
             }
         }
     case .paddedGEMM:
@@ -406,10 +437,18 @@ func packConvolutionPanels(image: UnsafePointer<Float>, geometry g: Conv2DGeomet
                         copyFloats(from: row + iw0 + low, to: target + low, count: high - low)
                         fillZeros(target + high, count: segment - high)
                     } else {
-                        for t in 0..<segment {
-                            let iw = iw0 + t * g.strideWidth
-                            target[t] = iw >= 0 && iw < W ? row[iw] : 0
+                        // Columns t with 0 ≤ iw0 + t·stride < W: [low, high), found once per segment
+                        // instead of testing every element (this gather dominates strided stems).
+                        let sw = g.strideWidth
+                        let low = min(iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw, segment)
+                        let high = max(min(W - 1 - iw0 < 0 ? 0 : (W - 1 - iw0) / sw + 1, segment), low)
+                        fillZeros(target, count: low)
+                        var source = row + iw0 + low * sw
+                        for t in low..<high {
+                            target[t] = source.pointee
+                            source += sw
                         }
+                        fillZeros(target + high, count: segment - high)
                     }
                 }
                 x += segment
@@ -417,24 +456,6 @@ func packConvolutionPanels(image: UnsafePointer<Float>, geometry g: Conv2DGeomet
                 ow = 0
             }
             fillZeros(line + count, count: panelWidth - count)
-        }
-    }
-}
-
-/// Deals `rows` rows of P·Q pixels (`lines`, one after another) into strips of `stripWidth` pixels,
-/// the last one zero-padded: destination[t·stripStride + p·stripWidth + x] = lines[p·pixels + t·stripWidth + x].
-private func dealRows(_ lines: UnsafePointer<Float>, rows: Int, pixels: Int, into destination: UnsafeMutablePointer<Float>,
-                      stripWidth: Int, stripStride: Int) {
-    let strips = (pixels + stripWidth - 1) / stripWidth
-    for t in 0..<strips {
-        let first = t * stripWidth, width = min(stripWidth, pixels - first)
-        var target = destination + t * stripStride
-        var source = lines + first
-        for _ in 0..<rows {
-            for x in 0..<width { target[x] = source[x] }
-            for x in width..<stripWidth { target[x] = 0 }
-            target += stripWidth
-            source += pixels
         }
     }
 }

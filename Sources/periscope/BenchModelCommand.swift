@@ -12,7 +12,7 @@ import Tensors
 /// `{"median_ms": …, "p90_ms": …, "iterations": …}`.
 enum BenchModelCommand {
     static let usage = "bench model " + ModelSource.usage
-        + " --batch B [--seq S] [--image-size N] --iterations N [--warmup W] [--threads T]"
+        + " --batch B [--seq S] [--image-size N] --iterations N [--warmup W] [--threads T] [--without-fusion] [--profile-layers]"
 
     static func run(_ arguments: inout CommandLineArguments) throws {
         let batch = try positive(&arguments, "batch", default: 1)
@@ -21,6 +21,8 @@ enum BenchModelCommand {
         let iterations = try positive(&arguments, "iterations", default: 10)
         let warmup = try arguments.integerOption("warmup") ?? 3
         let threads = try arguments.integerOption("threads")
+        let profileLayers = arguments.flag("profile-layers")
+        let withoutFusion = arguments.flag("without-fusion")
         let source = try ModelSource.parse(&arguments, requiresWeights: false)
         try arguments.finish()
         if let imageSize, imageSize <= 0 { throw CommandLineError.invalidValue(option: "image-size", value: "\(imageSize)", expected: "a positive integer") }
@@ -32,22 +34,71 @@ enum BenchModelCommand {
         defer { if threads != nil { pool.shutdown() } }
         let replica = try model.makeReplica()
         let shapes = inputs.keys.sorted().map { "\($0) \(inputs[$0]!.shape)" }.joined(separator: ", ")
-        print("model: \(model.name) (\(model.parameterCount) parameters), inputs: \(shapes), threads: \(pool.threadCount)")
+        print("model: \(model.name) (\(model.parameterCount) parameters), inputs: \(shapes), threads: \(pool.threadCount)"
+              + (withoutFusion ? ", fused paths off" : ""))
 
-        var times: [Double] = []
+        // A no-op global hook makes every module run on its own, as a capture of every layer does:
+        // the time without the fused paths (folded BatchNorm, fused activations, packed q|k|v).
+        let noOperation = withoutFusion ? GlobalModuleHooks.registerForwardHook { _, _, _ in nil } : nil
+        defer { noOperation?.remove() }
+        var times: [Double] = [], processorTimes: [Double] = []
         try ThreadPool.withCurrent(pool) {
             for _ in 0..<max(warmup, 0) { _ = try replica.forward(inputs: inputs) }
             for _ in 0..<iterations {
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = DispatchTime.now().uptimeNanoseconds, processorStart = Self.processorMilliseconds()
                 _ = try replica.forward(inputs: inputs)
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                processorTimes.append(Self.processorMilliseconds() - processorStart)
             }
         }
+        if profileLayers { try ThreadPool.withCurrent(pool) { try profile(replica, inputs: inputs, iterations: iterations) } }
         let sorted = times.sorted()
-        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let median = Self.median(times)
         let p90 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.9).rounded(.up)) - 1)]
-        print("min \(format(sorted.first!)) ms, median \(format(median)) ms, p90 \(format(p90)) ms, max \(format(sorted.last!)) ms")
+        // CPU time (all threads, spinning included) tells a slow machine from slow code.
+        print("min \(format(sorted.first!)) ms, median \(format(median)) ms, p90 \(format(p90)) ms, max \(format(sorted.last!)) ms; "
+              + "CPU time median \(format(Self.median(processorTimes))) ms")
         print("{\"median_ms\": \(format(median)), \"p90_ms\": \(format(p90)), \"iterations\": \(iterations)}")
+    }
+
+    /// Time per leaf module (summed over calls, median over iterations), measured with global hooks —
+    /// so on the un-fused path, where every module runs on its own.
+    static func profile(_ replica: InferenceModel, inputs: [String: Tensor], iterations: Int) throws {
+        final class Clock: @unchecked Sendable {
+            var starts: [ObjectIdentifier: [UInt64]] = [:]
+            var totals: [ObjectIdentifier: UInt64] = [:]
+        }
+        let clock = Clock()
+        let leaves = replica.module.namedModules().filter { $0.module.children().isEmpty }
+        let leafIdentifiers = Set(leaves.map { ObjectIdentifier($0.module) })
+        let pre = GlobalModuleHooks.registerForwardPreHook { module, _ in
+            let id = ObjectIdentifier(module)
+            if leafIdentifiers.contains(id) { clock.starts[id, default: []].append(DispatchTime.now().uptimeNanoseconds) }
+            return nil
+        }
+        let post = GlobalModuleHooks.registerForwardHook(alwaysCall: true) { module, _, _ in
+            let id = ObjectIdentifier(module)
+            if leafIdentifiers.contains(id), let start = clock.starts[id]?.popLast() {
+                clock.totals[id, default: 0] += DispatchTime.now().uptimeNanoseconds - start
+            }
+            return nil
+        }
+        defer { pre.remove(); post.remove() }
+        var perIteration: [[ObjectIdentifier: UInt64]] = []
+        for _ in 0..<iterations {
+            clock.totals = [:]
+            _ = try replica.forward(inputs: inputs)
+            perIteration.append(clock.totals)
+        }
+        let rows = leaves.map { name, module -> (String, String, Double) in
+            let id = ObjectIdentifier(module)
+            return (name, module.typeName, median(perIteration.map { Double($0[id] ?? 0) / 1e6 }))
+        }
+        let total = rows.reduce(0) { $0 + $1.2 }
+        print("layer profile (un-fused, leaf modules, median ms per forward; total \(format(total)) ms):")
+        for (name, type, milliseconds) in rows.sorted(by: { $0.2 > $1.2 }).prefix(25) where milliseconds > 0 {
+            print("  \(format(milliseconds)) ms  \(String(format: "%5.1f", 100 * milliseconds / max(total, 1e-9)))%  \(name) (\(type))")
+        }
     }
 
     /// Inputs of the model's shapes: images of `imageSize` (or the model's own), token sequences of
@@ -90,4 +141,16 @@ enum BenchModelCommand {
     }
 
     private static func format(_ value: Double) -> String { String(format: "%.3f", value) }
+
+    private static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// CPU time of the whole process so far, in milliseconds.
+    private static func processorMilliseconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) * 1e3 + Double(time.tv_nsec) / 1e6
+    }
 }

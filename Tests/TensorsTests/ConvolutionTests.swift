@@ -69,6 +69,9 @@ private func convolutionError(_ layer: ConvolutionCase, path: ConvolutionPath?, 
         ConvolutionCase(channels: 3, height: 8, width: 13, outputChannels: 5, kernel: (2, 3), stride: (2, 1), padding: (0, 1), bias: false),
         ConvolutionCase(channels: 16, height: 14, width: 14, outputChannels: 20, padding: (1, 1)),
         ConvolutionCase(batch: 3, channels: 6, height: 5, width: 7, outputChannels: 9, padding: (1, 1)),
+        // Wide horizontal stride and padding: the strided gather's valid column range at both edges.
+        ConvolutionCase(channels: 2, height: 10, width: 14, outputChannels: 3, kernel: (3, 5), stride: (1, 3), padding: (1, 4),
+                        dilation: (1, 2)),
     ]
 
     /// Every path that can compute a layer agrees with the naive convolution, with every GEMM
