@@ -31,10 +31,10 @@ extension InferenceModel {
         return attribution.keyAliases.isEmpty ? maps : maps.addingAliases(attribution.keyAliases, dropping: attribution.droppedKeys)
     }
 
-    /// Resolves `request` (against `catalog`, or a catalog traced on the model's default input)
-    /// and runs it: `attribute(_:inputs:)` in one call.
+    /// Resolves `request` (against `catalog`, or a catalog traced on `inputs`, which costs one
+    /// forward pass without recording) and runs it: `attribute(_:inputs:)` in one call.
     public func attribute(_ request: AttributionRequest, inputs: [String: Tensor], catalog: LayerCatalog? = nil) throws -> CapturedFeatures {
-        let catalog = try catalog ?? traceLayers()
+        let catalog = try catalog ?? traceLayers(inputs: inputs)
         return try attribute(model.resolveAttribution(request, in: catalog), inputs: inputs)
     }
 }
