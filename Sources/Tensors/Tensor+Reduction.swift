@@ -82,6 +82,21 @@ extension Tensor {
         return out
     }
 
+    /// The Euclidean norm √(Σ x²) over `axes` (PyTorch's `torch.linalg.vector_norm(x, 2, dim=axes)`).
+    ///
+    /// The gradient is x/‖x‖ and, like PyTorch's, 0 where the norm is 0 (the subgradient PyTorch
+    /// picks), not the NaN that composing `(x * x).sum().sqrt()` gives there (∞ · 0).
+    public func vectorNorm(axes: [Int], keepingDimensions: Bool = false) -> Tensor {
+        let x = detached()
+        let norm = GradMode.withDisabled { (x * x).sum(axes: axes, keepingDimensions: keepingDimensions).sqrt() }
+        let kept = keptShape(axes.map { normalizedAxis($0) })
+        return norm.recordingGradient("linalg_vector_norm", inputs: [self]) { g in
+            // dx = x · g / ‖x‖ per reduced group, with g / ‖x‖ taken as 0 where ‖x‖ = 0.
+            let scale = broadcastBinary(g.reshaped(kept), norm.reshaped(kept)) { gradient, n in n == 0 ? 0 : gradient / n }
+            return [x * scale]
+        }
+    }
+
     /// `x / max(‖x‖₂, eps)` along `axis` (PyTorch's `F.normalize`); a zero row stays zero.
     public func l2Normalized(axis: Int = -1, epsilon: Float = 1e-12) -> Tensor {
         let plan = reductionPlan(axes: [axis], keepingDimensions: true, name: "l2Normalized")

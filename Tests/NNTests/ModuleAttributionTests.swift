@@ -5,7 +5,8 @@ import TestSupport
 
 // `Module.attribute` (Module+Attribution.swift) on small models: results against gradients
 // computed directly, keys and order, integer inputs, repeated calls, parameters left alone,
-// errors naming the problem, and no hooks left behind. PyTorch parity: AttributionParityTests.
+// errors naming the problem, and no hooks left behind. PyTorch parity on the real ResNet, ViT and
+// BERT: Tests/ModelsTests/InferenceModelAttributionTests.swift.
 
 /// x → Linear(4, 6) → ReLU → Linear(6, 3).
 private func mlp() -> Sequential {
@@ -53,6 +54,17 @@ private final class TwoInputs: Module {
         #expect(result.allSatisfy { !$0.tensor.requiresGrad })
         #expect(model.hookCount == 0)
         #expect(model.parameters().allSatisfy { $0.grad == nil && $0.requiresGrad })
+    }
+
+    @Test func theModelOutputIsALayerToo() throws {
+        let model = mlp().eval()
+        let result = try model.attribute(AttributionRequest(target: .classIndex(2), layers: ["output", "fc2:input"]),
+                                         input: randomTensor([2, 4], seed: 10))
+        #expect(result.names == ["input_grad", "grad:fc2:input", "grad:output"])
+        #expect(result["grad:output"]?.toArray() == [0, 0, 1, 0, 0, 1])
+        // ∂ logits[:, 2] / ∂ fc2's input = row 2 of fc2's weight, per sample.
+        let row = model[2].parameters()[0].value.selecting(axis: 0, index: 2)
+        #expect(isClose(result["grad:fc2:input"]!, row.broadcast(to: [2, 6]), tolerance: 1e-6))
     }
 
     @Test func parametersNeedNotRequireGrad() throws {
@@ -104,6 +116,20 @@ private final class TwoInputs: Module {
         // ∂ Σ_n ‖a_n‖ / ∂ a_n = a_n / ‖a_n‖.
         let activation = try GradMode.withDisabled { try model[1](model[0](x)) }
         #expect(isClose(withLayer["grad:act"]!, activation.l2Normalized(axis: 1), tolerance: 1e-6))
+    }
+
+    /// PyTorch's `activation.flatten(1).norm(dim=1)` has gradient 0 where a sample's activation
+    /// is all zeros (`torch.linalg.vector_norm`'s backward), not the NaN of √(Σ a²) composed.
+    @Test func aZeroActivationUnderTheLayerNormTargetHasZeroGradient() throws {
+        let model = withRandomSeed(13) { Sequential(named: [("act", ReLU()), ("fc", Linear(inFeatures: 4, outFeatures: 3))]) }.eval()
+        // Sample 0 is all negative: its ReLU output is zero.
+        let x = Tensor(shape: [2, 4], scalars: [-1, -2, -0.5, -3, 0.6, -1, 0.8, 2.4])
+        let result = try model.attribute(AttributionRequest(target: .layerNorm(layer: "act"), layers: ["act"]), input: x)
+        // ∂‖a_n‖/∂a_n = a_n/‖a_n‖ = [0.6, 0, 0.8, 2.4]/2.6, and 0 for the zero sample.
+        let expected = Tensor(shape: [2, 4], scalars: [0, 0, 0, 0, 0.6 / 2.6, 0, 0.8 / 2.6, 2.4 / 2.6])
+        #expect(isClose(result["grad:act"]!, expected, tolerance: 1e-6))
+        #expect(isClose(result["input_grad"]!, expected, tolerance: 1e-6))  // the ReLU passes it where x > 0
+        #expect(result.allSatisfy { $0.tensor.toArray().allSatisfy(\.isFinite) })
     }
 
     @Test func badRequestsFailClearlyAndLeaveNoHooks() throws {

@@ -80,6 +80,8 @@ private let reductionCases: [GradientCase] = [
     GradientCase("max over split axes", [.input([3, 2, 4], .separated(gap: 0.05))]) { $0[0].max(axes: [0, 2], keepingDimensions: true) },
     GradientCase("l2 normalize last axis", [.input([3, 5])]) { $0[0].l2Normalized() },
     GradientCase("l2 normalize axis 1", [.input([2, 4, 3])]) { $0[0].l2Normalized(axis: 1) },
+    GradientCase("vector norm", [.input([3, 5])]) { $0[0].vectorNorm(axes: [1]) },
+    GradientCase("vector norm over split axes", [.input([2, 3, 4])]) { $0[0].vectorNorm(axes: [0, 2], keepingDimensions: true) },
 ]
 
 private let matmulCases: [GradientCase] = [

@@ -85,6 +85,24 @@ import TestSupport
         expectClose(y, Tensor(shape: [3, 2], scalars: [0, 0, 0.6, 0.8, 0.1, 0]), tolerance: 1e-6)
     }
 
+    @Test func vectorNormMatchesComposedOpsAndIsZeroGradientAtZeroAsPyTorch() {
+        // torch.linalg.vector_norm(x, dim=1) for rows [0, 0, 0] and [1, 2, 2]: [0, 3]; the gradient of
+        // its sum is [[0, 0, 0], [1/3, 2/3, 2/3]] — PyTorch returns 0 at a zero norm, not NaN.
+        let x = leaf(Tensor(shape: [2, 3], scalars: [0, 0, 0, 1, 2, 2]))
+        let norm = x.vectorNorm(axes: [1])
+        #expect(norm.shape == [2])
+        #expect(norm.toArray() == [0, 3])
+        let g = gradients(of: norm, seed: Tensor(shape: [2], scalars: [1, 1]), withRespectTo: [x])
+        expectClose(g[0], Tensor(shape: [2, 3], scalars: [0, 0, 0, 1.0 / 3, 2.0 / 3, 2.0 / 3]), tolerance: 1e-6)
+        // The composed form is what it replaces: NaN at zero.
+        let composed = gradients(of: (x * x).sum(axes: [1]).sqrt(), seed: Tensor(shape: [2], scalars: [1, 1]), withRespectTo: [x])
+        #expect(composed[0]?.toArray().prefix(3).allSatisfy(\.isNaN) == true)
+        // Non-adjacent axes, kept dimensions: the values of the composed ops.
+        let y = random([2, 3, 4, 5], seed: 46)
+        expectClose(y.vectorNorm(axes: [0, 2], keepingDimensions: true), (y * y).sum(axes: [0, 2], keepingDimensions: true).sqrt(),
+                    tolerance: 1e-6)
+    }
+
     @Test func gradientsMatchComposedOps() {
         let x = leaf(random([3, 6], seed: 44))
         let seed = random([3, 6], seed: 45)

@@ -8,10 +8,11 @@ extension Module {
     /// on the inputs, e.g. `{ try model($0["input"]!) }`) once with recording on.
     ///
     /// Returns named tensors (detached, in this order): `input_grad` (or `input_grad:<name>` when
-    /// several inputs are floating-point; none for integer inputs such as token ids) and
-    /// `grad:<layer>` per selected layer call for
+    /// several inputs are differentiated) and `grad:<layer>` per selected layer call for
     /// `.saliency`; `gradcam:<layer>` for `.gradcam`. Gradients are float32 and shaped like what
-    /// they differentiate.
+    /// they differentiate. Floating-point inputs are differentiated directly; an integer input
+    /// (token ids) only through the layer `inputLayers` names for it, otherwise it has no
+    /// `input_grad`.
     ///
     /// Only the inputs and the layers' activations are differentiated: parameters need not
     /// require grad and their `grad` is left alone (the weights' gradients are not computed).
@@ -22,28 +23,47 @@ extension Module {
     /// - Parameters:
     ///   - catalog: resolves `request.layers` and a target layer (a traced catalog gives exact
     ///     call names); without one, the module tree.
+    ///   - inputLayers: for integer inputs, the layer (one call, by capture name) whose output
+    ///     stands for the input in saliency: its gradient is reported as the input's
+    ///     (BERT: `input_ids` → `embeddings.word_embeddings`, i.e. Hugging Face's `inputs_embeds`).
     /// - Throws: `CaptureError` for unknown or unproduced layers, `AttributionError` for a target
-    ///   that does not fit or a layer Grad-CAM cannot use, and any error from `forward`.
+    ///   that does not fit, a layer Grad-CAM cannot use, or saliency with nothing to differentiate,
+    ///   and any error from `forward`.
     public final func attribute(_ request: AttributionRequest, inputs: [String: Tensor], catalog: LayerCatalog? = nil,
+                                inputLayers: [String: String] = [:],
                                 forward: ([String: Tensor]) throws -> Tensor) throws -> CapturedFeatures {
         if request.method == .gradcam && request.layers.isEmpty { throw AttributionError.noLayers }
         let catalog = catalog ?? LayerCatalog(moduleTreeOf: self)
-        var selectors = request.layers
+        let inputNames = inputs.keys.sorted()
+        let differentiateInputs = request.method == .saliency
+        let floatNames = differentiateInputs ? inputNames.filter { inputs[$0]!.dtype.isFloatingPoint } : []
+        // Integer inputs reach the gradient through their stand-in layer (by its capture name).
+        let standIns: [(input: String, layer: String)] = differentiateInputs
+            ? try inputNames.compactMap { name in
+                guard !inputs[name]!.dtype.isFloatingPoint, let layer = inputLayers[name] else { return nil }
+                guard let single = try LayerSelection.singleLayerName(layer, in: catalog) else {
+                    preconditionFailure("attribute: the stand-in layer '\(layer)' of input '\(name)' must name one layer call")
+                }
+                return (name, single)
+            }
+            : []
+        if differentiateInputs && floatNames.isEmpty && standIns.isEmpty && request.layers.isEmpty {
+            throw AttributionError.noDifferentiableInput(inputs: inputNames)
+        }
+
+        var selectors = request.layers + standIns.map { .name($0.layer) }
         var targetLayer: String?
         if case .layerNorm(let layer) = request.target {
-            targetLayer = layer
+            guard let single = try LayerSelection.singleLayerName(layer, in: catalog) else {
+                throw AttributionError.invalidTarget(request.target, reason: "the target layer must name one layer call, not a pattern")
+            }
+            targetLayer = single
             selectors.append(.name(layer))
         }
         let selection: LayerSelection? = selectors.isEmpty ? nil : try LayerSelection(selectors, in: catalog)
-        let requested: Set<LayerSelection.Target> = request.layers.isEmpty ? [] : Set(try LayerSelection(request.layers, in: catalog).targets)
-
-        let inputNames = inputs.keys.sorted()
-        let floatNames = inputNames.filter { inputs[$0]!.dtype.isFloatingPoint }
-        let differentiateInputs = request.method == .saliency
-        // Integer inputs (token ids) have no gradient: saliency then needs layers to report.
-        if differentiateInputs && floatNames.isEmpty && request.layers.isEmpty {
-            throw AttributionError.noDifferentiableInput(inputs: inputNames)
-        }
+        let requestedSelection = request.layers.isEmpty ? nil : try LayerSelection(request.layers, in: catalog)
+        let requested = Set(requestedSelection?.targets ?? [])
+        let requestsOutput = requestedSelection?.includesOutput ?? false
 
         return try GradMode.withEnabled {
             var arguments = inputs
@@ -61,7 +81,7 @@ extension Module {
             let taps = try selection.map { selection in
                 try LayerTaps(on: self, selection: selection) { visit in
                     guard visit.tensor.dtype.isFloatingPoint else { return nil }
-                    let isRequested = visit.target.map { requested.contains($0) } ?? false
+                    let isRequested = visit.target.map { requested.contains($0) } ?? requestsOutput
                     if visit.tensor.requiresGrad {
                         activations.append((visit.name, visit.tensor, isRequested))
                         return nil
@@ -80,23 +100,31 @@ extension Module {
                                           activations: activations.map { ($0.name, $0.tensor) }, targetLayer: targetLayer)
             // The layers the request names (a target layer only serves the target, unless asked for too).
             let layerEntries = activations.filter(\.requested)
-            let wanted = leaves.map(\.tensor) + layerEntries.map(\.tensor)
+            var standInTensors: [(input: String, tensor: Tensor)] = []
+            for (input, layer) in standIns {
+                guard let entry = activations.first(where: { $0.name == layer }) else {
+                    throw CaptureError.layersNotProduced([layer])
+                }
+                standInTensors.append((input, entry.tensor))
+            }
+            let inputEntries = leaves + standInTensors.map { (name: $0.input, tensor: $0.tensor) }
+            let wanted = inputEntries.map(\.tensor) + layerEntries.map(\.tensor)
             let gradients = try Tensor.gradients(of: scalar, withRespectTo: wanted)
 
             var result = CapturedFeatures()
             switch request.method {
             case .saliency:
-                for (index, leaf) in leaves.enumerated() {
-                    result.record(AttributionRequest.inputGradientKey(input: leaf.name, only: leaves.count == 1), gradients[index])
+                for (index, entry) in inputEntries.enumerated() {
+                    result.record(AttributionRequest.inputGradientKey(input: entry.name, only: inputEntries.count == 1), gradients[index])
                 }
                 for (offset, entry) in layerEntries.enumerated() {
-                    result.record(AttributionRequest.gradientKey(layer: entry.name), gradients[leaves.count + offset])
+                    result.record(AttributionRequest.gradientKey(layer: entry.name), gradients[inputEntries.count + offset])
                 }
             case .gradcam:
                 let imageSize = inputs.values.first { $0.rank == 4 && $0.dtype.isFloatingPoint }.map { ($0.shape[2], $0.shape[3]) }
                 for (offset, entry) in layerEntries.enumerated() {
                     guard entry.tensor.rank == 4 else { throw AttributionError.notSpatial(layer: entry.name, shape: entry.tensor.shape) }
-                    let map = GradCAM.map(activation: entry.tensor, gradient: gradients[leaves.count + offset],
+                    let map = GradCAM.map(activation: entry.tensor, gradient: gradients[inputEntries.count + offset],
                                           options: request.gradCAM, inputSize: imageSize)
                     result.record(AttributionRequest.gradCAMKey(layer: entry.name), map)
                 }
@@ -133,9 +161,11 @@ extension Module {
             guard let activation = activations.first(where: { $0.name == (targetLayer ?? layer) })?.tensor else {
                 throw AttributionError.invalidTarget(target, reason: "layer '\(layer)' did not produce a floating-point activation")
             }
-            let sampleAxes = Array(1..<Swift.max(activation.rank, 1))
-            let perSample = activation.rank > 1 ? (activation * activation).sum(axes: sampleAxes).sqrt() : activation * activation
-            return perSample.sum()
+            // PyTorch's activation.flatten(1).norm(dim=1).sum(): a sample whose activation is all
+            // zeros contributes a zero gradient (vectorNorm's), not NaN.
+            let samples = activation.rank == 0 ? 1 : activation.shape[0]
+            let perSample = activation.to(.float32).reshaped([samples, activation.count / Swift.max(samples, 1)])
+            return perSample.vectorNorm(axes: [1]).sum()
         }
     }
 }

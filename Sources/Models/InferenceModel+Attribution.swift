@@ -1,0 +1,40 @@
+import NN
+import Tensors
+
+// Gradient features on a replica: what `POST /v1/models/{name}/attributions` and
+// `periscope attribute` run.
+
+extension InferenceModel {
+    /// Runs the model once with autograd recording on and returns the attribution maps for
+    /// `attribution` (from `LoadedModel.resolveAttribution`), named as requested (aliases
+    /// included): `input_grad` and `grad:<layer>` for saliency, `gradcam:<layer>` for Grad-CAM —
+    /// detached float32 tensors (`Sendable`).
+    ///
+    /// `input_grad` is the gradient with respect to the model's input: the image for vision
+    /// models and MLPs ([N, 3, H, W] / [N, features]); for BERT, whose token ids are integers,
+    /// the gradient with respect to the word embeddings' output [N, S, hidden] (Hugging Face's
+    /// `inputs_embeds`; see `Architecture.attributionInputLayers`).
+    ///
+    /// Like a capture, the replica has no hooks afterwards, also when the call throws. Nothing
+    /// shared changes: the weights are only read (their storage is shared with other replicas and
+    /// copy-on-write), parameters' `grad` is left alone and no weight gradient is computed, and the
+    /// graph is released before returning. Layers after the last needed one still run (a class or
+    /// output target needs the output).
+    ///
+    /// - Throws: `ModelError` for bad inputs, `CaptureError` for a layer that did not run,
+    ///   `AttributionError` for a target the output does not fit.
+    public func attribute(_ attribution: ResolvedAttribution, inputs: [String: Tensor]) throws -> CapturedFeatures {
+        let maps = try module.attribute(attribution.request, inputs: inputs, catalog: attribution.catalog,
+                                        inputLayers: model.architecture.attributionInputLayers) { arguments in
+            try model.architecture.run(module, inputs: arguments)
+        }
+        return attribution.keyAliases.isEmpty ? maps : maps.addingAliases(attribution.keyAliases, dropping: attribution.droppedKeys)
+    }
+
+    /// Resolves `request` (against `catalog`, or a catalog traced on `inputs`, which costs one
+    /// forward pass without recording) and runs it: `attribute(_:inputs:)` in one call.
+    public func attribute(_ request: AttributionRequest, inputs: [String: Tensor], catalog: LayerCatalog? = nil) throws -> CapturedFeatures {
+        let catalog = try catalog ?? traceLayers(inputs: inputs)
+        return try attribute(model.resolveAttribution(request, in: catalog), inputs: inputs)
+    }
+}

@@ -1,0 +1,95 @@
+import NN
+
+// Checking an attribution request against a model before it is queued.
+
+extension LoadedModel {
+    /// Checks `request` against `catalog` (from `InferenceModel.traceLayers`) with this model's
+    /// aliases, and rewrites it in the model's own layer names: pure and `Sendable`, for validation
+    /// before queueing, like `resolveLayers` for features.
+    ///
+    /// Layers accept everything feature extraction does (names, globs, `:input`, indices, aliases).
+    /// A target layer must name one layer call (an alias is fine); a class must exist in the
+    /// model's [N, classes] output; an output index needs one entry per output axis, within the
+    /// output's size on the axes that do not depend on the input (checked when the model runs
+    /// for the batch and BERT's sequence axis); Grad-CAM needs layers whose traced output is
+    /// [N, C, H, W].
+    ///
+    /// - Throws: `CaptureError` for unknown layers (with the closest valid names, aliases
+    ///   included), `AttributionError` for a target that does not fit, Grad-CAM without layers or
+    ///   on a layer that is not spatial.
+    public func resolveAttribution(_ request: AttributionRequest, in catalog: LayerCatalog) throws -> ResolvedAttribution {
+        if request.method == .gradcam && request.layers.isEmpty { throw AttributionError.noLayers }
+        let aliases = layerAliases
+        var resolved = request
+        var keyAliases: [(alias: String, name: String)] = []
+        var droppedKeys = Set<String>()
+        let prefixes = [AttributionRequest.gradientKey(layer: ""), AttributionRequest.gradCAMKey(layer: "")]
+        if !request.layers.isEmpty {
+            let features = try resolveLayers(request.layers, in: catalog)
+            resolved.layers = request.layers.map { selector in
+                if case .name(let name) = selector, let target = aliases[name] { return .name(target) }
+                return selector
+            }
+            for prefix in prefixes {
+                keyAliases += features.aliases.map { (prefix + $0.alias, prefix + $0.name) }
+                droppedKeys.formUnion(features.droppedNames.map { prefix + $0 })
+            }
+            if request.method == .gradcam { try checkSpatial(features.selection, in: catalog) }
+        }
+        switch request.target {
+        case .classIndex(let k):
+            try checkClass(k, target: request.target, outputShape: catalog.outputShape)
+        case .outputIndex(let index):
+            try checkOutputIndex(index, target: request.target, outputShape: catalog.outputShape)
+        case .layerNorm(let layer):
+            let name = aliases[layer] ?? layer
+            guard try LayerSelection.singleLayerName(name, in: catalog) != nil else {
+                throw AttributionError.invalidTarget(request.target, reason: "the target layer must name one layer call, not a pattern")
+            }
+            resolved.target = .layerNorm(layer: name)
+        }
+        return ResolvedAttribution(request: resolved, catalog: catalog, keyAliases: keyAliases, droppedKeys: droppedKeys)
+    }
+
+    // MARK: - Checks
+
+    /// Grad-CAM layers must produce [N, C, H, W] (as far as the traced catalog knows their shapes).
+    private func checkSpatial(_ selection: LayerSelection, in catalog: LayerCatalog) throws {
+        for target in selection.targets where target.point == .output {
+            guard let call = target.call,
+                  let shape = catalog.layers.first(where: { $0.modulePath == target.modulePath && $0.call == call })?.outputShape
+            else { continue }
+            if shape.count != 4 { throw AttributionError.notSpatial(layer: target.name(call: call), shape: shape) }
+        }
+        if selection.includesOutput, let shape = catalog.outputShape, shape.count != 4 {
+            throw AttributionError.notSpatial(layer: LayerSelector.outputName, shape: shape)
+        }
+    }
+
+    private func checkClass(_ k: Int, target: AttributionTarget, outputShape: [Int]?) throws {
+        guard k >= 0 else { throw AttributionError.invalidTarget(target, reason: "class \(k) is negative") }
+        guard let shape = outputShape else { return }
+        guard shape.count == 2 else {
+            throw AttributionError.invalidTarget(target, reason: "a class target needs a [N, classes] output, the model's output is "
+                                                 + "\(shape) (use output_index or a layer target)")
+        }
+        guard k < shape[1] else {
+            throw AttributionError.invalidTarget(target, reason: "class \(k) is out of range for the model's \(shape[1]) classes (0..<\(shape[1]))")
+        }
+    }
+
+    private func checkOutputIndex(_ index: [Int], target: AttributionTarget, outputShape: [Int]?) throws {
+        if let axis = index.firstIndex(where: { $0 < 0 }) {
+            throw AttributionError.invalidTarget(target, reason: "index \(index[axis]) on axis \(axis) is negative")
+        }
+        guard let shape = outputShape else { return }
+        guard index.count == shape.count else {
+            throw AttributionError.invalidTarget(target, reason: "output_index needs \(shape.count) entries for the model's output "
+                                                 + "(shape \(shape) for the default input), got \(index.count)")
+        }
+        let dependent = architecture.inputDependentOutputAxes
+        for axis in index.indices where !dependent.contains(axis) && index[axis] >= shape[axis] {
+            throw AttributionError.invalidTarget(target, reason: "index \(index[axis]) on axis \(axis) is out of range (0..<\(shape[axis]))")
+        }
+    }
+}

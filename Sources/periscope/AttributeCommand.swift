@@ -1,0 +1,75 @@
+import Foundation
+import Models
+import NN
+import Tensors
+
+// `periscope attribute …`: gradients of a target with respect to the input and to named layers
+// (saliency), or Grad-CAM maps, from the command line.
+
+/// `attribute MODEL-SOURCE INPUT (--target-class K | --target-index I,J,… | --target-layer NAME)
+/// [--method saliency|gradcam] [--layers L1,L2] [--normalize none|min_max] [--no-upsample]
+/// --output OUT.safetensors|OUT.json [--max-length N]`.
+///
+/// The model and input arguments are `extract`'s (`ModelSource`, `ModelInput`). The target is
+/// summed over the batch: the logit of class K, one output element by its full index, or the L2
+/// norm of a layer's activation per sample. Saliency writes `input_grad` (BERT: the gradient with
+/// respect to the word embeddings' output, Hugging Face's `inputs_embeds`) and `grad:<layer>`
+/// per layer; Grad-CAM writes `gradcam:<layer>` (upsampled to the image size unless
+/// `--no-upsample`; raw unless `--normalize min_max`). Output as `TensorOutput` (JSON section
+/// `attributions`; safetensors metadata `model`, `method`, `target` as JSON).
+enum AttributeCommand {
+    static let usage = "attribute " + ModelSource.usage + " " + ModelInput.usage
+        + " (--target-class K | --target-index I,J,… | --target-layer NAME) [--method saliency|gradcam] [--layers L1,L2]"
+        + " [--normalize none|min_max] [--no-upsample] --output OUT.safetensors|OUT.json [--max-length N]"
+
+    static func run(_ arguments: inout CommandLineArguments) throws {
+        let input = try ModelInput.parse(&arguments)
+        let target = try parseTarget(&arguments)
+        let methodName = try arguments.option("method") ?? AttributionMethod.saliency.rawValue
+        guard let method = AttributionMethod(rawValue: methodName) else {
+            throw CommandLineError.invalidValue(option: "method", value: methodName, expected: "saliency or gradcam")
+        }
+        let layers = try arguments.option("layers").map(ExtractCommand.parseLayers) ?? []
+        let normalizationName = try arguments.option("normalize") ?? GradCAMOptions.Normalization.none.rawValue
+        guard let normalization = GradCAMOptions.Normalization(rawValue: normalizationName) else {
+            throw CommandLineError.invalidValue(option: "normalize", value: normalizationName, expected: "none or min_max")
+        }
+        let upsample = !arguments.flag("no-upsample")
+        guard let outputPath = try arguments.option("output") else { throw CommandLineError.missingArgument("--output OUT.safetensors|OUT.json") }
+        let source = try ModelSource.parse(&arguments, requiresWeights: true)
+        try arguments.finish()
+        let output = try TensorOutput(path: outputPath)
+        let request = AttributionRequest(target: target, method: method, layers: layers,
+                                         gradCAM: GradCAMOptions(normalization: normalization, upsampleToInput: upsample))
+
+        let model = try source.load()
+        let inputs = try input.load(for: model)
+        let replica = try model.makeReplica()
+        let maps = try replica.attribute(request, inputs: inputs)
+        let targetJSON = String(decoding: try JSONEncoder().encode(target), as: UTF8.self)
+        try output.write(maps, model: model, section: "attributions", metadata: ["method": method.rawValue, "target": targetJSON])
+        let summary = maps.entries.map { "\($0.name) \($0.tensor.shape)" }.joined(separator: ", ")
+        print("wrote \(maps.count) maps to \(outputPath): \(summary)")
+    }
+
+    /// Exactly one of `--target-class K`, `--target-index I,J,…`, `--target-layer NAME`.
+    static func parseTarget(_ arguments: inout CommandLineArguments) throws -> AttributionTarget {
+        let classIndex = try arguments.integerOption("target-class")
+        let indexText = try arguments.option("target-index")
+        let layer = try arguments.option("target-layer")
+        switch (classIndex, indexText, layer) {
+        case let (k?, nil, nil):
+            return .classIndex(k)
+        case let (nil, text?, nil):
+            let items = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !items.isEmpty, items.allSatisfy({ $0 != nil }) else {
+                throw CommandLineError.invalidValue(option: "target-index", value: text, expected: "comma-separated integers (one per output axis)")
+            }
+            return .outputIndex(items.map { $0! })
+        case let (nil, nil, name?):
+            return .layerNorm(layer: name)
+        default:
+            throw CommandLineError.missingArgument("exactly one target: --target-class K, --target-index I,J,… or --target-layer NAME")
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import NN
+import Tensors
+import Testing
+import TestSupport
+
+/// `periscope attribute` as a process: the maps named as requested, with PyTorch autograd's values
+/// (Tests/Fixtures/gradients), and one-line errors.
+@Suite struct AttributeCommandTests {
+    private static func reference(_ name: String) throws -> Tensor {
+        try SafetensorsFile(contentsOf: Fixtures.url("gradients/gradients.safetensors")).tensor(named: name)
+    }
+
+    private static let resnet = [
+        "--architecture", "resnet", "--config", Fixtures.url("resnet_basic_1111/config.json").path,
+        "--weights", Fixtures.url("resnet_basic_1111/model.safetensors").path,
+        "--input", Fixtures.url("resnet_basic_1111/input.safetensors").path,
+    ]
+
+    /// Within 1e-4 of the reference's largest magnitude (gradients are far below 1).
+    private func expectMatches(_ actual: Tensor, _ expected: Tensor, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let d = difference(actual, expected) else {
+            Issue.record("\(name): shape \(actual.shape), expected \(expected.shape)", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(d.maxAbsoluteError <= 1e-4 * d.referenceMaxMagnitude, "\(name): \(d)", sourceLocation: sourceLocation)
+    }
+
+    @Test func resnetSaliencyAndGradCAMToSafetensors() throws {
+        let directory = try PeriscopeProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let saliencyURL = directory.appendingPathComponent("saliency.safetensors")
+        let saliency = try PeriscopeProcess.run(["attribute"] + Self.resnet + [
+            "--target-class", "7", "--layers", "layer3,layer4,layer1.0.relu_1", "--output", saliencyURL.path,
+        ])
+        #expect(saliency.status == 0, "\(saliency.standardError)")
+        #expect(saliency.standardOutput.hasPrefix("wrote 4 maps to \(saliencyURL.path): input_grad [2, 3, 64, 64], grad:layer1.0.relu_1 [2, 64, 16, 16]"))
+        let maps = try SafetensorsFile(contentsOf: saliencyURL)
+        #expect(maps.names.sorted() == ["grad:layer1.0.relu_1", "grad:layer3", "grad:layer4", "input_grad"])
+        #expect(maps.metadata["model"] == "resnet" && maps.metadata["method"] == "saliency")
+        #expect(maps.metadata["target"] == #"{"class":7}"#)
+        for name in maps.names { expectMatches(try maps.tensor(named: name), try Self.reference("resnet.class7.\(name)"), name) }
+
+        let camURL = directory.appendingPathComponent("cam.safetensors")
+        let cam = try PeriscopeProcess.run(["attribute"] + Self.resnet + [
+            "--target-class", "7", "--method", "gradcam", "--layers", "layer4", "--normalize", "min_max", "--output", camURL.path,
+        ])
+        #expect(cam.status == 0, "\(cam.standardError)")
+        let camMaps = try SafetensorsFile(contentsOf: camURL)
+        #expect(camMaps.names == ["gradcam:layer4"])
+        expectMatches(try camMaps.tensor(named: "gradcam:layer4"), try Self.reference("resnet.class7.gradcam_minmax:layer4"), "gradcam:layer4")
+    }
+
+    @Test func vitOutputIndexTarget() throws {
+        let directory = try PeriscopeProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("maps.safetensors")
+        let outcome = try PeriscopeProcess.run([
+            "attribute", "--architecture", "vit", "--config", Fixtures.url("vit_tiny/config.json").path,
+            "--weights", Fixtures.url("vit_tiny/model.safetensors").path, "--input", Fixtures.url("vit_tiny/input.safetensors").path,
+            "--target-index", "0,5", "--output", output.path,
+        ])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let maps = try SafetensorsFile(contentsOf: output)
+        #expect(maps.names == ["input_grad"])
+        expectMatches(try maps.tensor(named: "input_grad"), try Self.reference("vit.index_0_5.input_grad"), "input_grad")
+    }
+
+    /// Text in, the pooler's L2 norm (by its alias) as the target, JSON out: `input_grad` is the
+    /// gradient with respect to `inputs_embeds`.
+    @Test func bertTextLayerTargetToJSON() throws {
+        let directory = try PeriscopeProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("maps.json")
+        let texts = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("bert_tiny/inputs.json"))) as! [String: Any]
+        var arguments = ["attribute", "--hf-dir", Fixtures.url("bert_tiny").path, "--target-layer", "pooler_output",
+                         "--layers", "embeddings,encoder.layer.0", "--output", output.path]
+        for text in texts["texts"] as! [String] { arguments += ["--text", text] }
+        if let maxLength = texts["max_length"] as? Int { arguments += ["--max-length", "\(maxLength)"] }
+        let outcome = try PeriscopeProcess.run(arguments)
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: output)) as! [String: Any]
+        #expect((json["model"] as? [String: String])?["architecture"] == "bert")
+        let maps = json["attributions"] as! [String: [String: Any]]
+        #expect(Set(maps.keys) == ["input_grad", "grad:embeddings", "grad:encoder.layer.0"])
+        for (name, map) in maps {
+            let shape = map["shape"] as! [Int]
+            #expect(shape == [2, 16, 32], "\(name)")
+            let values = (map["data"] as! [NSNumber]).map(\.floatValue)
+            expectMatches(Tensor(shape: shape, scalars: values), try Self.reference("bert.pooler_l2.\(name)"), name)
+        }
+    }
+
+    @Test(arguments: [
+        (["--output", "x.safetensors"],
+         "periscope: missing argument: exactly one target: --target-class K, --target-index I,J,… or --target-layer NAME\n"),
+        (["--target-class", "1", "--target-layer", "layer3", "--output", "x.safetensors"],
+         "periscope: missing argument: exactly one target: --target-class K, --target-index I,J,… or --target-layer NAME\n"),
+        (["--target-index", "0,x", "--output", "x.safetensors"],
+         "periscope: option --target-index: '0,x' is not comma-separated integers (one per output axis)\n"),
+        (["--target-class", "1", "--method", "lime", "--output", "x.safetensors"],
+         "periscope: option --method: 'lime' is not saliency or gradcam\n"),
+        (["--target-class", "1", "--output", "x.csv"],
+         "periscope: option --output: 'x.csv' is not a .safetensors or .json file name\n"),
+        (["--target-class", "1000", "--output", "x.safetensors"],
+         "periscope: invalid target class 1000: class 1000 is out of range for the model's 1000 classes (0..<1000)\n"),
+        (["--target-class", "1", "--method", "gradcam", "--output", "x.safetensors"],
+         "periscope: gradcam needs at least one layer in \"layers\"\n"),
+        (["--target-class", "1", "--method", "gradcam", "--layers", "fc", "--output", "x.safetensors"],
+         "periscope: gradcam needs a [N, C, H, W] activation, layer 'fc' has shape [2, 1000]\n"),
+    ])
+    func badArgumentsFailWithOneLine(_ extra: [String], _ message: String) throws {
+        let directory = try PeriscopeProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let arguments = extra.map { $0.hasPrefix("x.") ? directory.appendingPathComponent($0).path : $0 }
+        let outcome = try PeriscopeProcess.run(["attribute"] + Self.resnet + arguments)
+        #expect(outcome.status == 1)
+        #expect(outcome.standardError == message.replacingOccurrences(of: "x.csv", with: directory.appendingPathComponent("x.csv").path))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("x.safetensors").path))
+    }
+}
