@@ -11,6 +11,8 @@ libFuzzer mutates them, and a few hundred bytes reach the same code as megabytes
   unaligned offsets; plus the fixtures' real headers with their data cut off.
 - image: every JPEG/PNG under Tests/Fixtures/images.
 - tokenizer: the fixtures' texts (max_length byte first), pairs (0x00 between), invalid UTF-8.
+- json: request bodies of the native features API and the Open Inference Protocol (DESIGN.md),
+  for the JSON request parser target (added when Sources/Service lands).
 """
 import json
 import struct
@@ -149,11 +151,37 @@ def tokenizer_seeds() -> None:
     write("tokenizer", "max_length_too_small", bytes([2]) + b"a\x00b")
 
 
+# MARK: - JSON requests
+
+def json_seeds() -> None:
+    bodies = {
+        "features_tensor": {"inputs": {"input": {"shape": [1, 3, 2, 2], "data": [0.5, -1, 2e-3, 3.25e10] * 3}},
+                            "layers": ["layer3", "layer4.*.relu", -1], "pool": "mean", "normalize": False,
+                            "dtype": "float32", "encoding": "json"},
+        "features_text": {"text": ["Hello, world!", "caf\u00e9 \ud83d\ude00"], "layers": ["encoder.layer.0.output"], "pool": "cls"},
+        "features_image": {"image": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==",
+                           "layers": ["avgpool"], "dtype": "float16", "encoding": "base64"},
+        "features_bert_inputs": {"inputs": {"input_ids": {"shape": [1, 4], "data": [101, 7592, 999, 102]},
+                                            "attention_mask": {"shape": [1, 4], "data": [1, 1, 1, 1]}},
+                                 "layers": [-1, -2], "pool": "none"},
+        "v2_infer": {"id": "42", "inputs": [{"name": "input", "shape": [1, 2], "datatype": "FP32", "data": [1.0, 2.0]}],
+                     "outputs": [{"name": "layer4", "parameters": {"binary_data": True}}, {"name": "fc"}]},
+        "v2_infer_binary": {"inputs": [{"name": "input", "shape": [1, 2], "datatype": "FP32", "parameters": {"binary_data_size": 8}}],
+                            "parameters": {"binary_data_output": True}},
+        "register_model": {"name": "resnet-18", "architecture": "resnet", "weights": "resnet18.safetensors", "config": {"depth": 18}},
+    }
+    for name, body in bodies.items():
+        write("json", name, json.dumps(body).encode())
+    write("json", "edge_numbers", b'{"inputs":{"x":{"shape":[3],"data":[1e308,-0.0,123456789012345678901234567890]}},"layers":[]}')
+    write("json", "escapes_and_nulls", b'{"text":["\\\"\/\b\f\n\r\t\u0000"],"layers":null,"pool":"max"}  ')
+
+
 if __name__ == "__main__":
     http_seeds()
     safetensors_seeds()
     image_seeds()
     tokenizer_seeds()
+    json_seeds()
     for target in sorted(p.name for p in CORPUS.iterdir()):
         files = list((CORPUS / target).iterdir())
         print(f"{target}: {len(files)} seeds, {sum(f.stat().st_size for f in files)} bytes")
