@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "HTTP", targets: ["HTTP"]),
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Configuration", targets: ["Configuration"]),
+        .library(name: "Service", targets: ["Service"]),
         .executable(name: "periscope", targets: ["periscope"]),
     ],
     targets: [
@@ -42,7 +43,7 @@ let package = Package(
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CImageShims", dependencies: ["CJPEG", "CPNG"], path: "Sources/CImageShims"),
-        .target(name: "Models", dependencies: ["Tensors", "CImageShims"], swiftSettings: baselineFlags),
+        .target(name: "Models", dependencies: ["Tensors", "NN", "CImageShims"], swiftSettings: baselineFlags),
         // HTTP: sockets, epoll, HTTP/1.1.
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .target(name: "HTTP", dependencies: ["CEpoll"], swiftSettings: baselineFlags),
@@ -50,17 +51,21 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Registry", dependencies: ["CSQLite"], swiftSettings: baselineFlags),
         .target(name: "Configuration", swiftSettings: baselineFlags),
+        // Service: encoders, request parsing, metrics (the service core builds on these).
+        .target(name: "Service", dependencies: ["Tensors", "NN", "HTTP"], swiftSettings: baselineFlags),
         // Executables.
-        .executableTarget(name: "periscope", dependencies: ["Tensors", "Registry", "Configuration"], swiftSettings: baselineFlags),
+        .executableTarget(name: "periscope", dependencies: ["Tensors", "NN", "Models", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
         .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags),
         // Tests.
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "PeriscopeTests", dependencies: ["periscope", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "periscope-http-bench"], swiftSettings: baselineFlags),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: baselineFlags),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: baselineFlags),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "NN", "Tensors", "HTTP", "Models", "TestSupport"], swiftSettings: baselineFlags),
     ],
     swiftLanguageModes: [.v6]
 )

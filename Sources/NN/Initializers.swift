@@ -38,16 +38,31 @@ public enum Initializers {
         return (shape[1] * receptiveField, shape[0] * receptiveField)
     }
 
+    // MARK: - Skipping
+
+    private static let skipsRandomValues = ThreadLocal<Bool>(default: { false })
+
+    /// Runs `body` (building a module tree) with the random initializers switched off on this
+    /// thread: `uniform`, `normal`, `truncatedNormal` and the schemes built on them leave each value
+    /// as the layer created it (zeros), and draw nothing from the generator. For trees whose weights
+    /// are about to be loaded — replicas, key listings — where sampling millions of values is waste
+    /// (PyTorch's `skip_init` / meta-device construction).
+    public static func withoutRandomValues<Result>(_ body: () throws -> Result) rethrows -> Result {
+        try skipsRandomValues.withValue(true, body)
+    }
+
     // MARK: - Plain distributions
 
     /// U(range.lowerBound, range.upperBound).
     public static func uniform(_ box: some TensorBox, in range: ClosedRange<Float> = 0...1) {
+        if skipsRandomValues.value { return }
         let shape = box.value.shape
         box.value = RandomState.withGenerator { Tensor.uniform(shape, in: range, using: &$0) }
     }
 
     /// N(mean, standardDeviation²).
     public static func normal(_ box: some TensorBox, mean: Float = 0, standardDeviation: Float = 1) {
+        if skipsRandomValues.value { return }
         let shape = box.value.shape
         box.value = RandomState.withGenerator { Tensor.normal(shape, mean: mean, standardDeviation: standardDeviation, using: &$0) }
     }
@@ -57,6 +72,7 @@ public enum Initializers {
     public static func truncatedNormal(_ box: some TensorBox, mean: Float = 0, standardDeviation: Float = 1,
                                        lower: Float = -2, upper: Float = 2) {
         precondition(lower < upper, "truncatedNormal: lower \(lower) must be below upper \(upper)")
+        if skipsRandomValues.value { return }
         let shape = box.value.shape
         let cdf = { (x: Double) in 0.5 * (1 + erf(x / 2.0.squareRoot())) }
         let low = cdf(Double((lower - mean) / standardDeviation)), high = cdf(Double((upper - mean) / standardDeviation))

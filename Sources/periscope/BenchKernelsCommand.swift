@@ -5,7 +5,7 @@ import Tensors
 
 /// The `bench` subcommand: `bench kernels [--repetitions N] [--seconds S] [--no-numpy]`.
 func runBenchCommand(_ arguments: inout CommandLineArguments) throws {
-    let what = try arguments.requiredPositional("what to benchmark (kernels)")
+    let what = try arguments.requiredPositional("what to benchmark (kernels, model)")
     switch what {
     case "kernels":
         var options = KernelBenchmark.Options()
@@ -24,6 +24,9 @@ func runBenchCommand(_ arguments: inout CommandLineArguments) throws {
         }
         try arguments.finish()
         try KernelBenchmark(options: options).run()
+    case "encode": try EncodeBenchmark.run(&arguments)
+    case "model":
+        try BenchModelCommand.run(&arguments)
     default:
         throw CommandLineError.unknownCommand("bench \(what)")
     }

@@ -24,6 +24,28 @@ struct CommandLineArguments {
         return value
     }
 
+    /// Every value of a repeatable `--name value` (or `--name=value`) option, in order.
+    mutating func options(_ name: String) throws -> [String] {
+        var values: [String] = []
+        while let value = try firstOption(name) { values.append(value) }
+        return values
+    }
+
+    /// Consumes the first occurrence of `--name value` / `--name=value`.
+    private mutating func firstOption(_ name: String) throws -> String? {
+        for (i, word) in words.enumerated() where !consumed.contains(i) {
+            if word == "--\(name)" {
+                guard i + 1 < words.count, !consumed.contains(i + 1) else { throw CommandLineError.missingValue(option: name) }
+                consumed.formUnion([i, i + 1])
+                return words[i + 1]
+            } else if word.hasPrefix("--\(name)=") {
+                consumed.insert(i)
+                return String(word.dropFirst(name.count + 3))
+            }
+        }
+        return nil
+    }
+
     /// `--name value` parsed as an integer.
     mutating func integerOption(_ name: String) throws -> Int? {
         guard let text = try option(name) else { return nil }

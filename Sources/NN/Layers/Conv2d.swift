@@ -12,6 +12,9 @@ open class Conv2d: UnaryModule {
     public let groups: Int
     public let weight: Parameter
     public let bias: Parameter?
+    /// The packed (possibly BatchNorm-folded) weight of the inference path, shared with replicas
+    /// through `PackedWeightCache`.
+    var packedWeights: PackedWeights?
 
     public init(inChannels: Int, outChannels: Int, kernelSize: IntPair, stride: IntPair = 1, padding: IntPair = 0,
                 dilation: IntPair = 1, groups: Int = 1, bias: Bool = true) {
@@ -51,8 +54,16 @@ open class Conv2d: UnaryModule {
         guard height >= 1, width >= 1 else {
             throw invalidInput("input \(input.shape) (padded \(padding)) is smaller than the kernel \(kernelSize) with dilation \(dilation)")
         }
-        let output = Tensor.conv2d(try floatInput(batched), weight: weight.float32Value, bias: bias?.float32Value,
+        let x = try floatInput(batched)
+        let output: Tensor
+        if !Tensor.shouldRecord(x, weight.value, bias?.value) {
+            let packed = inferenceWeights(foldingBatchNorm: nil)
+            output = Tensor.conv2d(x, packedWeight: packed.matrix, bias: packed.bias, stride: stride.tuple,
+                                   padding: padding.tuple, dilation: dilation.tuple, groups: groups)
+        } else {
+            output = Tensor.conv2d(x, weight: weight.float32Value, bias: bias?.float32Value,
                                    stride: stride.tuple, padding: padding.tuple, dilation: dilation.tuple, groups: groups)
+        }
         return input.rank == 4 ? output : output.squeezed(axis: 0)
     }
 

@@ -6,6 +6,8 @@ open class Linear: UnaryModule {
     public let outFeatures: Int
     public let weight: Parameter
     public let bias: Parameter?
+    /// The packed weight of the inference path (shared with replicas through `PackedWeightCache`).
+    private var packedWeights: PackedWeights?
 
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true) {
         precondition(inFeatures >= 0 && outFeatures >= 0, "Linear: negative size \(inFeatures) → \(outFeatures)")
@@ -27,7 +29,25 @@ open class Linear: UnaryModule {
         guard input.rank >= 1, input.shape.last == inFeatures else {
             throw invalidInput("expected the last dimension to be \(inFeatures) (in_features), got shape \(input.shape)")
         }
-        return Tensor.linear(try floatInput(input), weight: weight.float32Value, bias: bias?.float32Value)
+        let x = try floatInput(input)
+        if !Tensor.shouldRecord(x, weight.value, bias?.value) {
+            let packed = inferenceWeights()
+            return Tensor.linear(x, packedWeight: packed.matrix, bias: packed.bias)
+        }
+        return Tensor.linear(x, weight: weight.float32Value, bias: bias?.float32Value)
+    }
+
+    /// The weight packed once for inference (and the bias in float32), rebuilt only when the
+    /// parameters get new values; replicas sharing the weight storage share it.
+    public final func inferenceWeights() -> PackedWeights {
+        var sources = [weight.value]
+        if let bias { sources.append(bias.value) }
+        if let packedWeights, packedWeights.isBuilt(from: sources, kind: "linear") { return packedWeights }
+        let packed = PackedWeightCache.shared.weights(kind: "linear", sources: sources) {
+            PackedWeights.Payload(matrix: PackedMatrix(weight.float32Value.detached()), bias: bias?.float32Value.detached())
+        }
+        packedWeights = packed
+        return packed
     }
 
     open override var extraDescription: String {

@@ -30,6 +30,8 @@ open class MultiheadAttention: Module {
     public let vProjWeight: Parameter?
     public let inProjBias: Parameter?
     public let outProj: NonDynamicallyQuantizableLinear
+    /// The packed input projection of the inference fast path (shared with replicas).
+    private var packedInProjection: PackedWeights?
 
     public init(embedDimension: Int, headCount: Int, dropout: Double = 0, bias: Bool = true,
                 keyDimension: Int? = nil, valueDimension: Int? = nil, batchFirst: Bool = false) {
@@ -92,6 +94,10 @@ open class MultiheadAttention: Module {
     /// The computation; call the module instead so hooks run.
     open func forward(query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: Tensor?, needWeights: Bool,
                       attentionMask: Tensor?, averageAttentionWeights: Bool) throws -> (output: Tensor, weights: Tensor?) {
+        if let output = try fastSelfAttention(query: query, key: key, value: value, keyPaddingMask: keyPaddingMask,
+                                              needWeights: needWeights, attentionMask: attentionMask) {
+            return (output, nil)
+        }
         let unbatched = query.rank == 2
         let expectedRank = unbatched ? 2 : 3
         guard query.rank == 2 || query.rank == 3, key.rank == expectedRank, value.rank == expectedRank else {
@@ -153,6 +159,45 @@ open class MultiheadAttention: Module {
         var returnedWeights = averageAttentionWeights ? attention.mean(axes: [1]) : attention
         if unbatched { returnedWeights = returnedWeights.squeezed(axis: 0) }
         return (output, returnedWeights)
+    }
+
+    // MARK: - Inference fast path
+
+    /// Batch-first self-attention without weights, dropout, autograd or an attention mask (PyTorch's
+    /// own fast path covers the same case): one packed GEMM for q, k and v, attention read straight
+    /// from that [N, L, 3E] buffer (no head permutes), one packed GEMM for `out_proj`. Nil when the
+    /// call is not of that kind.
+    private func fastSelfAttention(query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: Tensor?, needWeights: Bool,
+                                   attentionMask: Tensor?) throws -> Tensor? {
+        guard batchFirst, !needWeights, attentionMask == nil, !(isTraining && dropoutProbability > 0),
+              let inProjWeight, query.rank == 3, query.shape.last == embedDimension, query.dtype.isFloatingPoint,
+              key.storage === query.storage, key.byteOffset == query.byteOffset, key.shape == query.shape, key.dtype == query.dtype,
+              value.storage === query.storage, value.byteOffset == query.byteOffset, value.shape == query.shape, value.dtype == query.dtype,
+              !Tensor.shouldRecord([query, inProjWeight.value, outProj.weight.value] + (inProjBias.map { [$0.value] } ?? []))
+        else { return nil }
+        let (batch, length) = (query.shape[0], query.shape[1])
+        var keyBias: Tensor?
+        if let keyPaddingMask {
+            guard keyPaddingMask.shape == [batch, length] else {
+                throw invalidInput("key_padding_mask must be \([batch, length]), got \(keyPaddingMask.shape)")
+            }
+            keyBias = try additiveMask(keyPaddingMask, "key_padding_mask")
+        }
+        var sources = [inProjWeight.value]
+        if let inProjBias { sources.append(inProjBias.value) }
+        let projection: PackedWeights
+        if let packedInProjection, packedInProjection.isBuilt(from: sources, kind: "linear") {
+            projection = packedInProjection
+        } else {
+            projection = PackedWeightCache.shared.weights(kind: "linear", sources: sources) {
+                PackedWeights.Payload(matrix: PackedMatrix(inProjWeight.float32Value.detached()), bias: inProjBias?.float32Value.detached())
+            }
+            packedInProjection = projection
+        }
+        let qkv = Tensor.linear(try floatInput(query), packedWeight: projection.matrix, bias: projection.bias)
+        let context = Tensor.multiHeadAttention(packedProjections: qkv, headCount: headCount, keyBias: keyBias)
+        let output = outProj.inferenceWeights()
+        return Tensor.linear(context, packedWeight: output.matrix, bias: output.bias)
     }
 
     // MARK: - Masks

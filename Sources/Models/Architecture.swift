@@ -1,0 +1,130 @@
+import Foundation
+import NN
+import Tensors
+
+/// A model architecture with its configuration: everything needed to build the module tree.
+/// `Sendable`, so it travels to worker threads that build their own replicas.
+public enum Architecture: Sendable, Equatable {
+    /// torchvision's ResNet (`resnet`, presets `resnet18` … `resnet152`).
+    case resnet(ResNet.Configuration)
+    /// torchvision's VisionTransformer (`vit`, presets `vit_b_16`, …).
+    case visionTransformer(VisionTransformer.Configuration)
+    /// Hugging Face's BertModel (`bert`, from a `config.json`).
+    case bert(BertModel.Configuration)
+    /// torchvision.ops.MLP (`mlp`).
+    case mlp(MLP.Configuration)
+
+    /// The registry family name: `resnet`, `vit`, `bert` or `mlp`.
+    public var family: String {
+        switch self {
+        case .resnet: "resnet"
+        case .visionTransformer: "vit"
+        case .bert: "bert"
+        case .mlp: "mlp"
+        }
+    }
+
+    /// True for image models (input `input` [N, 3, H, W]).
+    public var isVision: Bool {
+        switch self {
+        case .resnet, .visionTransformer: true
+        case .bert, .mlp: false
+        }
+    }
+
+    /// Builds the module tree with freshly initialized weights (PyTorch's initialization, drawn from
+    /// the current random generator: wrap in `withRandomSeed` for reproducible weights), in
+    /// evaluation mode.
+    public func makeModule() throws -> Module {
+        let module: Module = switch self {
+        case .resnet(let configuration): try ResNet(configuration: configuration)
+        case .visionTransformer(let configuration): try VisionTransformer(configuration: configuration)
+        case .bert(let configuration): try BertModel(configuration: configuration)
+        case .mlp(let configuration): try MLP(configuration: configuration)
+        }
+        return module.eval()
+    }
+
+    // MARK: - Inputs
+
+    /// The input tensors a forward pass takes, in order.
+    public var inputs: [InputSpecification] {
+        switch self {
+        case .resnet:
+            [InputSpecification(name: "input", dtypes: [.float32, .float16, .bfloat16],
+                                shape: [.batch, .fixed(3), .size(default: 224), .size(default: 224)], isRequired: true)]
+        case .visionTransformer(let configuration):
+            [InputSpecification(name: "input", dtypes: [.float32, .float16, .bfloat16],
+                                shape: [.batch, .fixed(3), .fixed(configuration.imageSize), .fixed(configuration.imageSize)], isRequired: true)]
+        case .mlp(let configuration):
+            [InputSpecification(name: "input", dtypes: [.float32, .float16, .bfloat16],
+                                shape: [.batch, .fixed(configuration.inChannels)], isRequired: true)]
+        case .bert(let configuration):
+            ["input_ids", "attention_mask", "token_type_ids"].map { name in
+                InputSpecification(name: name, dtypes: [.int64, .int32],
+                                   shape: [.batch, .sequence(maximum: configuration.maxPositionEmbeddings)], isRequired: name == "input_ids")
+            }
+        }
+    }
+
+    /// The name of the tensor `forward` returns: `output` (logits), or `last_hidden_state` for BERT.
+    public var outputName: String {
+        if case .bert = self { return "last_hidden_state" }
+        return LayerSelector.outputName
+    }
+
+    /// Extra capture names this architecture answers to, mapped to the layer they stand for
+    /// (BERT's `last_hidden_state` is the model's output, `pooler_output` the pooler's).
+    public var layerAliases: [String: String] {
+        guard case .bert(let configuration) = self else { return [:] }
+        var aliases = ["last_hidden_state": LayerSelector.outputName]
+        if configuration.addPoolingLayer { aliases["pooler_output"] = "pooler" }
+        return aliases
+    }
+
+    /// The image preprocessing torchvision's weights use for this architecture (resize the shorter
+    /// side to 256/224 of the crop, center-crop, ImageNet mean/std), nil for non-image models.
+    public var defaultImagePreprocessing: ImagePreprocessing.Configuration? {
+        switch self {
+        case .resnet:
+            return .imageNet
+        case .visionTransformer(let configuration):
+            let crop = configuration.imageSize
+            return ImagePreprocessing.Configuration(resize: .shorterSide(Int((Double(crop) * 256 / 224).rounded())),
+                                                    cropSize: .init(height: crop, width: crop))
+        case .bert, .mlp:
+            return nil
+        }
+    }
+
+    // MARK: - Running
+
+    /// Runs `module` (built by `makeModule()`) on named inputs, checked against `inputs`.
+    func run(_ module: Module, inputs: [String: Tensor]) throws -> Tensor {
+        let known = self.inputs.map(\.name)
+        if let unexpected = inputs.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ModelError.unexpectedInput(unexpected, known: known)
+        }
+        for specification in self.inputs {
+            guard let tensor = inputs[specification.name] else {
+                if specification.isRequired { throw ModelError.missingInput(specification.name, expected: specification.summary) }
+                continue
+            }
+            try specification.check(tensor)
+        }
+        switch self {
+        case .resnet, .visionTransformer, .mlp:
+            guard let module = module as? UnaryModule else { preconditionFailure("\(family): module \(module.typeName) is not unary") }
+            return try module(inputs["input"]!.to(.float32))
+        case .bert:
+            guard let module = module as? BertModel else { preconditionFailure("bert: module \(module.typeName) is not a BertModel") }
+            let ids = inputs["input_ids"]!
+            for name in ["attention_mask", "token_type_ids"] {
+                if let other = inputs[name], other.shape != ids.shape {
+                    throw ModelError.invalidInput(name: name, reason: "expected the shape of input_ids \(ids.shape), got \(other.shape)")
+                }
+            }
+            return try module(inputIds: ids, attentionMask: inputs["attention_mask"], tokenTypeIds: inputs["token_type_ids"])
+        }
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import NN
+import Tensors
+
+/// A model ready to serve: its architecture, verified weights, inputs, output name, layer aliases
+/// and preprocessing — the contract between Models and the service.
+///
+/// `LoadedModel` is `Sendable` and holds no module tree: the service loads it once, then every
+/// worker thread calls `makeReplica()` on its own thread to get an `InferenceModel` (a module tree
+/// of its own). Replicas share the weight storage (the state dict's tensors are copy-on-write, and
+/// file-backed weights stay memory-mapped), and their packed/folded inference weights are shared
+/// through `PackedWeightCache`, so N workers do not hold N copies.
+///
+/// Typical service flow:
+///
+///     let model = try LoadedModel.load(architecture: "resnet50", configuration: json, weights: url)
+///     // validation, before queueing (pure, Sendable):
+///     let request = try model.resolveLayers(["layer3", "layer4.*.relu", -1], in: catalog)
+///     // on a worker thread:
+///     let replica = try model.makeReplica()
+///     let features = try replica.extractFeatures(request, inputs: ["input": pixels])
+public struct LoadedModel: Sendable {
+    /// The architecture name it was loaded as (`resnet50`, `vit`, `bert`, …).
+    public let name: String
+    public let architecture: Architecture
+    /// The weights in the model's state-dict order, in the parameters' dtypes (float32); file-backed
+    /// where no conversion was needed.
+    public let weights: StateDict
+    /// Weight keys of the file that are not part of the architecture and were left out
+    /// (a task checkpoint's `cls.*` or `classifier.*` heads; BERT's legacy `embeddings.position_ids`).
+    public let ignoredWeightKeys: [String]
+    /// The image preprocessing for image inputs (from the configuration's `preprocessing`, else
+    /// torchvision's evaluation transform for the architecture); nil for non-image models.
+    public let imagePreprocessing: ImagePreprocessing?
+    /// The tokenizer for text inputs (a Hugging Face directory with `vocab.txt`); nil otherwise.
+    public let tokenizer: WordPieceTokenizer?
+    /// Parameter elements.
+    public let parameterCount: Int
+
+    // MARK: - Loading
+
+    /// Loads an architecture by name (`resnet50`, `vit`, …; nil: the configuration's `architecture`
+    /// key) with an optional JSON configuration, and weights from a safetensors file — or, without
+    /// `weights`, freshly initialized weights drawn from `seed` (for benchmarks and tests).
+    ///
+    /// BERT checkpoints may carry the `bert.` prefix of task models; their heads (`cls.*`,
+    /// `classifier.*`, …) are ignored and listed in `ignoredWeightKeys`, and a checkpoint without
+    /// pooler weights loads as a model without pooler. Other architectures load strictly: every key
+    /// must match. Float16/bfloat16 weights are converted to float32 once.
+    public static func load(architecture name: String?, configuration: Data? = nil, weights: URL? = nil, seed: UInt64 = 0) throws -> LoadedModel {
+        let resolved = try ArchitectureRegistry.resolve(named: name, configuration: configuration)
+        let stateDict = try weights.map(readWeights)
+        return try LoadedModel(name: resolved.name, architecture: resolved.architecture, stateDict: stateDict,
+                               imagePreprocessing: resolved.preprocessing, tokenizer: nil, seed: seed)
+    }
+
+    /// Loads a Hugging Face BERT model directory: `config.json`, `model.safetensors`, and for text
+    /// input `vocab.txt` (+ `tokenizer_config.json`).
+    public static func load(huggingFaceDirectory directory: URL) throws -> LoadedModel {
+        let configurationURL = directory.appendingPathComponent("config.json")
+        let configuration: Data
+        do {
+            configuration = try Data(contentsOf: configurationURL)
+        } catch {
+            throw ModelError.unreadableFile(path: configurationURL.path, reason: "cannot read the model configuration (\(error.localizedDescription))")
+        }
+        let weightsURL = directory.appendingPathComponent("model.safetensors")
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
+            throw ModelError.unreadableFile(path: weightsURL.path, reason: "no model.safetensors in the model directory (only safetensors weights are read)")
+        }
+        let resolved = try ArchitectureRegistry.resolve(named: "bert", configuration: configuration)
+        var tokenizer: WordPieceTokenizer?
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.txt").path) {
+            tokenizer = try WordPieceTokenizer(directory: directory)
+        }
+        return try LoadedModel(name: resolved.name, architecture: resolved.architecture, stateDict: readWeights(weightsURL),
+                               imagePreprocessing: nil, tokenizer: tokenizer, seed: 0)
+    }
+
+    /// Builds and checks the model once: weights matched and converted, or seeded.
+    init(name: String, architecture: Architecture, stateDict: StateDict?, imagePreprocessing: ImagePreprocessing.Configuration?,
+         tokenizer: WordPieceTokenizer?, seed: UInt64) throws {
+        var architecture = architecture
+        var ignored: [String] = []
+        var state = stateDict
+        if case .bert(var configuration) = architecture, let original = stateDict {
+            let normalized = LoadedModel.normalizeBertWeights(original)
+            ignored = normalized.ignored
+            state = normalized.weights
+            if configuration.addPoolingLayer && !normalized.weights.keys.contains(where: { $0.hasPrefix("pooler.") }) {
+                configuration.addPoolingLayer = false
+                architecture = .bert(configuration)
+            }
+        }
+        // Random values only when they are the weights; loaded weights replace them anyway.
+        let module = try state == nil ? withRandomSeed(seed) { try architecture.makeModule() }
+                                      : Initializers.withoutRandomValues { try architecture.makeModule() }
+        if let state {
+            do {
+                try module.loadStateDict(state)
+            } catch let error as StateDictError {
+                switch error {
+                case let .keyMismatch(missing, unexpected): throw ModelError.weightsMismatch(missing: missing, unexpected: unexpected)
+                case let .shapeMismatch(key, expected, found): throw ModelError.weightShapeMismatch(key: key, expected: expected, found: found)
+                }
+            }
+        }
+        self.name = name
+        self.architecture = architecture
+        self.weights = module.stateDict()
+        self.ignoredWeightKeys = ignored
+        self.imagePreprocessing = try (imagePreprocessing ?? architecture.defaultImagePreprocessing).map { try ImagePreprocessing(configuration: $0) }
+        self.tokenizer = tokenizer
+        self.parameterCount = module.parameterCount
+    }
+
+    /// Reads every tensor of a safetensors file (memory-mapped).
+    private static func readWeights(_ url: URL) throws -> StateDict {
+        do {
+            return try SafetensorsFile(contentsOf: url).stateDict()
+        } catch {
+            throw ModelError.unreadableFile(path: url.path, reason: "\(error)")
+        }
+    }
+
+    /// BertModel keys from a BertModel or task checkpoint: `bert.` stripped; heads and the legacy
+    /// position-id buffers set aside.
+    static func normalizeBertWeights(_ state: StateDict) -> (weights: StateDict, ignored: [String]) {
+        let prefixed = state.keys.contains { $0.hasPrefix("bert.") }
+        var weights = StateDict(), ignored: [String] = []
+        for (key, tensor) in state {
+            var name = key
+            if prefixed {
+                guard key.hasPrefix("bert.") else { ignored.append(key); continue }
+                name = String(key.dropFirst(5))
+            }
+            let isModelKey = ["embeddings.", "encoder.", "pooler."].contains { name.hasPrefix($0) }
+            if !isModelKey || name == "embeddings.position_ids" || name == "embeddings.token_type_ids" {
+                ignored.append(key)
+                continue
+            }
+            weights[name] = tensor
+        }
+        return (weights, ignored)
+    }
+
+    // MARK: - Interface
+
+    /// The input tensors a forward pass takes.
+    public var inputs: [InputSpecification] { architecture.inputs }
+
+    /// The name of the tensor `InferenceModel.forward` returns (`output`, or BERT's `last_hidden_state`).
+    public var outputName: String { architecture.outputName }
+
+    /// Extra capture names mapped to the layer they stand for (`last_hidden_state` → `output`,
+    /// `pooler_output` → `pooler` for BERT); empty for other models.
+    public var layerAliases: [String: String] { architecture.layerAliases }
+
+    /// A new module tree with these weights, for the calling thread: storage and packed weights are
+    /// shared with every other replica. Call it on the worker thread that will run the replica.
+    public func makeReplica() throws -> InferenceModel {
+        try InferenceModel(model: self)
+    }
+
+    /// Inputs for a layer listing or a benchmark: zeros (images), token id zero with a full mask
+    /// (BERT), at `batchSize` and, for sequences, `sequenceLength`.
+    public func defaultInputs(batchSize: Int = 1, sequenceLength: Int = 16) -> [String: Tensor] {
+        var inputs: [String: Tensor] = [:]
+        for specification in self.inputs {
+            let shape = specification.concreteShape(batchSize: batchSize, sequenceLength: sequenceLength)
+            switch specification.name {
+            case "attention_mask": inputs[specification.name] = Tensor(shape: shape, elements: [Int64](repeating: 1, count: Tensor.elementCount(shape)))
+            default: inputs[specification.name] = Tensor(zeros: shape, dtype: specification.dtypes[0])
+            }
+        }
+        return inputs
+    }
+
+    /// Tokenizes `texts` into `input_ids`, `attention_mask`, `token_type_ids` (padded to the longest,
+    /// truncated to `maxLength` or the tokenizer's and the model's limit).
+    public func tokenize(_ texts: [String], maxLength: Int? = nil) throws -> [String: Tensor] {
+        guard let tokenizer, case .bert(let configuration) = architecture else {
+            throw ModelError.textInputUnsupported(architecture: name)
+        }
+        let limit = min(maxLength ?? tokenizer.configuration.modelMaxLength, configuration.maxPositionEmbeddings)
+        let batch = try tokenizer(texts, maxLength: limit)
+        return ["input_ids": batch.inputIds, "attention_mask": batch.attentionMask, "token_type_ids": batch.tokenTypeIds]
+    }
+
+    /// Resolves a client's layer list against `catalog` (from `InferenceModel.traceLayers`), with this
+    /// model's aliases: pure and `Sendable`, for validation before queueing. Unknown names throw
+    /// `CaptureError` listing the closest valid names.
+    public func resolveLayers(_ selectors: [LayerSelector], in catalog: LayerCatalog) throws -> FeatureRequest {
+        let aliases = layerAliases
+        var resolved: [LayerSelector] = []
+        var pairs: [(alias: String, name: String)] = []
+        var explicit = Set<String>()
+        for selector in selectors {
+            if case .name(let name) = selector, let target = aliases[name] {
+                if !pairs.contains(where: { $0.alias == name }) { pairs.append((name, target)) }
+                resolved.append(.name(target))
+            } else {
+                if case .name(let name) = selector { explicit.insert(name) }
+                resolved.append(selector)
+            }
+        }
+        let selection: LayerSelection
+        do {
+            selection = try LayerSelection(resolved, in: catalog)
+        } catch CaptureError.unknownLayer(let name, let closest) where !aliases.isEmpty {
+            // Offer the aliases among the suggestions.
+            let ranked = (closest + aliases.keys.sorted()).map { (LoadedModel.editDistance(name, $0), $0) }
+            throw CaptureError.unknownLayer(name, closest: ranked.sorted { $0.0 < $1.0 }.prefix(5).map(\.1))
+        }
+        // A layer requested only through its alias is reported only under the alias — unless an
+        // index or a glob may have asked for it too.
+        let broad = selectors.contains { selector in
+            if case .name(let text) = selector { return text.contains { "*?[".contains($0) } }
+            return true
+        }
+        let dropped = broad ? [] : Set(pairs.map(\.name).filter { !explicit.contains($0) })
+        return FeatureRequest(selection: selection, aliases: pairs, droppedNames: dropped)
+    }
+
+    /// Levenshtein distance, for suggestions.
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var previous = Array(0...b.count), current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}
+
+/// A resolved capture request: the layer selection plus the aliases to report it under.
+public struct FeatureRequest: Sendable {
+    /// What to capture, in the model's own layer names.
+    public let selection: LayerSelection
+    /// Requested aliases and the layer each stands for.
+    public let aliases: [(alias: String, name: String)]
+    /// Layers captured only to serve an alias (left out of the result under their own names).
+    public let droppedNames: Set<String>
+
+    public init(selection: LayerSelection, aliases: [(alias: String, name: String)] = [], droppedNames: Set<String> = []) {
+        self.selection = selection
+        self.aliases = aliases
+        self.droppedNames = droppedNames
+    }
+}

@@ -1,0 +1,101 @@
+/// The feature service's metrics, typed so the service core calls methods instead of naming
+/// metrics and labels. All `periscope_*` families plus the `process_*` ones live in `registry`.
+///
+/// | family | type | labels |
+/// |---|---|---|
+/// | periscope_requests_total | counter | model, endpoint, status |
+/// | periscope_request_duration_seconds | histogram | model, endpoint |
+/// | periscope_response_bytes_total | counter | model, endpoint |
+/// | periscope_requests_in_flight | gauge | |
+/// | periscope_queue_depth | gauge | |
+/// | periscope_queue_wait_seconds | histogram | model |
+/// | periscope_compute_seconds | histogram | model |
+/// | periscope_encode_seconds | histogram | model |
+/// | periscope_batch_size | histogram | model |
+/// | periscope_active_hooks | gauge | |
+/// | periscope_models_loaded | gauge | |
+/// | periscope_model_load_seconds | histogram | model |
+///
+/// `model` is the model name (`-` for requests that never resolved one), `endpoint` a short route
+/// name (`features`, `infer`, `layers`, …), `status` the numeric HTTP status.
+public final class ServiceMetrics: Sendable {
+    public let registry: MetricsRegistry
+
+    private let requests: MetricFamily<Counter>
+    private let requestDuration: MetricFamily<Histogram>
+    private let responseBytes: MetricFamily<Counter>
+    private let inFlight: Gauge
+    private let queueDepth: Gauge
+    private let queueWait: MetricFamily<Histogram>
+    private let compute: MetricFamily<Histogram>
+    private let encode: MetricFamily<Histogram>
+    private let batchSize: MetricFamily<Histogram>
+    private let activeHooks: Gauge
+    private let modelsLoaded: Gauge
+    private let modelLoad: MetricFamily<Histogram>
+
+    /// Batch-size buckets: powers of two up to 64.
+    public static let batchSizeBounds: [Double] = [1, 2, 4, 8, 16, 32, 64]
+    /// Model load buckets in seconds, 10 ms … 2 min.
+    public static let loadSecondsBounds: [Double] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
+
+    /// A registry with the service metrics and, when `includeProcessMetrics`, the process ones.
+    public init(registry: MetricsRegistry = MetricsRegistry(), includeProcessMetrics: Bool = true) {
+        self.registry = registry
+        let latency = Histogram.latencySeconds
+        requests = registry.counter("periscope_requests_total", help: "Requests answered, by model, endpoint and HTTP status.",
+                                    labelNames: ["model", "endpoint", "status"])
+        requestDuration = registry.histogram("periscope_request_duration_seconds", help: "Time from receiving a request to the end of its response.",
+                                             labelNames: ["model", "endpoint"], upperBounds: latency)
+        responseBytes = registry.counter("periscope_response_bytes_total", help: "Response body bytes sent.", labelNames: ["model", "endpoint"])
+        inFlight = registry.gauge("periscope_requests_in_flight", help: "Requests being handled now.").labels()
+        queueDepth = registry.gauge("periscope_queue_depth", help: "Jobs waiting in the request queue.").labels()
+        queueWait = registry.histogram("periscope_queue_wait_seconds", help: "Time jobs spent queued before a worker took them.",
+                                       labelNames: ["model"], upperBounds: latency)
+        compute = registry.histogram("periscope_compute_seconds", help: "Forward-pass time per job (batch).", labelNames: ["model"], upperBounds: latency)
+        encode = registry.histogram("periscope_encode_seconds", help: "Time spent post-processing and encoding responses.",
+                                    labelNames: ["model"], upperBounds: latency)
+        batchSize = registry.histogram("periscope_batch_size", help: "Requests per forward pass (dynamic batching).",
+                                       labelNames: ["model"], upperBounds: Self.batchSizeBounds)
+        activeHooks = registry.gauge("periscope_active_hooks", help: "Capture hooks registered on worker replicas now (0 between jobs).").labels()
+        modelsLoaded = registry.gauge("periscope_models_loaded", help: "Model versions loaded and ready.").labels()
+        modelLoad = registry.histogram("periscope_model_load_seconds", help: "Time to load a model version (weights, replicas, warm-up).",
+                                       labelNames: ["model"], upperBounds: Self.loadSecondsBounds)
+        if includeProcessMetrics { registry.register(ProcessMetrics()) }
+    }
+
+    // MARK: - Requests
+
+    /// A request entered a handler.
+    public func requestStarted() { inFlight.increment() }
+
+    /// A request's response ended (or failed): counts it, its duration and its body bytes.
+    public func requestFinished(model: String?, endpoint: String, status: Int, seconds: Double, responseBytes bytes: Int) {
+        inFlight.decrement()
+        let model = model ?? "-"
+        requests.labels(model, endpoint, String(status)).increment()
+        requestDuration.labels(model, endpoint).observe(seconds)
+        if bytes > 0 { responseBytes.labels(model, endpoint).increment(by: Double(bytes)) }
+    }
+
+    // MARK: - Queue and workers
+
+    public func setQueueDepth(_ depth: Int) { queueDepth.set(Double(depth)) }
+    public func observeQueueWait(model: String, seconds: Double) { queueWait.labels(model).observe(seconds) }
+    public func observeCompute(model: String, seconds: Double, batchSize size: Int) {
+        compute.labels(model).observe(seconds)
+        batchSize.labels(model).observe(Double(size))
+    }
+    public func observeEncode(model: String, seconds: Double) { encode.labels(model).observe(seconds) }
+    /// Hooks registered on replicas now (the workers add before a forward pass and subtract after).
+    public func addActiveHooks(_ delta: Int) { activeHooks.increment(by: Double(delta)) }
+    public var activeHookCount: Int { Int(activeHooks.value) }
+
+    // MARK: - Models
+
+    public func setLoadedModels(_ count: Int) { modelsLoaded.set(Double(count)) }
+    public func observeModelLoad(model: String, seconds: Double) { modelLoad.labels(model).observe(seconds) }
+
+    /// The text exposition for `GET /metrics`.
+    public func exposition() -> String { registry.exposition() }
+}

@@ -1,0 +1,68 @@
+import Configuration
+import Foundation
+import Models
+import Registry
+
+/// Where a command's model comes from: `MODEL` (a registered model, `--version V` optional),
+/// `--architecture A [--weights W.safetensors] [--config C.json]`, or `--hf-dir DIR` (a Hugging Face
+/// BERT directory). Shared by `extract` and `bench model`.
+enum ModelSource {
+    case registered(name: String, version: Int?, configuration: PeriscopeConfiguration)
+    case architecture(name: String, weights: String?, configuration: String?)
+    case huggingFaceDirectory(String)
+
+    /// The usage fragment.
+    static let usage = "(MODEL [--version V] | --architecture A [--weights W.safetensors] [--config C.json] | --hf-dir DIR)"
+
+    /// Reads the model options. Call it after every other option is consumed (MODEL is the
+    /// remaining positional word), before `finish()`.
+    static func parse(_ arguments: inout CommandLineArguments, requiresWeights: Bool) throws -> ModelSource {
+        let architecture = try arguments.option("architecture")
+        let weights = try arguments.option("weights")
+        let configuration = try arguments.option("config")
+        let directory = try arguments.option("hf-dir")
+        let version = try arguments.integerOption("version")
+        let service = try arguments.configuration(fileFlag: "config-file")
+        let name = arguments.positional()
+        let forms = [name != nil, architecture != nil, directory != nil].filter { $0 }.count
+        guard forms == 1 else {
+            throw CommandLineError.missingArgument("exactly one model: " + usage)
+        }
+        if let name {
+            guard weights == nil, configuration == nil else {
+                throw CommandLineError.unexpected(["--weights/--config (a registered model has its own)"])
+            }
+            return .registered(name: name, version: version, configuration: service)
+        }
+        if let directory {
+            guard weights == nil, configuration == nil else {
+                throw CommandLineError.unexpected(["--weights/--config (the directory holds config.json and model.safetensors)"])
+            }
+            return .huggingFaceDirectory(directory)
+        }
+        if requiresWeights && weights == nil { throw CommandLineError.missingArgument("--weights W.safetensors") }
+        return .architecture(name: architecture!, weights: weights, configuration: configuration)
+    }
+
+    /// Loads the model (seeded weights when an architecture comes without weights).
+    func load(seed: UInt64 = 0) throws -> LoadedModel {
+        switch self {
+        case let .registered(name, version, configuration):
+            let registry = try ModelRegistry(databasePath: configuration.databasePath, modelRoot: configuration.modelRoot)
+            let verified = try registry.verifyWeights(name: name, version: version)
+            return try LoadedModel.load(architecture: verified.version.architecture, configuration: Data(verified.version.configuration.utf8),
+                                        weights: URL(fileURLWithPath: verified.absolutePath))
+        case let .architecture(name, weights, configuration):
+            var data: Data?
+            if let configuration {
+                guard let contents = FileManager.default.contents(atPath: configuration) else {
+                    throw CommandLineError.invalidValue(option: "config", value: configuration, expected: "a readable JSON file")
+                }
+                data = contents
+            }
+            return try LoadedModel.load(architecture: name, configuration: data, weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed)
+        case let .huggingFaceDirectory(path):
+            return try LoadedModel.load(huggingFaceDirectory: URL(fileURLWithPath: path, isDirectory: true))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import NN
+import Tensors
+import Testing
+import TestSupport
+@testable import Models
+
+@Suite struct LoadedModelTests {
+    @Test func loadsFloat16WeightsOnceAsFloat32() throws {
+        let model = try ResNetTests.fixtureModel()
+        #expect(model.name == "resnet")
+        #expect(model.weights["conv1.weight"]!.dtype == .float32)
+        #expect(model.weights["bn1.num_batches_tracked"]!.dtype == .int64)
+        #expect(model.weights.keys == ArchitectureFixtures.references["resnet_basic_1111"]!.stateKeys.map(\.key))
+        #expect(model.parameterCount == 5_418_792)
+        #expect(model.ignoredWeightKeys.isEmpty)
+        #expect(model.imagePreprocessing?.configuration == .imageNet)
+    }
+
+    @Test func float32FileWeightsStayMemoryMapped() throws {
+        let model = try VisionTransformerTests.fixtureModel()
+        let first = model.weights["conv_proj.weight"]!, second = model.weights["heads.head.weight"]!
+        // One mapping for the whole file: the tensors are views into it, nothing was copied.
+        #expect(first.storage === second.storage)
+        #expect(!first.storage.isWritable)
+    }
+
+    @Test func strictLoadingNamesKeysAndShapes() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strict-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = try SafetensorsFile(contentsOf: Fixtures.url("vit_tiny/model.safetensors"))
+        let configuration = try Data(contentsOf: Fixtures.url("vit_tiny/config.json"))
+        let renamed = directory.appendingPathComponent("renamed.safetensors")
+        try SafetensorsWriter.write(try file.tensors().map { ($0.name == "class_token" ? "cls_token" : $0.name, $0.tensor) }, to: renamed)
+        #expect(throws: ModelError.weightsMismatch(missing: ["class_token"], unexpected: ["cls_token"])) {
+            try LoadedModel.load(architecture: "vit", configuration: configuration, weights: renamed)
+        }
+        let reshaped = directory.appendingPathComponent("reshaped.safetensors")
+        try SafetensorsWriter.write(try file.tensors().map { ($0.name, $0.name == "heads.head.bias" ? Tensor(zeros: [11]) : $0.tensor) }, to: reshaped)
+        #expect(throws: ModelError.weightShapeMismatch(key: "heads.head.bias", expected: [10], found: [11])) {
+            try LoadedModel.load(architecture: "vit", configuration: configuration, weights: reshaped)
+        }
+        let missingFile = directory.appendingPathComponent("absent.safetensors")
+        #expect(throws: ModelError.self) { try LoadedModel.load(architecture: "vit", configuration: configuration, weights: missingFile) }
+        #expect(throws: ModelError.self) { try LoadedModel.load(huggingFaceDirectory: directory) }
+    }
+
+    @Test func inputSpecificationsPerArchitecture() throws {
+        let bert = try BERTTests.fixtureModel()
+        #expect(bert.inputs.map(\.name) == ["input_ids", "attention_mask", "token_type_ids"])
+        #expect(bert.inputs.map(\.isRequired) == [true, false, false])
+        #expect(bert.inputs[0].summary == "int64 [batch, sequence≤64]")
+        #expect(bert.outputName == "last_hidden_state")
+        #expect(bert.layerAliases == ["last_hidden_state": "output", "pooler_output": "pooler"])
+        #expect(bert.imagePreprocessing == nil && bert.tokenizer != nil)
+        let vit = try VisionTransformerTests.fixtureModel()
+        #expect(vit.inputs.map(\.summary) == ["float32 [batch, 3, 32, 32]"])
+        #expect(vit.outputName == "output" && vit.layerAliases.isEmpty)
+        // torchvision's ViT transform scaled to the model's image size: resize 256/224 of it, crop it.
+        #expect(vit.imagePreprocessing?.configuration.cropSize == .init(height: 32, width: 32))
+        #expect(vit.imagePreprocessing?.configuration.resize == .shorterSide(37))
+    }
+
+    @Test func defaultInputsFollowTheSpecifications() throws {
+        let bert = try BERTTests.fixtureModel()
+        let inputs = bert.defaultInputs(batchSize: 2, sequenceLength: 5)
+        #expect(inputs["input_ids"]!.shape == [2, 5] && inputs["input_ids"]!.dtype == .int64)
+        #expect(inputs["attention_mask"]!.toInt64Array() == [Int64](repeating: 1, count: 10))
+        #expect(try bert.makeReplica().forward(inputs: inputs).shape == [2, 5, 32])
+        let resnet = try ResNetTests.fixtureModel()
+        #expect(resnet.defaultInputs()["input"]!.shape == [1, 3, 224, 224])
+        // Sequences never exceed the model's positions.
+        #expect(bert.defaultInputs(sequenceLength: 1000)["input_ids"]!.shape == [1, 64])
+    }
+
+    @Test func tokenizeTruncatesToTheModelsPositions() throws {
+        let bert = try BERTTests.fixtureModel()
+        let long = String(repeating: "word ", count: 200)
+        #expect(try bert.tokenize([long])["input_ids"]!.shape == [1, 64])
+        #expect(try bert.tokenize([long], maxLength: 10)["input_ids"]!.shape == [1, 10])
+        #expect(throws: ModelError.textInputUnsupported(architecture: "resnet")) { try ResNetTests.fixtureModel().tokenize(["a"]) }
+    }
+
+    @Test func layerResolutionHappensBeforeRunning() throws {
+        let model = try ResNetTests.fixtureModel()
+        let catalog = try model.makeReplica().traceLayers()
+        let request = try model.resolveLayers(["layer4.*.relu", -1, "output"], in: catalog)
+        // A glob matches layer names: `relu_1` is the second call's name, not matched by `relu`.
+        #expect(request.selection.names == ["layer4.0.relu", "fc", "output"])
+        #expect(request.aliases.isEmpty)
+        #expect(throws: CaptureError.unknownLayer("layer5", closest: ["layer1", "layer2", "layer3", "layer4", "layer1.0"])) {
+            try model.resolveLayers(["layer5"], in: catalog)
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `periscope bench model` as a process: seeded weights, the summary JSON as the last line.
+@Suite struct BenchModelCommandTests {
+    @Test func printsMedianAndP90AsTheLastLine() throws {
+        let directory = try PeriscopeProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configuration = directory.appendingPathComponent("mlp.json")
+        try Data(#"{"architecture": "mlp", "in_channels": 16, "hidden_channels": [32, 8]}"#.utf8).write(to: configuration)
+        let outcome = try PeriscopeProcess.run(["bench", "model", "--architecture", "mlp", "--config", configuration.path, "--batch", "4",
+                                                "--iterations", "5", "--warmup", "1", "--threads", "1"])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let last = try #require(outcome.standardOutput.split(separator: "\n").last)
+        let summary = try JSONSerialization.jsonObject(with: Data(last.utf8)) as! [String: Any]
+        #expect(summary["iterations"] as? Int == 5)
+        let median = try #require(summary["median_ms"] as? Double), p90 = try #require(summary["p90_ms"] as? Double)
+        #expect(median > 0 && p90 >= median)
+        #expect(outcome.standardOutput.contains("inputs: input [4, 16], threads: 1"))
+    }
+
+    @Test func textModelsTakeASequenceLength() throws {
+        let outcome = try PeriscopeProcess.run(["bench", "model", "--hf-dir", Fixtures.url("bert_tiny").path, "--batch", "2", "--seq", "8",
+                                                "--iterations", "2", "--warmup", "0"])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("attention_mask [2, 8], input_ids [2, 8]"))
+        let tooLong = try PeriscopeProcess.run(["bench", "model", "--hf-dir", Fixtures.url("bert_tiny").path, "--seq", "65", "--iterations", "2"])
+        #expect(tooLong.status == 1)
+        #expect(tooLong.standardError == "periscope: option --seq: '65' is not at most 64\n")
+    }
+
+    @Test func badModelsAreOneLineErrors() throws {
+        let unknown = try PeriscopeProcess.run(["bench", "model", "--architecture", "alexnet", "--iterations", "1"])
+        #expect(unknown.status == 1)
+        #expect(unknown.standardError.hasPrefix("periscope: unknown architecture 'alexnet'; known architectures: resnet, vit, bert, mlp"))
+        let none = try PeriscopeProcess.run(["bench", "model", "--batch", "1"])
+        #expect(none.status == 1)
+        #expect(none.standardError.hasPrefix("periscope: missing argument: exactly one model: "))
+        let wrongSize = try PeriscopeProcess.run(["bench", "model", "--architecture", "vit", "--config", Fixtures.url("vit_tiny/config.json").path,
+                                                  "--image-size", "64", "--iterations", "1"])
+        #expect(wrongSize.standardError == "periscope: option --image-size: '64' is not 32 (this model's image size)\n")
+    }
+}
