@@ -10,7 +10,8 @@ libFuzzer mutates them, and a few hundred bytes reach the same code as megabytes
 - safetensors: small valid files covering every dtype, zero-size and rank-0 tensors, metadata,
   unaligned offsets; plus the fixtures' real headers with their data cut off.
 - image: every JPEG/PNG under Tests/Fixtures/images.
-- tokenizer: the fixtures' texts (max_length byte first), pairs (0x00 between), invalid UTF-8.
+- tokenizer: the fixtures' texts (max_length and variant byte first; some cased), pairs (0x00
+  between), invalid UTF-8.
 - json: request bodies of the native features API and the Open Inference Protocol (DESIGN.md),
   for the JSON request parser target (added when Sources/Service lands).
 """
@@ -66,6 +67,9 @@ def http_seeds() -> None:
     write("http", "pipelined_small_limits", small + requests["pipelined"])
     write("http", "chunked_small_limits", small + requests["post_chunked_trailers"])
     write("http", "post_route_limit", routed + requests["post_features"])
+    # Regression (docs/reliability.md): over the size and the field-count limit at once.
+    fields = "".join(f"X-{i}: v\r\n" for i in range(7))
+    write("http", "regression_limit_order", small + f"GET / HTTP/1.1\r\nHost: a\r\n{fields}X-Long: {'b' * 200}\r\n\r\n".encode())
 
 
 # MARK: - Safetensors
@@ -113,6 +117,8 @@ def safetensors_seeds() -> None:
     write("safetensors", "metadata_escapes", safetensors_bytes(
         [tensor("layer\u00e9.\"q\"", "F32", (1,))], metadata={"note": "tab\tnewline\n\u00e9\ud83d\ude00", "empty": ""}))
     write("safetensors", "empty_header", safetensors_bytes([]))
+    # Regression (docs/reliability.md): an empty tensor whose other dimensions overflow.
+    write("safetensors", "regression_empty_overflowing_dims", safetensors_bytes([("x", "F32", (0, 1 << 62, 1 << 62), b"")]))
     # Real headers (layer names, many entries) with the data cut off after 512 bytes.
     for fixture in ["bert_tiny/model.safetensors", "vit_tiny/model.safetensors", "nn_layers/layers.safetensors"]:
         data = (FIXTURES / fixture).read_bytes()
@@ -143,6 +149,9 @@ def tokenizer_seeds() -> None:
             continue
         seen.add(text)
         write("tokenizer", f"text_{index:02d}", bytes([32]) + text.encode("utf-8", "surrogatepass"))
+        if index < 10:  # the cased variants (high bits of byte 0)
+            write("tokenizer", f"cased_{index:02d}", bytes([0x40 | 32]) + text.encode("utf-8", "surrogatepass"))
+            write("tokenizer", f"cased_strip_{index:02d}", bytes([0x80 | 32]) + text.encode("utf-8", "surrogatepass"))
     write("tokenizer", "pair", bytes([24]) + "What is Periscope?".encode() + b"\x00" + "A service that shows activations.".encode())
     write("tokenizer", "special_tokens", bytes([16]) + b"[CLS] hello [MASK] world [SEP][PAD][UNK]")
     write("tokenizer", "invalid_utf8", bytes([40]) + b"caf\xc3 \xff\xfe na\xefve \xed\xa0\x80 \xf4\x90\x80\x80 ok")
@@ -170,10 +179,19 @@ def json_seeds() -> None:
                             "parameters": {"binary_data_output": True}},
         "register_model": {"name": "resnet-18", "architecture": "resnet", "weights": "resnet18.safetensors", "config": {"depth": 18}},
     }
+    # Option byte first (see FuzzJSONRequest): 0 native features, 1 V2 infer, 5 V2 with binary
+    # data after a 0x00, +2 small parser limits.
     for name, body in bodies.items():
-        write("json", name, json.dumps(body).encode())
-    write("json", "edge_numbers", b'{"inputs":{"x":{"shape":[3],"data":[1e308,-0.0,123456789012345678901234567890]}},"layers":[]}')
-    write("json", "escapes_and_nulls", b'{"text":["\\\"\/\b\f\n\r\t\u0000"],"layers":null,"pool":"max"}  ')
+        flags = 1 if name.startswith("v2") else 0
+        if name == "v2_infer_binary":
+            write("json", name, bytes([5]) + json.dumps(body).encode() + b"\x00" + struct.pack("<2f", 1.5, -2.0))
+            continue
+        write("json", name, bytes([flags]) + json.dumps(body).encode())
+    write("json", "edge_numbers", b'\x00{"inputs":{"x":{"shape":[4],"data":[1e308,-0.0,123456789012345678901234567890,4.9e-324]}},"layers":[]}')
+    write("json", "nested_small_limits", b'\x02{"inputs":{"x":{"shape":[2,2],"data":[[1,2.5e-1],[3,-4E+2]],"dtype":"float16"}},"layers":[[1]]}')
+    write("json", "escapes_and_nulls", b'\x00{"text":["\\\\\\"\\/\\b\\f\\n\\r\\t\\u0000"],"layers":null,"pool":"max"}  ')
+    write("json", "regression_empty_overflowing_dims", b'\x01{"inputs":[{"name":"x","shape":[0,4611686018427387904,4611686018427387904],"datatype":"FP32","data":[]}]}')
+    write("json", "base64_tensor", b'\x00{"inputs":{"input_ids":{"shape":[1,2],"data":"ZQAAAAAAAABmAAAAAAAAAA==","dtype":"int64"}}}')
 
 
 if __name__ == "__main__":

@@ -22,9 +22,8 @@ let package = Package(
         .executableTarget(name: "FuzzImageDecoder", dependencies: ["FuzzDriver", .product(name: "Models", package: "Periscope"),
                                                                    .product(name: "Tensors", package: "Periscope")]),
         .executableTarget(name: "FuzzTokenizer", dependencies: ["FuzzDriver", .product(name: "Models", package: "Periscope")]),
-        // JSON request parser (Sources/Service): added when the Service target lands on main — an
-        // executable target "FuzzJSONRequest" depending on the root package's "Service" product,
-        // with its harness in Sources/FuzzJSONRequest and seeds in Corpus/json.
+        .executableTarget(name: "FuzzJSONRequest", dependencies: ["FuzzDriver", .product(name: "Service", package: "Periscope"),
+                                                                  .product(name: "Tensors", package: "Periscope")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,6 +10,8 @@
 // - a failure is terminal (the next call repeats it and consumes nothing);
 // - the parser always makes progress or asks for more data;
 // - splitting the stream differently never changes the requests, bodies, trailers or the error.
+// Each head then goes where the server sends it: the router (the service's route table, with
+// percent-decoded path parameters), the query-parameter decoder and the request-id check.
 import FuzzDriver
 import HTTP
 
@@ -34,6 +36,38 @@ struct Options {
         smallLimits
             ? HTTPParserLimits(maxRequestLineSize: 64, maxHeadSize: 256, maxHeaderCount: 8, maxBodySize: 512, maxChunkLineSize: 24)
             : HTTPParserLimits()
+    }
+}
+
+// MARK: - What the server does with a head
+
+/// The route table of DESIGN.md's HTTP API (handlers are never called: only matching runs).
+let router: Router = {
+    var router = Router()
+    let unused: @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse = { _, _ in throw HTTPError(.notFound, "unused") }
+    for pattern in ["/healthz", "/readyz", "/metrics", "/v1/models/{name}", "/v1/models/{name}/layers",
+                    "/v2", "/v2/health/live", "/v2/health/ready", "/v2/models/{model}", "/v2/models/{model}/versions/{version}",
+                    "/v2/models/{model}/ready", "/v2/models/{model}/stats"] {
+        router.get(pattern, unused)
+    }
+    for pattern in ["/v1/models", "/v1/models/{name}/features", "/v1/models/{name}/versions/{version}/features",
+                    "/v1/models/{name}/attributions", "/v1/models/{name}/load", "/v1/models/{name}/unload",
+                    "/v2/models/{model}/infer", "/v2/models/{model}/versions/{version}/infer", "/v2/repository/index",
+                    "/v2/repository/models/{model}/load", "/v2/repository/models/{model}/unload"] {
+        router.post(pattern, unused)
+    }
+    router.delete("/v1/models/{name}", unused)
+    router.delete("/v1/models/{name}/versions/{version}", unused)
+    return router
+}()
+
+/// Routing, query decoding and the request id, as the connection and the handlers use them.
+func process(_ head: HTTPRequestHead) {
+    _ = router.bodyPolicy(for: head)
+    for parameter in head.queryParameters { _ = parameter.name.utf8.count + parameter.value.utf8.count }
+    let id = RequestContext.requestId(from: head.headers)
+    guard !id.isEmpty, id.utf8.count <= 128, id.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+        invariantFailure("request id '\(id)' is not 1…128 visible ASCII characters")
     }
 }
 
@@ -118,6 +152,7 @@ func deliver(_ stream: UnsafeRawBufferPointer, options: Options, seed: UInt32?) 
             case .head(let head):
                 guard current == nil else { invariantFailure("head inside a request") }
                 current = DeliveredRequest(head)
+                if seed == nil { process(head) }
                 if let limit = options.routeBodyLimit { parser.bodyLimit = limit }
             case .body(let range):
                 guard current != nil else { invariantFailure("body before a head") }

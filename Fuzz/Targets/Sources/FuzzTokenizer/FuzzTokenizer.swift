@@ -1,8 +1,9 @@
 // Fuzz target: `WordPieceTokenizer` (Sources/Models) with the real BERT vocabulary
 // (Tests/Fixtures/bert_tiny: vocab.txt and tokenizer_config.json, 30522 tokens).
 //
-// Input layout: byte 0 picks `max_length` (0–63, so truncation and the too-small error are both
-// reached), the rest is text. Texts arrive over HTTP as JSON strings, which the service decodes
+// Input layout: byte 0 picks `max_length` (low 6 bits: 0–63, so truncation and the too-small
+// error are both reached) and the normalizer variant (high 2 bits: uncased as in the fixture,
+// cased, cased with accent stripping and without CJK splitting), the rest is text. Texts arrive over HTTP as JSON strings, which the service decodes
 // like `String(decoding:as:)`: invalid UTF-8 becomes U+FFFD. A 0x00 byte (if any) splits the text
 // into a pair. Findings: memory errors, traps, and broken contracts:
 // - every id is in the vocabulary and `tokenize` is `tokenIds` mapped through it;
@@ -24,9 +25,18 @@ let tokenizerDirectory: URL = {
     return root.appendingPathComponent("Tests/Fixtures/bert_tiny")
 }()
 
-let tokenizer: WordPieceTokenizer = {
+/// The fixture's uncased tokenizer, and variants over the same vocabulary for the other
+/// normalizer paths: cased (no lowercasing, so no accent stripping either) and cased with accent
+/// stripping but no CJK splitting, with a never_split entry.
+let tokenizers: [WordPieceTokenizer] = {
     do {
-        return try WordPieceTokenizer(directory: tokenizerDirectory)
+        let vocabulary = try WordPieceTokenizer.readVocabulary(tokenizerDirectory.appendingPathComponent("vocab.txt"))
+        return [
+            try WordPieceTokenizer(directory: tokenizerDirectory),
+            try WordPieceTokenizer(vocabulary: vocabulary, configuration: .init(lowercase: false)),
+            try WordPieceTokenizer(vocabulary: vocabulary, configuration: .init(lowercase: false, stripAccents: true,
+                                                                              splitChineseCharacters: false, neverSplit: ["[unused1]", "don't"])),
+        ]
     } catch {
         fatalError("cannot load the tokenizer from \(tokenizerDirectory.path): \(error)")
     }
@@ -36,6 +46,7 @@ let tokenizer: WordPieceTokenizer = {
 public func fuzz(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let input = UnsafeRawBufferPointer(start: start, count: count)
     let maxLength = count > 0 ? Int(input[0] & 63) : 8
+    let tokenizer = tokenizers[count > 0 ? Int(input[0] >> 6) % tokenizers.count : 0]
     let textBytes = count > 1 ? UnsafeRawBufferPointer(rebasing: input[1...]) : UnsafeRawBufferPointer(start: nil, count: 0)
     let separator = textBytes.firstIndex(of: 0)
     let text = String(decoding: UnsafeRawBufferPointer(rebasing: textBytes[..<(separator ?? textBytes.endIndex)]), as: UTF8.self)
@@ -47,9 +58,10 @@ public func fuzz(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabularySize }) { invariantFailure("id \(bad) outside the vocabulary") }
     guard tokenizer.tokenize(text) == ids.map({ tokenizer.vocabulary[Int($0)] }) else { invariantFailure("tokenize disagrees with tokenIds") }
     guard tokenizer.tokenIds(text) == ids else { invariantFailure("tokenizing is not deterministic") }
-    // Each token covers at least one scalar of the normalized text (lowercased, then NFD when
-    // accents are stripped: a Hangul syllable becomes two or three jamo, each its own token).
-    let normalizedScalars = text.lowercased().decomposedStringWithCanonicalMapping.unicodeScalars.count
+    // Each token covers at least one scalar of the normalized text (lowercased when uncased, NFD
+    // when accents are stripped: a Hangul syllable becomes two or three jamo, each its own token).
+    let normalizedScalars = max(text.lowercased().decomposedStringWithCanonicalMapping.unicodeScalars.count,
+                                text.decomposedStringWithCanonicalMapping.unicodeScalars.count)
     guard ids.count <= max(normalizedScalars, text.unicodeScalars.count) else {
         invariantFailure("\(ids.count) tokens from \(normalizedScalars) normalized scalars")
     }
