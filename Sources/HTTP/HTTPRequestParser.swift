@@ -192,13 +192,16 @@ public struct HTTPRequestParser: Sendable {
             if completeLines == 0, let requestLineLimit, lineEnd > requestLineLimit {
                 return .failed(.requestLineTooLong(limit: requestLineLimit))
             }
+            // Size before count: the byte past the size limit comes before this line's end, and
+            // a head that arrives in pieces is failed on that byte (`checkIncompleteLimits`), so the
+            // error must not depend on how the bytes were split (found by fuzzing).
+            if newline + 1 > sizeLimit { return .failed(sizeError(requestLineLimit)) }
             completeLines += 1
             // The request line is not a field: count only header lines against the field limit.
             let fields = requestLineLimit == nil ? completeLines : completeLines - 1
             if fields > limits.maxHeaderCount { return .failed(.tooManyHeaders(limit: limits.maxHeaderCount)) }
             lineStart = newline + 1
             position = newline + 1
-            if position > sizeLimit { return .failed(sizeError(requestLineLimit)) }
         }
         scanned = position
         return checkIncompleteLimits(scannedCount: count, sizeLimit: sizeLimit, requestLineLimit: requestLineLimit)

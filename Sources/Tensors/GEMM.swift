@@ -188,7 +188,9 @@ func storeTransposed(product: UnsafePointer<Float>, c: UnsafeMutablePointer<Floa
                         let columnBias = epilogue.columnBias.map { UnsafeRawPointer($0 + j0).loadUnaligned(as: Vector.self) }
                         for r in 0..<8 {
                             let target = UnsafeMutableRawPointer(c + (i0 + r) * ldc + j0)
-                            var x = UnsafeRawPointer(block + 8 * r).load(as: Vector.self)
+                            // Unaligned: a temporary allocation of Float is only Float-aligned (under
+                            // ThreadSanitizer's stack layout the aligned load trapped).
+                            var x = UnsafeRawPointer(block + 8 * r).loadUnaligned(as: Vector.self)
                             if accumulate { x += target.loadUnaligned(as: Vector.self) }
                             if let rowBias = epilogue.rowBias { x += Vector(repeating: rowBias[i0 + r]) }
                             if let columnBias { x += columnBias }

@@ -318,6 +318,19 @@ func parseRequests(_ text: String, limits: HTTPParserLimits = HTTPParserLimits()
         #expect(trickled.error?.status.code == request.status, "'\(request.name)' byte by byte: \(String(describing: trickled.error))")
     }
 
+    // MARK: - Fuzzing regressions (scripts/fuzz http)
+
+    /// A head over both the size and the field-count limit: the byte past the size limit comes
+    /// first, so the error is `headTooLarge` however the bytes arrive. The fuzzer found the whole
+    /// head answered `tooManyHeaders` but the same head in pieces `headTooLarge`.
+    @Test(arguments: [nil, 1, 7, 64] as [Int?])
+    func limitErrorDoesNotDependOnSegmentation(pieceSize: Int?) {
+        let limits = HTTPParserLimits(maxRequestLineSize: 64, maxHeadSize: 256, maxHeaderCount: 8)
+        let fields = (0..<7).map { "X-\($0): v\r\n" }.joined()
+        let head = "GET / HTTP/1.1\r\nHost: a\r\n\(fields)X-Long: \(String(repeating: "b", count: 200))\r\n\r\n"
+        #expect(parseRequests(head, limits: limits, pieceSize: pieceSize).error == .headTooLarge(limit: 256))
+    }
+
     @Test func corpusHasAtLeastFiftyEntries() {
         #expect(malformedRequests.count >= 50)
         #expect(Set(malformedRequests.map(\.name)).count == malformedRequests.count)

@@ -51,6 +51,10 @@ struct MalformedCase: CustomTestStringConvertible, Sendable {
                   error: .invalidShape(tensor: "a", reason: "expected an array, found a string")),
             .init(name: "shape size overflows", bytes: body(#"{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}"#, data: four),
                   error: .invalidShape(tensor: "a", reason: "size overflows at dimension 4294967296")),
+            // Fuzzing regression: accepted before, then `Tensor.strides` trapped on the overflow.
+            .init(name: "empty tensor whose other dimensions overflow",
+                  bytes: body(#"{"a":{"dtype":"F32","shape":[0,4611686018427387904,4611686018427387904],"data_offsets":[0,0]}}"#),
+                  error: .invalidShape(tensor: "a", reason: "size overflows at dimension 4611686018427387904")),
             .init(name: "offsets out of order", bytes: body(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#, data: four),
                   error: .invalidOffsets(tensor: "a", reason: "[4, 0] is not an ordered range of non-negative offsets")),
             .init(name: "offsets not a pair", bytes: body(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4]}}"#, data: four),

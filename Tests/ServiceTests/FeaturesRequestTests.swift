@@ -102,6 +102,10 @@ import Tensors
         (#"{"inputs": {"x": {"shape": [1], "dtype": "double", "data": "AAAA"}}}"#, "inputs.x.dtype: 'double' is not one of: float32, float16, bfloat16, int64, int32, uint8, bool"),
         (#"{"inputs": {"x": {"shape": [1], "data": [1], "extra": 1}}}"#, "inputs.x.extra: unknown field (expected one of: shape, data, dtype)"),
         (#"{"text": "a",}"#, "invalid JSON at byte 13: expected a string key, found '}'"),
+        // Fuzzing regression: an empty tensor whose other dimensions overflow was accepted, then
+        // `Tensor.strides` trapped.
+        (#"{"inputs": {"x": {"shape": [0, 4611686018427387904, 4611686018427387904], "data": []}}}"#,
+         "inputs.x.shape: shape [0, 4611686018427387904, 4611686018427387904] is out of range: its non-zero dimensions multiply to more than 17179869184"),
     ])
     func invalidRequests(body: String, message: String) {
         do {

@@ -59,6 +59,9 @@ import Tensors
         (#"{"inputs":[{"name":"x","shape":[1],"datatype":"INT32","data":[1]}],"outputs":[{"name":"a"},{"name":"a"}]}"#, nil, "outputs: output names must be unique"),
         (#"{"inputs":[{"name":"x","shape":[1],"datatype":"INT32","data":[1]}],"outputs":{"name":"a"}}"#, nil, "outputs: expected an array of requested outputs, found an object"),
         (#"{"inputs":[{"name":"x","shape":[1],"datatype":"INT32","data":[1]}]}"#, 500, "Inference-Header-Content-Length: is 500, but the body has 71 bytes"),
+        // Fuzzing regression: accepted before, then `Tensor.strides` trapped on the overflow.
+        (#"{"inputs":[{"name":"x","shape":[0,4611686018427387904,4611686018427387904],"datatype":"FP32","data":[]}]}"#, nil,
+         "inputs[0].shape: shape [0, 4611686018427387904, 4611686018427387904] is out of range: its non-zero dimensions multiply to more than 17179869184"),
     ] as [(String, Int?, String)])
     func invalidRequests(json: String, headerLength: Int?, message: String) {
         // A header length of 0 stands for "the JSON's length": four bytes of binary data follow.

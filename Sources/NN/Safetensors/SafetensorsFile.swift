@@ -163,14 +163,19 @@ public final class SafetensorsFile: Sendable {
         }
         var shape: [Int] = []
         var elementCount = 1
+        // The product of the non-zero dimensions must stay in range too: a zero makes the tensor
+        // empty, but strides and other size arithmetic downstream still multiply the other
+        // dimensions ([0, 2^62, 2^62] passed and then trapped in `Tensor.strides`; found with the fuzz harness).
+        var extent = 1
         for dimension in dimensions {
             guard case .number(let text, let integer?) = dimension, integer >= 0 else {
                 let shown = if case .number(let text, _) = dimension { text } else { dimension.kind }
                 throw SafetensorsError.invalidShape(tensor: name, reason: "dimension \(shown) is not a non-negative integer")
             }
-            let (product, overflow) = elementCount.multipliedReportingOverflow(by: integer)
+            let (product, overflow) = extent.multipliedReportingOverflow(by: Swift.max(integer, 1))
             guard !overflow, product <= Int.max / 8 else { throw SafetensorsError.invalidShape(tensor: name, reason: "size overflows at dimension \(text)") }
-            elementCount = product
+            extent = product
+            elementCount *= integer  // at most `extent`
             shape.append(integer)
         }
 

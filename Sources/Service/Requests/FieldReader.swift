@@ -95,6 +95,11 @@ struct FieldReader {
         }
         var shape: [Int] = []
         var product = 1
+        // The product of the non-zero dimensions is bounded too: a zero makes the tensor empty,
+        // but strides multiply the other dimensions ([0, 2^62, 2^62] trapped in `Tensor.strides`;
+        // found by the fuzz harness).
+        var extent = 1
+        let shown = { "[" + numbers.decimals.map { $0.int64Value.map(String.init) ?? "?" }.joined(separator: ", ") + "]" }
         for index in 0..<numbers.count {
             guard numbers.decimals[index].isIntegerLiteral, let dimension = numbers.decimals[index].int64Value.flatMap({ Int(exactly: $0) }),
                   dimension >= 0 else {
@@ -102,9 +107,14 @@ struct FieldReader {
             }
             let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
             guard !overflow, next <= maximumElements else {
-                throw RequestError(field: field, "shape \(numbers.decimals.map { $0.int64Value.map(String.init) ?? "?" }) has more than \(maximumElements) elements", status: .contentTooLarge, errorType: "request_too_large")
+                throw RequestError(field: field, "shape \(shown()) has more than \(maximumElements) elements", status: .contentTooLarge, errorType: "request_too_large")
+            }
+            let (nextExtent, extentOverflow) = extent.multipliedReportingOverflow(by: Swift.max(dimension, 1))
+            guard !extentOverflow, nextExtent <= maximumElements else {
+                throw RequestError(field: field, "shape \(shown()) is out of range: its non-zero dimensions multiply to more than \(maximumElements)")
             }
             product = next
+            extent = nextExtent
             shape.append(dimension)
         }
         return shape
