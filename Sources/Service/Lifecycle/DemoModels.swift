@@ -18,6 +18,8 @@ struct DemoModels {
     let configuration: PeriscopeConfiguration
     let registry: ModelRegistry
     let logger: Logger
+    /// The architecture and configuration registered as `resnet18` (tests register a smaller one).
+    var resnet: (architecture: String, configuration: String) = ("resnet18", "{}")
 
     static let resnetName = "resnet18"
     static let miniLMName = "all-minilm-l6-v2"
@@ -48,14 +50,14 @@ struct DemoModels {
         let path = registry.modelRoot.absolutePath(relative)
         if !FileManager.default.fileExists(atPath: path) {
             let started = ContinuousClock.now
-            let model = try LoadedModel.load(architecture: Self.resnetName, seed: UInt64(seed))
+            let model = try LoadedModel.load(architecture: resnet.architecture, configuration: Data(resnet.configuration.utf8), seed: UInt64(seed))
             try FileManager.default.createDirectory(atPath: registry.modelRoot.absolutePath(Self.folder), withIntermediateDirectories: true)
             try SafetensorsWriter.write(model.weights.entries.map { ($0.key, $0.tensor) }, to: URL(fileURLWithPath: path),
                                         metadata: ["periscope": "demo resnet18, seeded initialization \(seed)"])
             logger.info("demo weights written", ["path": .string(relative), "seconds": .double(WorkerPool.seconds(from: started, to: .now))])
         }
         let version = try registry.register(ModelRegistration(
-            name: Self.resnetName, architecture: Self.resnetName, configuration: "{}",
+            name: Self.resnetName, architecture: resnet.architecture, configuration: resnet.configuration,
             description: "Demo: torchvision ResNet-18 with seeded random initialization (seed \(seed)); not trained.",
             labels: [Self.label: "true"], preload: true), weightsPath: relative)
         logger.info("demo model registered", ["model": .string(version.name), "version": .int(version.version)])
