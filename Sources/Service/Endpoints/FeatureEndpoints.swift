@@ -52,15 +52,19 @@ struct FeatureEndpoints {
 
     // MARK: - Parsing
 
-    /// The request from a JSON body, or a raw image body with the options in the query.
+    /// The request from a JSON body, or a raw image body with the options in the query. The query
+    /// options are checked whatever the body (a bad value is a 400 even where they do not apply).
     static func parse(_ request: HTTPRequest) throws -> FeaturesRequest {
         let body = request.body.bytes ?? []
+        let options = try imageRequest([], query: request.head)
         switch RequestParameters.mediaType(request) {
         case "application/json", nil:
             return try FeaturesRequest.parse(body)
         case "image/jpeg", "image/png":
             guard !body.isEmpty else { throw RequestError(field: "$", "the image body is empty") }
-            return try imageRequest(body, query: request.head)
+            var image = options
+            image.input = .images([body])
+            return image
         case let type?:
             throw ServiceError.unsupportedMediaType(type, expected: ["application/json", "image/jpeg", "image/png"])
         }

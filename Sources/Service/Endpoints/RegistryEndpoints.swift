@@ -47,12 +47,13 @@ struct RegistryEndpoints {
 
     private func registerModel(_ request: HTTPRequest) async throws -> HTTPResponse {
         let version: ModelVersion
+        let parameters = try UploadParameters(request)
         switch RequestParameters.mediaType(request) {
         case "application/json", nil:
             let body = try await request.body.collect(upTo: Self.maxRegistrationBodyBytes)
             version = try await registerByPath(body)
         case "application/octet-stream":
-            version = try await registerUpload(request)
+            version = try await registerUpload(request, parameters)
         case let type?:
             throw ServiceError.unsupportedMediaType(type, expected: ["application/json", "application/octet-stream"])
         }
@@ -97,42 +98,18 @@ struct RegistryEndpoints {
 
     /// A safetensors body streamed into the model root (hashed as it arrives, never held in
     /// memory), checked to load, then committed; the metadata comes in the query.
-    private func registerUpload(_ request: HTTPRequest) async throws -> ModelVersion {
+    private func registerUpload(_ request: HTTPRequest, _ parameters: UploadParameters) async throws -> ModelVersion {
         let head = request.head
-        guard let name = head.queryValue(named: "name") else { throw ServiceError.invalidParameter(name: "name", problem: "is required for an upload") }
-        guard let architecture = head.queryValue(named: "architecture") else {
+        guard let name = parameters.name else { throw ServiceError.invalidParameter(name: "name", problem: "is required for an upload") }
+        guard let architecture = parameters.architecture else {
             throw ServiceError.invalidParameter(name: "architecture", problem: "is required for an upload")
         }
-        var configuration = "{}"
-        if let text = head.queryValue(named: "config") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)), object is [String: Any] else {
-                throw ServiceError.invalidParameter(name: "config", problem: "must be a JSON object")
-            }
-            configuration = text
-        }
-        var labels: [String: String]?
-        if let text = head.queryValue(named: "labels") {
-            var parsed: [String: String] = [:]
-            for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2, !parts[0].isEmpty else {
-                    throw ServiceError.invalidParameter(name: "labels", problem: "expected key=value pairs separated by commas")
-                }
-                parsed[String(parts[0])] = String(parts[1])
-            }
-            labels = parsed
-        }
-        var expectedSHA256: String?
-        if let text = head.queryValue(named: "sha256") {
-            guard text.utf8.count == 64, text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
-                throw ServiceError.invalidParameter(name: "sha256", problem: "expected 64 lowercase hexadecimal digits")
-            }
-            expectedSHA256 = text
-        }
+        let configuration = parameters.configuration ?? "{}"
+        let labels = parameters.labels
+        let expectedSHA256 = parameters.sha256
         let registration = ModelRegistration(
             name: name, architecture: architecture, configuration: configuration,
-            description: try Self.description(head.queryValue(named: "description")), labels: labels,
-            preload: try RequestParameters.queryBool(request, "preload"))
+            description: parameters.description, labels: labels, preload: parameters.preload)
         try Self.validate(registration)
         var expectedBytes: Int64?
         if case .contentLength(let length) = head.bodyFraming { expectedBytes = Int64(length) }

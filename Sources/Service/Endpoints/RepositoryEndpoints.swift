@@ -81,10 +81,17 @@ struct RepositoryEndpoints {
         }
     }
 
-    /// Load/unload bodies: `{"parameters": {...}}` (accepted, unused), or none.
+    /// Load/unload bodies: `{"parameters": {...}}` (string, number or boolean values; accepted,
+    /// unused), or none.
     private static func checkOptionalBody(_ request: HTTPRequest) throws {
         guard let fields = try optionalBody(request) else { return }
         try fields.rejectUnknownKeys(["parameters"])
-        _ = try fields.object("parameters")
+        guard let parameters = try fields.object("parameters") else { return }
+        for (key, value) in parameters.object.members {
+            switch value {
+            case .string, .number, .bool: continue
+            default: throw RequestError(field: parameters.field(key), "expected a string, number or boolean, found \(value.kindDescription)")
+            }
+        }
     }
 }

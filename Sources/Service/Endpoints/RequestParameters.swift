@@ -2,10 +2,12 @@ import HTTP
 
 /// Reading path and query parameters with 400s that name the parameter.
 enum RequestParameters {
-    /// A version number (≥ 1) from a path parameter.
+    /// A version number from a path parameter: `[1-9][0-9]{0,9}` (openapi.yaml's pattern).
     static func pathVersion(_ request: HTTPRequest, name: String = "version") throws(ServiceError) -> Int {
         let text = request.pathParameter(name)
-        guard let version = Int(text), version >= 1, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        let digits = Array(text.utf8)
+        guard (1...10).contains(digits.count), digits[0] >= 0x31 && digits[0] <= 0x39,
+              digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let version = Int(text) else {
             throw .invalidParameter(name: name, problem: "'\(text)' is not a version number (an integer ≥ 1)")
         }
         return version

@@ -236,8 +236,10 @@ public final class ModelManager: Sendable {
         if !models.isEmpty { updateLoadedGauge() }
     }
 
+    /// Drops removed versions from the phase table and from the versions readiness waits for.
     private func forget(_ keys: [ModelKey]) {
         phases.withLock { phases in for key in keys { phases[key] = nil } }
+        startupKeys.withLock { startup in startup = startup?.filter { !keys.contains($0) } }
         updateLoadedGauge()
     }
 
