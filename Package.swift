@@ -54,8 +54,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Registry", dependencies: ["CSQLite"], swiftSettings: baselineFlags),
         .target(name: "Configuration", swiftSettings: baselineFlags),
-        // Service: encoders, request parsing, metrics (the service core builds on these).
-        .target(name: "Service", dependencies: ["Tensors", "NN", "HTTP"], swiftSettings: baselineFlags),
+        // Service: request queue, worker pool, model lifecycle, endpoints, encoders, metrics.
+        .target(name: "Service", dependencies: ["Tensors", "NN", "HTTP", "Models", "Registry", "Configuration"], swiftSettings: baselineFlags),
         // Executables.
         .executableTarget(name: "periscope", dependencies: ["Tensors", "NN", "Models", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
         .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags),
@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "periscope-http-bench"], swiftSettings: baselineFlags),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: baselineFlags),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: baselineFlags),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "NN", "Tensors", "HTTP", "Models", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "NN", "Tensors", "HTTP", "Models", "Registry", "Configuration", "TestSupport"], swiftSettings: baselineFlags),
     ],
     swiftLanguageModes: [.v6]
 )

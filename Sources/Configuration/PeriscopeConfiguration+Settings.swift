@@ -29,10 +29,11 @@ extension PeriscopeConfiguration {
         setting("batching.max_batch_size", .integer(1...1024), "8", "Most requests in one batch.") { $0.batching.maxBatchSize = $1.integer },
         setting("batching.max_delay_ms", .integer(0...10_000), "2", "Longest a request waits for others to join its batch.") { $0.batching.maxDelayMilliseconds = $1.integer },
         setting("log_level", .choice(LogLevel.allCases.map(\.rawValue)), "\"info\"", "Least severe level logged (one JSON object per line on stderr).") { $0.logLevel = LogLevel(rawValue: $1.text ?? "") ?? .info },
-        setting("auth_tokens_file", .optionalString, "null", "File of bearer tokens, one per line; null = no authentication.") { $0.authTokensFile = $1.text },
+        setting("auth_tokens_file", .optionalString, "null", "JSON file of bearer tokens and their scopes, {\"tokens\": [{\"token\": …, \"scopes\": [\"admin\", \"infer\"]}]}; null = inference open, admin endpoints disabled.") { $0.authTokensFile = $1.text },
+        setting("insecure_dev_mode", .boolean, "false", "Without auth_tokens_file, open the admin endpoints (register, delete, load/unload) to anyone; logs a warning. Development only.") { $0.insecureDevMode = $1.boolean },
         setting("demo.enabled", .boolean, "true", "With an empty registry, register and preload the demo models at start.") { $0.demo.enabled = $1.boolean },
         setting("demo.resnet18_seed", .integer(0...Int.max), "0", "Seed of the demo ResNet-18's initialization.") { $0.demo.resnet18Seed = $1.integer },
-        setting("demo.minilm_dir", .optionalString, "null", "Directory with all-MiniLM-L6-v2 (config.json, model.safetensors, vocab.txt); null = no MiniLM demo.") { $0.demo.minilmDirectory = $1.text },
+        setting("demo.minilm_dir", .optionalString, "\".cache/minilm\"", "Directory with all-MiniLM-L6-v2 (config.json, model.safetensors, vocab.txt), relative to the working directory (scripts/fetch-minilm fills .cache/minilm); skipped when absent; null = no MiniLM demo.") { $0.demo.minilmDirectory = $1.text },
     ]
 
     /// The setting called `key`, if any.

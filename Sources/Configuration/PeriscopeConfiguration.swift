@@ -40,8 +40,11 @@ public struct PeriscopeConfiguration: Sendable, Equatable, Decodable {
     public var batching = Batching()
     /// Least severe log level written.
     public var logLevel = LogLevel.info
-    /// File of bearer tokens, one per line; `nil`: no authentication.
+    /// JSON file of bearer tokens with scopes (`{"tokens": [{"token": "…", "scopes": ["admin", "infer"]}]}`);
+    /// `nil`: inference endpoints open, admin endpoints disabled (unless `insecureDevMode`).
     public var authTokensFile: String?
+    /// Without a tokens file, open the admin endpoints to anyone (development only; logged as a warning).
+    public var insecureDevMode = false
     /// The models registered on first start.
     public var demo = DemoModels()
 
@@ -85,8 +88,10 @@ public struct PeriscopeConfiguration: Sendable, Equatable, Decodable {
         public var enabled = true
         /// Seed of the ResNet-18's initialization.
         public var resnet18Seed = 0
-        /// A directory with all-MiniLM-L6-v2 (`config.json`, `model.safetensors`, `vocab.txt`); `nil`: skip it.
-        public var minilmDirectory: String?
+        /// A directory with all-MiniLM-L6-v2 (`config.json`, `model.safetensors`, `vocab.txt`), skipped
+        /// when absent; `nil`: no MiniLM demo. The default, `.cache/minilm` in the working directory,
+        /// is where `scripts/fetch-minilm` puts it in a checkout.
+        public var minilmDirectory: String? = ".cache/minilm"
     }
 
     /// Log severities, least to most severe.

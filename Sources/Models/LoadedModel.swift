@@ -33,7 +33,8 @@ public struct LoadedModel: Sendable {
     /// torchvision's evaluation transform for the architecture); nil for non-image models.
     public let imagePreprocessing: ImagePreprocessing?
     /// The tokenizer for text inputs (a Hugging Face directory with `vocab.txt`); nil otherwise.
-    public let tokenizer: WordPieceTokenizer?
+    /// Settable: the service attaches the vocabulary it finds next to a registered BERT's weights.
+    public var tokenizer: WordPieceTokenizer?
     /// Parameter elements.
     public let parameterCount: Int
 

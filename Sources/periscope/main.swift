@@ -15,6 +15,8 @@ let subcommands: [Subcommand] = [
     Subcommand(name: "models", usage: ModelsCommand.usage, run: ModelsCommand.run),
     Subcommand(name: "extract", usage: ExtractCommand.usage, run: ExtractCommand.run),
     Subcommand(name: "attribute", usage: AttributeCommand.usage, run: AttributeCommand.run),
+    Subcommand(name: "serve", usage: ServeCommand.usage, run: ServeCommand.run),
+    Subcommand(name: "layers", usage: LayersCommand.usage, run: LayersCommand.run),
 ]
 
 @MainActor func printUsage() {

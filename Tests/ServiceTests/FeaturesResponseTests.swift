@@ -14,7 +14,7 @@ import TestSupport
 
     @Test func jsonBodyLayout() throws {
         let text = String(decoding: try response.jsonBody().collect(), as: UTF8.self)
-        let prefix = #"{"model":{"name":"resnet \"50\"","version":"1"},"features":{"layer3":{"shape":[1,2,2],"dtype":"float32","data":[0.1,-2.5,1e-7,3.0]},"avgpool":{"shape":[1,2],"dtype":"float16","data":[0.5,-1.0]}},"timing_ms":{"queue":0.123,"compute":15.3,"encode":"#
+        let prefix = #"{"model":{"name":"resnet \"50\"","version":1},"features":{"layer3":{"shape":[1,2,2],"dtype":"float32","data":[0.1,-2.5,1e-7,3.0]},"avgpool":{"shape":[1,2],"dtype":"float16","data":[0.5,-1.0]}},"timing_ms":{"queue":0.123,"compute":15.3,"encode":"#
         #expect(text.hasPrefix(prefix), "\(text)")
         #expect(text.hasSuffix("}}"))
         // The encode time is a JSON number.

@@ -4,7 +4,7 @@ import Tensors
 /// The answer to a native features request, encoded as it is sent:
 ///
 /// ```
-/// {"model":{"name":"resnet50","version":"1"},
+/// {"model":{"name":"resnet50","version":1},
 ///  "features":{"layer3":{"shape":[1,1024,14,14],"dtype":"float32","data":[0.1,-2.5,...]}},
 ///  "timing_ms":{"queue":0.12,"compute":15.3,"encode":2.1}}
 /// ```
@@ -37,7 +37,8 @@ public struct FeaturesResponse: Sendable {
         header.append(raw: #"{"model":{"name":"#)
         header.append(string: modelName)
         header.append(raw: #","version":"#)
-        header.append(string: modelVersion)
+        // openapi.yaml's ModelRef: the version is an integer (a non-numeric one stays a string).
+        if let number = Int(modelVersion) { header.append(integer: number) } else { header.append(string: modelVersion) }
         header.append(raw: #"},"features":{"#)
         var segments: [StreamingBody.Segment] = []
         for (index, feature) in features.enumerated() {

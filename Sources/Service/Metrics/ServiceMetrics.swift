@@ -15,6 +15,7 @@
 /// | periscope_active_hooks | gauge | |
 /// | periscope_models_loaded | gauge | |
 /// | periscope_model_load_seconds | histogram | model |
+/// | periscope_jobs_dropped_total | counter | reason |
 ///
 /// `model` is the model name (`-` for requests that never resolved one), `endpoint` a short route
 /// name (`features`, `infer`, `layers`, …), `status` the numeric HTTP status.
@@ -33,6 +34,7 @@ public final class ServiceMetrics: Sendable {
     private let activeHooks: Gauge
     private let modelsLoaded: Gauge
     private let modelLoad: MetricFamily<Histogram>
+    private let droppedJobs: MetricFamily<Counter>
 
     /// Batch-size buckets: powers of two up to 64.
     public static let batchSizeBounds: [Double] = [1, 2, 4, 8, 16, 32, 64]
@@ -61,6 +63,9 @@ public final class ServiceMetrics: Sendable {
         modelsLoaded = registry.gauge("periscope_models_loaded", help: "Model versions loaded and ready.").labels()
         modelLoad = registry.histogram("periscope_model_load_seconds", help: "Time to load a model version (weights, replicas, warm-up).",
                                        labelNames: ["model"], upperBounds: Self.loadSecondsBounds)
+        droppedJobs = registry.counter("periscope_jobs_dropped_total",
+                                       help: "Queued jobs answered without running, by reason (deadline_exceeded, client_disconnected, unavailable, …).",
+                                       labelNames: ["reason"])
         if includeProcessMetrics { registry.register(ProcessMetrics()) }
     }
 
@@ -87,6 +92,8 @@ public final class ServiceMetrics: Sendable {
         batchSize.labels(model).observe(Double(size))
     }
     public func observeEncode(model: String, seconds: Double) { encode.labels(model).observe(seconds) }
+    /// A queued job was answered without running (`reason`: the error type it was answered with).
+    public func countDroppedJob(reason: String) { droppedJobs.labels(reason).increment() }
     /// Hooks registered on replicas now (the workers add before a forward pass and subtract after).
     public func addActiveHooks(_ delta: Int) { activeHooks.increment(by: Double(delta)) }
     public var activeHookCount: Int { Int(activeHooks.value) }

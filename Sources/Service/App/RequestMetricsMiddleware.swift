@@ -1,0 +1,66 @@
+import HTTP
+import Synchronization
+
+/// Counts every request in the service metrics when its response ends: by model, endpoint and
+/// status, with its duration and body bytes; and the in-flight gauge while it runs. Sits outside
+/// `ErrorMiddleware`, so mapped errors count with their status.
+///
+/// The model label is the model the path names only once the service has found that name in the
+/// registry; unknown names count as `-`, so probing random names cannot grow the label set.
+struct RequestMetricsMiddleware: HTTPMiddleware {
+    let metrics: ServiceMetrics
+    let manager: ModelManager
+
+    func respond(to request: HTTPRequest, context: RequestContext, next: any Responder) async throws -> HTTPResponse {
+        let route = ServiceRoute.classify(method: request.method, path: request.path)
+        metrics.requestStarted()
+        let response: HTTPResponse
+        do {
+            response = try await next.respond(to: request, context: context)
+        } catch {
+            finish(route, context: context, status: (error as? any HTTPResponseError)?.status.code ?? 500, bytes: 0)
+            throw error
+        }
+        switch response.body {
+        case .empty:
+            finish(route, context: context, status: response.status.code, bytes: 0)
+            return response
+        case .bytes(let bytes):
+            finish(route, context: context, status: response.status.code, bytes: request.method == .head ? 0 : bytes.count)
+            return response
+        case .stream where request.method == .head:
+            finish(route, context: context, status: response.status.code, bytes: 0)
+            return response
+        case .stream(let producer):
+            var counted = response
+            counted.body = .stream { writer in
+                let counting = ByteCountingWriter(inner: writer)
+                defer { finish(route, context: context, status: response.status.code, bytes: counting.count) }
+                try await producer(counting)
+            }
+            return counted
+        }
+    }
+
+    private func finish(_ route: ServiceRoute, context: RequestContext, status: Int, bytes: Int) {
+        let model = route.model.flatMap { manager.isKnownModelName($0) ? $0 : nil }
+        let elapsed = ContinuousClock.now - context.arrivalTime
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        metrics.requestFinished(model: model, endpoint: route.endpoint, status: status, seconds: seconds, responseBytes: bytes)
+    }
+}
+
+/// Counts the bytes a streamed body writes.
+private final class ByteCountingWriter: HTTPBodyWriter {
+    private let inner: any HTTPBodyWriter
+    private let total = Atomic<Int>(0)
+
+    init(inner: any HTTPBodyWriter) { self.inner = inner }
+
+    func write(_ bytes: [UInt8]) async throws {
+        try await inner.write(bytes)
+        total.add(bytes.count, ordering: .relaxed)
+    }
+
+    var count: Int { total.load(ordering: .relaxed) }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import HTTP
+import Models
+import NN
+import Registry
+
+/// The native model registry: list, register (by path or streamed upload), show, remove, load,
+/// unload, and the layer listing.
+struct RegistryEndpoints {
+    let context: ServiceContext
+
+    /// Largest JSON registration body.
+    static let maxRegistrationBodyBytes = 1 << 20
+
+    func register(in router: inout Router) {
+        router.get("/v1/models") { _, _ in .json(bytes: RegistryJSON.body(try context.registry.models())) }
+        router.post("/v1/models", body: .streaming(maxSize: context.configuration.http.maxUploadBytes)) { request, _ in
+            try await registerModel(request)
+        }
+        router.get("/v1/models/{name}") { request, _ in
+            .json(bytes: RegistryJSON.body(try context.registry.model(named: request.pathParameter("name"))))
+        }
+        router.delete("/v1/models/{name}") { request, _ in
+            try await context.manager.removeModel(name: request.pathParameter("name"))
+            return HTTPResponse(status: .noContent)
+        }
+        router.delete("/v1/models/{name}/versions/{version}") { request, _ in
+            let version = try RequestParameters.pathVersion(request)
+            try await context.manager.removeVersion(name: request.pathParameter("name"), version: version)
+            return HTTPResponse(status: .noContent)
+        }
+        router.post("/v1/models/{name}/load") { request, _ in
+            let record = try await context.manager.load(name: request.pathParameter("name"), version: RequestParameters.queryVersion(request))
+            return .json(bytes: RegistryJSON.body(record))
+        }
+        router.post("/v1/models/{name}/unload") { request, _ in
+            let record = try await context.manager.unload(name: request.pathParameter("name"), version: RequestParameters.queryVersion(request))
+            return .json(bytes: RegistryJSON.body(record))
+        }
+        router.get("/v1/models/{name}/layers") { request, _ in
+            let model = try await context.manager.servedModel(name: request.pathParameter("name"), version: RequestParameters.queryVersion(request))
+            return .json(bytes: Self.layerList(model))
+        }
+    }
+
+    // MARK: - Registration
+
+    private func registerModel(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let version: ModelVersion
+        let parameters = try UploadParameters(request)
+        switch RequestParameters.mediaType(request) {
+        case "application/json", nil:
+            let body = try await request.body.collect(upTo: Self.maxRegistrationBodyBytes)
+            version = try await registerByPath(body)
+        case "application/octet-stream":
+            version = try await registerUpload(request, parameters)
+        case let type?:
+            throw ServiceError.unsupportedMediaType(type, expected: ["application/json", "application/octet-stream"])
+        }
+        context.logger.info("model registered", ["model": .string(version.name), "version": .int(version.version),
+                                                 "architecture": .string(version.architecture), "bytes": .int(Int(version.byteCount))])
+        var headers = HTTPHeaders()
+        headers.add(name: "Location", value: "/v1/models/\(version.name)")
+        return HTTPResponse(status: .created, contentType: "application/json", body: RegistryJSON.body(version), headers: headers)
+    }
+
+    /// `{"name", "architecture", "weights_path", "config"?, "description"?, "labels"?, "preload"?}`:
+    /// a file already under the model root, registered where it is, once it has loaded.
+    private func registerByPath(_ body: [UInt8]) async throws -> ModelVersion {
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(body)
+        } catch {
+            throw RequestError(error)
+        }
+        let fields = try FieldReader(document, path: "$")
+        try fields.rejectUnknownKeys(["name", "architecture", "weights_path", "config", "description", "labels", "preload"])
+        let weightsPath = try fields.requiredString("weights_path")
+        guard !weightsPath.isEmpty else { throw RequestError(field: "weights_path", "must not be empty") }
+        var configuration = "{}"
+        if fields.value("config") != nil {
+            _ = try fields.object("config")
+            // Re-serialized from the original text: the service's parser keeps numbers exact but writes no JSON.
+            let object = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+            let data = try JSONSerialization.data(withJSONObject: object?["config"] ?? [:], options: [.sortedKeys])
+            configuration = String(decoding: data, as: UTF8.self)
+        }
+        let registration = ModelRegistration(
+            name: try fields.requiredString("name"), architecture: try fields.requiredString("architecture"),
+            configuration: configuration, description: try Self.description(fields.string("description")),
+            labels: try Self.labels(fields.object("labels")), preload: try fields.bool("preload"))
+        try Self.validate(registration)
+        let registry = context.registry
+        let (_, absolutePath) = try registry.modelRoot.resolve(weightsPath)
+        try await WeightsCheck.verifyLoadable(architecture: registration.architecture, configuration: configuration, path: absolutePath)
+        return try await BlockingWork.run { try registry.register(registration, weightsPath: weightsPath) }
+    }
+
+    /// A safetensors body streamed into the model root (hashed as it arrives, never held in
+    /// memory), checked to load, then committed; the metadata comes in the query.
+    private func registerUpload(_ request: HTTPRequest, _ parameters: UploadParameters) async throws -> ModelVersion {
+        let head = request.head
+        guard let name = parameters.name else { throw ServiceError.invalidParameter(name: "name", problem: "is required for an upload") }
+        guard let architecture = parameters.architecture else {
+            throw ServiceError.invalidParameter(name: "architecture", problem: "is required for an upload")
+        }
+        let configuration = parameters.configuration ?? "{}"
+        let labels = parameters.labels
+        let expectedSHA256 = parameters.sha256
+        let registration = ModelRegistration(
+            name: name, architecture: architecture, configuration: configuration,
+            description: parameters.description, labels: labels, preload: parameters.preload)
+        try Self.validate(registration)
+        var expectedBytes: Int64?
+        if case .contentLength(let length) = head.bodyFraming { expectedBytes = Int64(length) }
+        let upload = SendableUpload(try context.registry.beginUpload(expectedByteCount: expectedBytes, expectedSHA256: expectedSHA256))
+        do {
+            for try await chunk in request.body { try upload.session.write(chunk) }
+            guard upload.session.byteCount > 0 else { throw RequestError(field: "$", "the upload is empty; send the safetensors file as the body") }
+            let temporary = context.registry.modelRoot.absolutePath(upload.session.temporaryPath)
+            try await WeightsCheck.verifyLoadable(architecture: architecture, configuration: configuration, path: temporary)
+            return try await BlockingWork.run { try upload.session.commit(registration) }
+        } catch {
+            upload.session.abort()
+            throw error
+        }
+    }
+
+    /// Name, architecture and configuration checked before any byte is stored.
+    private static func validate(_ registration: ModelRegistration) throws {
+        try ModelName.validate(registration.name)
+        _ = try ArchitectureRegistry.architecture(named: registration.architecture, configuration: Data(registration.configuration.utf8))
+    }
+
+    private static func description(_ text: String?) throws(RequestError) -> String? {
+        if let text, text.count > 4096 { throw RequestError(field: "description", "is longer than 4096 characters") }
+        return text
+    }
+
+    private static func labels(_ object: FieldReader?) throws(RequestError) -> [String: String]? {
+        guard let object else { return nil }
+        var labels: [String: String] = [:]
+        for (key, value) in object.object.members {
+            guard case .string(let text) = value else {
+                throw RequestError(field: object.field(key), "expected a string, found \(value.kindDescription)")
+            }
+            labels[key] = text
+        }
+        return labels
+    }
+
+    // MARK: - Layers
+
+    /// `LayerList`: the default-input catalog of a loaded version.
+    static func layerList(_ model: ServedModel) -> [UInt8] {
+        let buffer = JSONOutputBuffer(capacity: 16 * 1024)
+        buffer.append(raw: #"{"model":{"name":"#)
+        buffer.append(string: model.name)
+        buffer.append(raw: #","version":"#)
+        buffer.append(integer: model.version)
+        buffer.append(raw: #"},"layers":["#)
+        for (index, layer) in model.defaultCatalog.layers.enumerated() {
+            if index > 0 { buffer.append(UInt8(ascii: ",")) }
+            buffer.append(raw: #"{"name":"#)
+            buffer.append(string: layer.name)
+            buffer.append(raw: #","type":"#)
+            buffer.append(string: layer.moduleType)
+            buffer.append(raw: #","output_shape":"#)
+            buffer.append(integers: layer.outputShape ?? [])
+            buffer.append(raw: #","calls":"#)
+            buffer.append(integer: layer.callCount ?? 1)
+            buffer.append(raw: #","parameters":"#)
+            buffer.append(integer: layer.parameterCount)
+            buffer.append(UInt8(ascii: "}"))
+        }
+        buffer.append(raw: "]}")
+        return buffer.takeBytes()
+    }
+}
+
+/// An upload session handed to blocking-work threads: used by one of them at a time, in sequence.
+private final class SendableUpload: @unchecked Sendable {
+    let session: UploadSession
+    init(_ session: UploadSession) { self.session = session }
+}

@@ -1,0 +1,148 @@
+import Configuration
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HTTP
+import Models
+import NN
+import Registry
+import TestSupport
+@testable import Service
+
+/// A running Periscope service on a loopback port chosen by the OS, in a temporary data
+/// directory, with small fixture models registered (and preloaded) — built by the same
+/// `ServiceServer` as `periscope serve`. Tests talk to it over HTTP with `request`.
+final class LiveService: Sendable {
+    /// A small model to register.
+    enum Fixture: Sendable {
+        /// torchvision ResNet(BasicBlock, [1, 1, 1, 1]) (the PyTorch fixture's weights), images 16×16.
+        case resnet(String)
+        /// The BERT fixture (2 layers, hidden 32) with its vocabulary, so text works.
+        case bert(String)
+        /// torchvision.ops.MLP(8, [16, 16, 4]) with LayerNorm and GELU, seeded weights.
+        case mlp(String)
+
+        var name: String {
+            switch self {
+            case .resnet(let name), .bert(let name), .mlp(let name): name
+            }
+        }
+    }
+
+    static let resnetConfiguration = #"{"architecture": "resnet", "block": "basic", "layers": [1, 1, 1, 1], "num_classes": 1000, "preprocessing": {"resize_size": 16, "crop_size": 16}}"#
+    static let mlpConfiguration = #"{"in_channels": 8, "hidden_channels": [16, 16, 4], "norm": "layer_norm", "activation": "gelu"}"#
+
+    let directory: URL
+    let server: ServiceServer
+    let session: URLSession
+
+    var application: ServiceApplication { server.application }
+    var port: Int { server.port }
+
+    private init(directory: URL, server: ServiceServer) {
+        self.directory = directory
+        self.server = server
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 64
+        configuration.timeoutIntervalForRequest = 300
+        session = URLSession(configuration: configuration)
+    }
+
+    /// Starts a service with `fixtures` registered and preloaded, and waits until it is ready.
+    /// `settings` are configuration keys (as flags) over the test defaults: port 0, 2 workers of
+    /// 1 intra-op thread, no demo models.
+    static func start(_ fixtures: [Fixture], settings: [String: String] = [:], accessControl: AccessControl? = .insecureDevelopment,
+                      logger: Logger = .disabled, waitUntilReady: Bool = true) async throws -> LiveService {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("periscope-live-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var flags = ["data_dir": directory.path, "port": "0", "workers": "2", "intra_op_threads": "1", "demo.enabled": "false"]
+        flags.merge(settings) { _, new in new }
+        let configuration = try PeriscopeConfiguration.load(environment: ["HOME": directory.path], flags: flags)
+        let server = try ServiceServer(configuration: configuration, logger: logger, accessControl: accessControl)
+        let service = LiveService(directory: directory, server: server)
+        for fixture in fixtures { try install(fixture, in: server.application.registry) }
+        try server.start()
+        if waitUntilReady { try await server.application.waitUntilReady(timeout: .seconds(600)) }
+        return service
+    }
+
+    /// Copies (or writes) a fixture's files under the model root and registers them there, preloaded.
+    static func install(_ fixture: Fixture, in registry: ModelRegistry, preload: Bool = true) throws {
+        let folder = registry.modelRoot.absolutePath(fixture.name)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let architecture: String
+        let configuration: String
+        switch fixture {
+        case .resnet:
+            architecture = "resnet"
+            configuration = resnetConfiguration
+            try copy(Fixtures.url("resnet_basic_1111/model.safetensors"), to: folder + "/model.safetensors")
+        case .bert:
+            architecture = "bert"
+            for file in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"] {
+                try copy(Fixtures.url("bert_tiny/" + file), to: folder + "/" + file)
+            }
+            configuration = try String(contentsOf: Fixtures.url("bert_tiny/config.json"), encoding: .utf8)
+        case .mlp:
+            architecture = "mlp"
+            configuration = mlpConfiguration
+            let model = try LoadedModel.load(architecture: "mlp", configuration: Data(configuration.utf8), seed: 7)
+            try SafetensorsWriter.write(model.weights.entries.map { ($0.key, $0.tensor) }, to: URL(fileURLWithPath: folder + "/model.safetensors"))
+        }
+        _ = try registry.register(ModelRegistration(name: fixture.name, architecture: architecture, configuration: configuration, preload: preload),
+                                  weightsPath: fixture.name + "/model.safetensors")
+    }
+
+    private static func copy(_ source: URL, to path: String) throws {
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.copyItem(atPath: source.path, toPath: path)
+    }
+
+    /// Drains and stops the server and removes the data directory.
+    func stop() async {
+        await server.stop(drainTimeout: .seconds(5))
+        session.invalidateAndCancel()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    // MARK: - Requests
+
+    /// Sends a request and returns the reply, whatever its status.
+    func request(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [String: String] = [:]) async throws -> LiveReply {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let body { request.httpBody = Data(body) }
+        let (data, response) = try await session.data(for: request)
+        let http = response as! HTTPURLResponse
+        var replyHeaders: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { replyHeaders[String(describing: name).lowercased()] = String(describing: value) }
+        return LiveReply(status: http.statusCode, headers: replyHeaders, body: Array(data))
+    }
+
+    /// A JSON POST.
+    func post(_ path: String, json: String, headers: [String: String] = [:]) async throws -> LiveReply {
+        try await request("POST", path, body: Array(json.utf8), headers: headers.merging(["Content-Type": "application/json"]) { first, _ in first })
+    }
+
+    func get(_ path: String, headers: [String: String] = [:]) async throws -> LiveReply {
+        try await request("GET", path, headers: headers)
+    }
+}
+
+/// A reply as a test client sees it.
+struct LiveReply: Sendable {
+    var status: Int
+    /// Header names in lower case.
+    var headers: [String: String]
+    var body: [UInt8]
+
+    var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// The body parsed as JSON (the service's own parser: exact numbers).
+    func json() throws -> JSONValue { try JSONParser.parse(body) }
+
+    /// `error_type` of an error body.
+    var errorType: String? { (try? json())?.objectValue?["error_type"]?.stringValue }
+}

@@ -1,0 +1,35 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A client that writes raw bytes to the service and hangs up, for the tests of clients that leave.
+enum RawSocket {
+    enum Failure: Error { case system(String, Int32) }
+
+    /// Connects to 127.0.0.1:`port`, sends `bytes`, and closes the connection without reading.
+    static func sendAndClose(port: Int, _ bytes: [UInt8]) throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure.system("socket", errno) }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw Failure.system("connect", errno) }
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { throw Failure.system("send", errno) }
+            sent += count
+        }
+    }
+
+    /// An HTTP/1.1 POST of a JSON body.
+    static func post(path: String, json: String) -> [UInt8] {
+        let body = Array(json.utf8)
+        return Array("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+    }
+}
