@@ -56,20 +56,3 @@ public struct AccessLogMiddleware: HTTPMiddleware {
         logger.log(.info, "request", fields: fields)
     }
 }
-
-/// Counts the bytes a streamed body writes.
-private final class CountingBodyWriter: HTTPBodyWriter {
-    private let inner: any HTTPBodyWriter
-    private let total = Atomic<Int>(0)
-
-    init(inner: any HTTPBodyWriter) { self.inner = inner }
-
-    func write(_ bytes: [UInt8]) async throws {
-        try await inner.write(bytes)
-        total.add(bytes.count, ordering: .relaxed)
-    }
-
-    var count: Int { total.load(ordering: .relaxed) }
-}
-
-import Synchronization

@@ -43,12 +43,12 @@ struct TensorOutput {
 
     /// The tensors as JSON; floats in shortest round-trip form, non-finite values an error.
     static func json(_ tensors: CapturedFeatures, model: LoadedModel, section: String) throws -> Data {
-        var text = "{\"model\":{\"name\":" + quoted(model.name) + ",\"architecture\":" + quoted(model.architecture.family) + "},"
-            + quoted(section) + ":{"
+        var text = "{\"model\":{\"name\":" + SafetensorsWriter.jsonString(model.name) + ",\"architecture\":" + SafetensorsWriter.jsonString(model.architecture.family) + "},"
+            + SafetensorsWriter.jsonString(section) + ":{"
         for (index, entry) in tensors.entries.enumerated() {
             if index > 0 { text += "," }
             let tensor = entry.tensor.to(.float32)
-            text += quoted(entry.name) + ":{\"shape\":[" + tensor.shape.map(String.init).joined(separator: ",") + "],\"dtype\":\"float32\",\"data\":["
+            text += SafetensorsWriter.jsonString(entry.name) + ":{\"shape\":[" + tensor.shape.map(String.init).joined(separator: ",") + "],\"dtype\":\"float32\",\"data\":["
             var first = true
             for value in tensor.toArray() {
                 guard value.isFinite else {
@@ -61,19 +61,5 @@ struct TensorOutput {
             text += "]}"
         }
         return Data((text + "}}\n").utf8)
-    }
-
-    private static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
     }
 }

@@ -67,8 +67,8 @@ public enum SafetensorsWriter {
         }
     }
 
-    /// A JSON string literal.
-    static func jsonString(_ text: String) -> String {
+    /// A JSON string literal (control characters escaped).
+    public static func jsonString(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

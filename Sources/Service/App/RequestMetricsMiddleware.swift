@@ -1,5 +1,4 @@
 import HTTP
-import Synchronization
 
 /// Counts every request in the service metrics when its response ends: by model, endpoint and
 /// status, with its duration and body bytes; and the in-flight gauge while it runs. Sits outside
@@ -34,7 +33,7 @@ struct RequestMetricsMiddleware: HTTPMiddleware {
         case .stream(let producer):
             var counted = response
             counted.body = .stream { writer in
-                let counting = ByteCountingWriter(inner: writer)
+                let counting = CountingBodyWriter(inner: writer)
                 defer { finish(route, context: context, status: response.status.code, bytes: counting.count) }
                 try await producer(counting)
             }
@@ -48,19 +47,4 @@ struct RequestMetricsMiddleware: HTTPMiddleware {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         metrics.requestFinished(model: model, endpoint: route.endpoint, status: status, seconds: seconds, responseBytes: bytes)
     }
-}
-
-/// Counts the bytes a streamed body writes.
-private final class ByteCountingWriter: HTTPBodyWriter {
-    private let inner: any HTTPBodyWriter
-    private let total = Atomic<Int>(0)
-
-    init(inner: any HTTPBodyWriter) { self.inner = inner }
-
-    func write(_ bytes: [UInt8]) async throws {
-        try await inner.write(bytes)
-        total.add(bytes.count, ordering: .relaxed)
-    }
-
-    var count: Int { total.load(ordering: .relaxed) }
 }
