@@ -180,6 +180,8 @@ import TestSupport
             gate.open()
             try await blocker.value
             #expect(try await queued.value.status == 200)
+            // A job is counted just after its answer: once every worker has run a control item, it is.
+            _ = try await pool.hookCounts()
             // The blocker and the queued request ran; the late, the disconnected and the refused ones did not.
             #expect(pool.executedJobCount == executed + 2)
             let metrics = try await service.get("/metrics").text

@@ -1,5 +1,5 @@
 /// Which maps an attribution returns.
-public enum AttributionMethod: String, Sendable, Equatable, Codable {
+public enum AttributionMethod: String, Sendable, Equatable, Codable, CaseIterable {
     /// The raw gradient of the target with respect to every floating-point input (`input_grad`)
     /// and to each selected layer's activation (`grad:<layer>`). Take |·| (and the maximum over
     /// channels) for a classic saliency map.

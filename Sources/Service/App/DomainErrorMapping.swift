@@ -12,6 +12,7 @@ enum DomainErrorMapping {
         case let error as RegistryError: registry(error)
         case let error as ModelError: HTTPError(.badRequest, error.description, errorType: "invalid_model_input")
         case let error as CaptureError: capture(error)
+        case let error as AttributionError: attribution(error)
         case let error as ImageError:
             if case .tooLarge = error { HTTPError(.contentTooLarge, "image: \(error.description)", errorType: "request_too_large") }
             else { HTTPError(.badRequest, "image: \(error.description)", errorType: "invalid_image") }
@@ -36,6 +37,16 @@ enum DomainErrorMapping {
         case .io, .uploadClosed, .injectedFault:
             return HTTPError(.internalServerError, message, errorType: "internal")
         }
+    }
+
+    /// A request value that does not fit the model, named by its field (the checks before queueing
+    /// and those only a forward pass can make, such as BERT's sequence axis in `output_index`).
+    private static func attribution(_ error: AttributionError) -> HTTPError {
+        let field = switch error {
+        case .invalidTarget: "target"
+        case .noLayers, .notSpatial, .noDifferentiableInput: "layers"
+        }
+        return HTTPError(.badRequest, "\(field): \(error.description)")
     }
 
     private static func capture(_ error: CaptureError) -> HTTPError {

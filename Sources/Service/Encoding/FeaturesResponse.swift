@@ -13,6 +13,8 @@ import Tensors
 /// the feature carries `"encoding":"base64"`. `timing_ms.encode` is measured while the body is
 /// produced and written last. The safetensors form (for `Accept: application/octet-stream`) holds
 /// the same tensors under their layer names and `model`, `version`, `timing_ms` in `__metadata__`.
+///
+/// Attributions are answered in the same form, with the tensors under `"attributions"` (`collection`).
 public struct FeaturesResponse: Sendable {
     public var modelName: String
     public var modelVersion: String
@@ -20,9 +22,12 @@ public struct FeaturesResponse: Sendable {
     public var features: [(name: String, tensor: Tensor)]
     public var queueMilliseconds: Double
     public var computeMilliseconds: Double
+    /// The JSON key the tensors go under: `features`, or `attributions`.
+    public var collection: String
 
     public init(modelName: String, modelVersion: String, features: [(name: String, tensor: Tensor)],
-                queueMilliseconds: Double, computeMilliseconds: Double) {
+                queueMilliseconds: Double, computeMilliseconds: Double, collection: String = "features") {
+        self.collection = collection
         self.modelName = modelName
         self.modelVersion = modelVersion
         self.features = features
@@ -39,7 +44,9 @@ public struct FeaturesResponse: Sendable {
         header.append(raw: #","version":"#)
         // openapi.yaml's ModelRef: the version is an integer (a non-numeric one stays a string).
         if let number = Int(modelVersion) { header.append(integer: number) } else { header.append(string: modelVersion) }
-        header.append(raw: #"},"features":{"#)
+        header.append(raw: "},")
+        header.append(string: collection)
+        header.append(raw: ":{")
         var segments: [StreamingBody.Segment] = []
         for (index, feature) in features.enumerated() {
             if index > 0 { header.append(UInt8(ascii: ",")) }

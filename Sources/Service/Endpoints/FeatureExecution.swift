@@ -34,7 +34,8 @@ struct FeatureExecution {
         return outcome
     }
 
-    private func checkSize(_ bytes: Int) throws(ServiceError) {
+    /// Refuses a response of `bytes` over `max_response_bytes` (413).
+    func checkSize(_ bytes: Int) throws(ServiceError) {
         let limit = context.configuration.maxResponseBytes
         if bytes > limit { throw .responseTooLarge(bytes: bytes, limit: limit) }
     }

@@ -19,15 +19,20 @@ struct FeaturePlan {
                      deadline: RequestDeadline, disconnection: ClientDisconnection?) async throws -> FeaturePlan {
         let catalog = try await catalog(for: model, inputs: inputs.tensors, pool: pool, deadline: deadline, disconnection: disconnection)
         let request = try model.model.resolveLayers(selectors, in: catalog)
+        return FeaturePlan(catalog: catalog, request: request, shapes: shapes(of: request, in: catalog, rows: inputs.rows))
+    }
+
+    /// Each name `request` answers with (aliases included) and its shape at batch `rows`.
+    static func shapes(of request: FeatureRequest, in catalog: LayerCatalog, rows: Int) -> [(name: String, shape: [Int]?)] {
         var shapes: [(name: String, shape: [Int]?)] = []
         let answer = Set(request.selection.names).subtracting(request.droppedNames)
         for name in request.selection.names where answer.contains(name) {
-            shapes.append((name, shape(of: name, in: catalog, rows: inputs.rows)))
+            shapes.append((name, shape(of: name, in: catalog, rows: rows)))
         }
         for (alias, target) in request.aliases {
-            shapes.append((alias, shape(of: target, in: catalog, rows: inputs.rows)))
+            shapes.append((alias, shape(of: target, in: catalog, rows: rows)))
         }
-        return FeaturePlan(catalog: catalog, request: request, shapes: shapes)
+        return shapes
     }
 
     /// The catalog for inputs shaped like `inputs`, traced on a worker when it is a new shape.

@@ -68,29 +68,7 @@ public struct FeaturesRequest: Sendable {
     public init(json: JSONValue) throws(RequestError) {
         let body = try FieldReader(json, path: "$")
         try body.rejectUnknownKeys(Self.knownFields)
-        let given = ["inputs", "text", "image"].filter { body.contains($0) }
-        guard given.count == 1 else {
-            throw RequestError(field: "$", given.isEmpty
-                ? "the body needs one of \"inputs\" (tensors), \"text\" or \"image\""
-                : "give only one of \"inputs\", \"text\" and \"image\" (found \(given.joined(separator: ", ")))")
-        }
-        switch given[0] {
-        case "inputs": input = .tensors(try Self.tensors(body.object("inputs")!))
-        case "text": input = .text(try Self.strings(body.required("text"), field: "text", what: "a text"))
-        default:
-            let encoded = try Self.strings(body.required("image"), field: "image", what: "a base64 image")
-            var images: [[UInt8]] = []
-            for (index, text) in encoded.enumerated() {
-                let field = encoded.count == 1 ? "image" : "image[\(index)]"
-                do {
-                    images.append(try Base64.decode(text))
-                } catch {
-                    throw RequestError(field: field, error.description)
-                }
-                if images[index].isEmpty { throw RequestError(field: field, "is empty") }
-            }
-            input = .images(images)
-        }
+        input = try Self.input(body)
         layers = try Self.layers(body.value("layers"))
         pool = try body.choice("pool", as: PoolingMode.self) ?? .none
         flatten = try body.bool("flatten") ?? false
@@ -102,6 +80,34 @@ public struct FeaturesRequest: Sendable {
     }
 
     // MARK: - Fields
+
+    /// The input of a body: exactly one of `"inputs"`, `"text"` and `"image"` (shared with
+    /// `AttributionsRequest`, which takes the same input forms).
+    static func input(_ body: FieldReader) throws(RequestError) -> Input {
+        let given = ["inputs", "text", "image"].filter { body.contains($0) }
+        guard given.count == 1 else {
+            throw RequestError(field: "$", given.isEmpty
+                ? "the body needs one of \"inputs\" (tensors), \"text\" or \"image\""
+                : "give only one of \"inputs\", \"text\" and \"image\" (found \(given.joined(separator: ", ")))")
+        }
+        switch given[0] {
+        case "inputs": return .tensors(try tensors(body.object("inputs")!))
+        case "text": return .text(try strings(body.required("text"), field: "text", what: "a text"))
+        default:
+            let encoded = try strings(body.required("image"), field: "image", what: "a base64 image")
+            var images: [[UInt8]] = []
+            for (index, text) in encoded.enumerated() {
+                let field = encoded.count == 1 ? "image" : "image[\(index)]"
+                do {
+                    images.append(try Base64.decode(text))
+                } catch {
+                    throw RequestError(field: field, error.description)
+                }
+                if images[index].isEmpty { throw RequestError(field: field, "is empty") }
+            }
+            return .images(images)
+        }
+    }
 
     /// `"inputs": {"name": {"shape", "data", "dtype"?}}`.
     private static func tensors(_ inputs: FieldReader) throws(RequestError) -> [RequestTensor] {

@@ -6,9 +6,13 @@ import Tensors
 enum FeatureRequests {
     /// `{"inputs": {"input": {"shape": [...], "data": [...]}}, "layers": [...], …}` for a vision model or an MLP.
     static func tensorBody(_ tensor: Tensor, name: String = "input", layers: [String], extra: String = "") -> String {
+        "{" + inputsMember(tensor, name: name) + ",\"layers\":" + layerList(layers) + extra + "}"
+    }
+
+    /// `"inputs": {"<name>": {"shape": [...], "data": [...]}}`.
+    static func inputsMember(_ tensor: Tensor, name: String = "input") -> String {
         let data = tensor.toArray().map { "\($0)" }.joined(separator: ",")
-        return #"{"inputs":{""# + name + #"":{"shape":["# + tensor.shape.map(String.init).joined(separator: ",") + #"],"data":["# + data
-            + "]}},\"layers\":" + layerList(layers) + extra + "}"
+        return #""inputs":{""# + name + #"":{"shape":["# + tensor.shape.map(String.init).joined(separator: ",") + #"],"data":["# + data + "]}}"
     }
 
     /// `{"text": [...], "layers": [...], …}`.
@@ -17,15 +21,21 @@ enum FeatureRequests {
         return "{\"text\":[" + list + "],\"layers\":" + layerList(layers) + extra + "}"
     }
 
+    /// `{"inputs": {"input": …}, "target": …, "method": …, "layers": [...], …}` for an attribution (layers are names).
+    static func attributionBody(_ tensor: Tensor, target: String, method: String, layers: [String], extra: String = "") -> String {
+        let names = layers.map { "\"\($0)\"" }.joined(separator: ",")
+        return "{" + inputsMember(tensor) + #","target":"# + target + #","method":""# + method + #"","layers":["# + names + "]" + extra + "}"
+    }
+
     /// Layer selectors as JSON: integers stay numbers.
     static func layerList(_ layers: [String]) -> String {
         "[" + layers.map { Int($0) != nil ? $0 : "\"\($0)\"" }.joined(separator: ",") + "]"
     }
 
-    /// The `features` of a JSON features answer: name → (shape, values).
-    static func features(_ reply: LiveReply) throws -> [String: (shape: [Int], values: [Float])] {
+    /// The `features` (or, with `key`, the `attributions`) of a JSON answer: name → (shape, values).
+    static func features(_ reply: LiveReply, key: String = "features") throws -> [String: (shape: [Int], values: [Float])] {
         let document = try reply.json()
-        guard let features = document.objectValue?["features"]?.objectValue else { throw Problem.notFeatures(reply.text) }
+        guard let features = document.objectValue?[key]?.objectValue else { throw Problem.notFeatures(reply.text) }
         var result: [String: (shape: [Int], values: [Float])] = [:]
         for (name, value) in features.members {
             guard let object = value.objectValue, let shape = object["shape"]?.numericArray,

@@ -1,0 +1,60 @@
+import HTTP
+import Models
+import NN
+import Tensors
+
+/// `POST /v1/models/{name}/attributions`: gradients of a target with respect to the input and to
+/// named layers (saliency), or Grad-CAM maps, in the encodings of features — JSON (numbers or
+/// base64) under `"attributions"`, or with `Accept: application/octet-stream` a safetensors body
+/// with the keys `input_grad`, `grad:<layer>`, `gradcam:<layer>`. The body is an
+/// `AttributionsRequest` (JSON only).
+struct AttributionEndpoints {
+    let context: ServiceContext
+
+    func register(in router: inout Router) {
+        router.post("/v1/models/{name}/attributions") { request, requestContext in
+            try await attribute(request, requestContext)
+        }
+    }
+
+    private func attribute(_ request: HTTPRequest, _ requestContext: RequestContext) async throws -> HTTPResponse {
+        let deadline = try context.deadline(for: request, context: requestContext)
+        let attributions = try Self.parse(request)
+        let model = try await context.manager.servedModel(name: request.pathParameter("name"), version: nil)
+        do {
+            let inputStarted = ContinuousClock.now
+            let inputs = try InputPreparation.prepare(attributions.input, for: model.model, modelName: model.name)
+            let inputSeconds = WorkerPool.seconds(from: inputStarted, to: .now)
+            let safetensors = FeatureEndpoints.prefersSafetensors(request.headers)
+            let dtype = attributions.dtype.dtype
+            let outcome = try await FeatureExecution(context: context).runAttribution(
+                model: model, inputs: inputs, request: attributions.attribution, dtype: attributions.dtype, deadline: deadline,
+                disconnection: requestContext.disconnection
+            ) { shapes in
+                safetensors
+                    ? ResponseSize.maximumSafetensorsBytes(shapes, dtype: dtype)
+                    : ResponseSize.maximumFeaturesJSONBytes(shapes, dtype: dtype, encoding: attributions.encoding, layout: .flat,
+                                                            modelName: model.name, modelVersion: String(model.version))
+            }
+            let answer = FeaturesResponse(modelName: model.name, modelVersion: String(model.version), features: outcome.features,
+                                          queueMilliseconds: outcome.queueSeconds * 1000, computeMilliseconds: outcome.computeSeconds * 1000,
+                                          collection: "attributions")
+            let response = safetensors
+                ? try answer.safetensorsBody().httpResponse(contentType: "application/octet-stream")
+                : try answer.jsonBody(encoding: attributions.encoding).httpResponse(contentType: "application/json")
+            return ResponseObservation.observe(response, model: model, context: context, arrival: requestContext.arrivalTime,
+                                               inputSeconds: inputSeconds, outcome: outcome)
+        } catch {
+            model.statistics.recordFailure(totalSeconds: WorkerPool.seconds(from: requestContext.arrivalTime, to: .now))
+            throw error
+        }
+    }
+
+    /// The request from a JSON body (openapi.yaml takes no other media type here).
+    static func parse(_ request: HTTPRequest) throws -> AttributionsRequest {
+        switch RequestParameters.mediaType(request) {
+        case "application/json", nil: return try AttributionsRequest.parse(request.body.bytes ?? [])
+        case let type?: throw ServiceError.unsupportedMediaType(type, expected: ["application/json"])
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import HTTP
+import Models
+import NN
+import Tensors
+
+// The path of an attribution request after its body is parsed: like features — catalog, checks
+// before queueing, size bound, the worker pool's queue and deadlines — but one job per request,
+// never batched, with autograd recording on inside it only.
+
+extension FeatureExecution {
+    /// Checks `request` against the model (unknown layers, a target that does not fit, Grad-CAM on
+    /// a layer that is not [N, C, H, W]) before queueing, runs it on a worker and returns its maps
+    /// converted to `dtype`, as a `FeatureOutcome` (one job, batch size 1).
+    func runAttribution(model: ServedModel, inputs: PreparedInputs, request: AttributionRequest, dtype: OutputDType,
+                        deadline: RequestDeadline, disconnection: ClientDisconnection?, sizeBound: SizeBound) async throws -> FeatureOutcome {
+        let catalog = try await FeaturePlan.catalog(for: model, inputs: inputs.tensors, pool: context.pool, deadline: deadline,
+                                                    disconnection: disconnection)
+        let resolved: ResolvedAttribution
+        do {
+            resolved = try model.model.resolveAttribution(request, in: catalog)
+        } catch let error as CaptureError {
+            throw Self.fieldError(error, request: request)
+        }
+        try checkSize(sizeBound(try Self.predictedShapes(request, model: model.model, inputs: inputs, catalog: catalog)))
+
+        let tensors = inputs.tensors, rows = inputs.rows
+        let postProcessing = FeaturePostProcessing(dtype: dtype)
+        let submitted = ContinuousClock.now
+        // A task, not a feature job: the pool never batches it. The pool runs jobs without recording;
+        // `attribute` records for its own forward and backward pass and removes its hooks, also on error.
+        let outcome = try await context.pool.run(model: model, deadline: deadline.instant, timeoutMilliseconds: deadline.milliseconds,
+                                                 disconnection: disconnection) { worker in
+            let started = ContinuousClock.now
+            let maps = try worker.replica(for: model).attribute(resolved, inputs: tensors)
+            let computed = ContinuousClock.now
+            var features: [(name: String, tensor: Tensor)] = []
+            for (name, tensor) in maps { features.append((name, try postProcessing.apply(tensor, layer: name))) }
+            let computeSeconds = WorkerPool.seconds(from: started, to: computed)
+            let outputSeconds = WorkerPool.seconds(from: computed, to: .now)
+            model.statistics.recordExecution(rows: rows, inputSeconds: 0, inferSeconds: computeSeconds, outputSeconds: outputSeconds)
+            return FeatureOutcome(features: features, queueSeconds: WorkerPool.seconds(from: submitted, to: started),
+                                  computeSeconds: computeSeconds, outputSeconds: outputSeconds, batchSize: 1, batchRows: rows)
+        }
+        if deadline.hasPassed { throw ServiceError.deadlineExceeded(milliseconds: deadline.milliseconds) }
+        try checkSize(sizeBound(outcome.features.map { ($0.name, $0.tensor.shape) }))
+        return outcome
+    }
+
+    /// An unknown layer, as `DomainErrorMapping` answers it (404 with the closest names), naming
+    /// the field it came from: the target's layer or `layers`.
+    private static func fieldError(_ error: CaptureError, request: AttributionRequest) -> any Error {
+        guard let mapped = DomainErrorMapping.httpError(for: error) else { return error }
+        var field = "layers"
+        if case .unknownLayer(let name, _) = error, case .layerNorm = request.target, !request.layers.contains(.name(name)) {
+            field = "target.layer"
+        }
+        return HTTPError(mapped.status, "\(field): \(mapped.message)", errorType: mapped.errorType)
+    }
+
+    /// The maps' shapes as far as the catalog predicts them (exact shapes are checked after the
+    /// job): saliency — each floating-point input (or an integer input's stand-in layer) and each
+    /// layer; Grad-CAM — one channel per layer, at the image input's size.
+    private static func predictedShapes(_ request: AttributionRequest, model: LoadedModel, inputs: PreparedInputs,
+                                        catalog: LayerCatalog) throws -> [(name: String, shape: [Int])] {
+        let layers = request.layers.isEmpty
+            ? [] : FeaturePlan.shapes(of: try model.resolveLayers(request.layers, in: catalog), in: catalog, rows: inputs.rows)
+        var shapes: [(name: String, shape: [Int])] = []
+        switch request.method {
+        case .saliency:
+            let standIns = model.architecture.attributionInputLayers
+            for (name, tensor) in inputs.tensors.sorted(by: { $0.key < $1.key }) {
+                let key = AttributionRequest.inputGradientKey(input: name, only: false)
+                if tensor.dtype.isFloatingPoint {
+                    shapes.append((key, tensor.shape))
+                } else if let layer = standIns[name], let shape = FeaturePlan.shape(of: layer, in: catalog, rows: inputs.rows) {
+                    shapes.append((key, shape))
+                }
+            }
+            for (name, shape) in layers {
+                if let shape { shapes.append((AttributionRequest.gradientKey(layer: name), shape)) }
+            }
+        case .gradcam:
+            let image = inputs.tensors.values.first { $0.rank == 4 && $0.dtype.isFloatingPoint }?.shape
+            for (name, shape) in layers {
+                guard let shape, shape.count == 4 else { continue }
+                shapes.append((AttributionRequest.gradCAMKey(layer: name), [shape[0], 1, image?[2] ?? shape[2], image?[3] ?? shape[3]]))
+            }
+        }
+        return shapes
+    }
+}

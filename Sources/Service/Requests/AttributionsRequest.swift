@@ -1,0 +1,114 @@
+import NN
+
+/// A `POST /v1/models/{name}/attributions` request, validated field by field (openapi.yaml's
+/// `AttributionRequest`).
+///
+/// Body: the input as in `FeaturesRequest` (exactly one of `inputs`, `text`, `image`), and
+/// - `"target"` (required): `{"class": k}`, `{"output_index": [i, …]}` (one entry per output
+///   axis, the batch row first) or `{"layer": "<name>", "reduce": "l2"}`;
+/// - `"method"` (required): `"saliency"` or `"gradcam"`;
+/// - `"layers"`: layer names or globs (strings; gradcam needs at least one);
+/// - `"dtype": "float32|float16"`, `"encoding": "json|base64"` as for features.
+///
+/// Unknown fields are rejected, in the body and in the target.
+public struct AttributionsRequest: Sendable {
+    public var input: FeaturesRequest.Input
+    /// What to differentiate, how, and for which layers (as the library takes it).
+    public var attribution: AttributionRequest
+    public var dtype: OutputDType
+    public var encoding: FeatureEncoding
+
+    public static let knownFields = ["inputs", "text", "image", "target", "method", "layers", "dtype", "encoding"]
+
+    public init(input: FeaturesRequest.Input, attribution: AttributionRequest, dtype: OutputDType = .float32,
+                encoding: FeatureEncoding = .json) {
+        self.input = input
+        self.attribution = attribution
+        self.dtype = dtype
+        self.encoding = encoding
+    }
+
+    /// Parses and validates a request body.
+    public static func parse(_ body: [UInt8], limits: JSONParserLimits = JSONParserLimits()) throws(RequestError) -> AttributionsRequest {
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(body, limits: limits)
+        } catch {
+            throw RequestError(error)
+        }
+        return try AttributionsRequest(json: document)
+    }
+
+    /// Validates a parsed body.
+    public init(json: JSONValue) throws(RequestError) {
+        let body = try FieldReader(json, path: "$")
+        try body.rejectUnknownKeys(Self.knownFields)
+        input = try FeaturesRequest.input(body)
+        guard let target = try body.object("target") else { throw RequestError(field: "target", "is required") }
+        guard let method = try body.choice("method", as: AttributionMethod.self) else { throw RequestError(field: "method", "is required") }
+        let layers = try Self.layers(body.value("layers"))
+        if method == .gradcam && layers.isEmpty {
+            throw RequestError(field: "layers", "gradcam needs at least one (convolutional) layer")
+        }
+        attribution = AttributionRequest(target: try Self.target(target), method: method, layers: layers)
+        dtype = try body.choice("dtype", as: OutputDType.self) ?? .float32
+        encoding = try body.choice("encoding", as: FeatureEncoding.self) ?? .json
+    }
+
+    // MARK: - Fields
+
+    /// `{"class": k}` | `{"output_index": [...]}` | `{"layer": "<name>", "reduce": "l2"}`.
+    private static func target(_ target: FieldReader) throws(RequestError) -> AttributionTarget {
+        let kinds = ["class", "output_index", "layer"].filter { target.object[$0] != nil }
+        guard kinds.count == 1 else {
+            throw RequestError(field: target.path, (kinds.isEmpty ? "needs" : "give only") + #" one of {"class": k}, {"output_index": [i, ...]}"#
+                               + #" or {"layer": "<name>", "reduce": "l2"}"# + (kinds.isEmpty ? "" : " (found \(kinds.joined(separator: ", ")))"))
+        }
+        switch kinds[0] {
+        case "class":
+            try target.rejectUnknownKeys(["class"])
+            return .classIndex(try nonNegativeInteger(target.required("class"), field: target.field("class")))
+        case "output_index":
+            try target.rejectUnknownKeys(["output_index"])
+            let field = target.field("output_index")
+            guard let elements = try target.required("output_index").arrayElements, !elements.isEmpty else {
+                throw RequestError(field: field, "expected a non-empty array of non-negative integers (one per output axis, the batch row first)")
+            }
+            var index: [Int] = []
+            for (axis, element) in elements.enumerated() {
+                index.append(try nonNegativeInteger(element, field: "\(field)[\(axis)]"))
+            }
+            return .outputIndex(index)
+        default:
+            try target.rejectUnknownKeys(["layer", "reduce"])
+            let layer = try target.requiredString("layer")
+            guard !layer.isEmpty else { throw RequestError(field: target.field("layer"), "expected a layer name, found an empty string") }
+            let reduce = try target.requiredString("reduce")
+            guard reduce == "l2" else { throw RequestError(field: target.field("reduce"), "'\(reduce)' is not one of: l2") }
+            return .layerNorm(layer: layer)
+        }
+    }
+
+    private static func nonNegativeInteger(_ value: JSONValue, field: String) throws(RequestError) -> Int {
+        guard case .number(let number) = value, number.decimal.isIntegerLiteral, let integer = number.intValue, integer >= 0 else {
+            throw RequestError(field: field, "expected a non-negative integer, found \(value.numberValue?.text ?? value.kindDescription)")
+        }
+        return integer
+    }
+
+    /// `"layers"`: an array (possibly empty) of non-empty layer names or globs.
+    private static func layers(_ value: JSONValue?) throws(RequestError) -> [LayerSelector] {
+        guard let value else { return [] }
+        guard let elements = value.arrayElements else {
+            throw RequestError(field: "layers", "expected an array of layer names, found \(value.kindDescription)")
+        }
+        var selectors: [LayerSelector] = []
+        for (index, element) in elements.enumerated() {
+            guard case .string(let name) = element, !name.isEmpty else {
+                throw RequestError(field: "layers[\(index)]", "expected a layer name, found \(element.kindDescription == "a string" ? "an empty string" : element.kindDescription)")
+            }
+            selectors.append(.name(name))
+        }
+        return selectors
+    }
+}

@@ -1,0 +1,72 @@
+import Testing
+import NN
+@testable import Service
+
+/// `AttributionsRequest`: the body of `POST /v1/models/{name}/attributions` as openapi.yaml's
+/// `AttributionRequest` describes it, and every violation a 400 naming the field.
+@Suite struct AttributionsRequestTests {
+    private func parse(_ text: String) throws(RequestError) -> AttributionsRequest {
+        try AttributionsRequest.parse(Array(text.utf8))
+    }
+
+    @Test(arguments: [
+        (#"{"class": 3}"#, AttributionTarget.classIndex(3)),
+        (#"{"output_index": [1, 0, 7]}"#, .outputIndex([1, 0, 7])),
+        (#"{"layer": "layer4", "reduce": "l2"}"#, .layerNorm(layer: "layer4")),
+    ])
+    func targets(_ json: String, _ target: AttributionTarget) throws {
+        let request = try parse(#"{"text": ["a", "b"], "target": \#(json), "method": "saliency"}"#)
+        #expect(request.attribution == AttributionRequest(target: target, method: .saliency, layers: []))
+        #expect(request.dtype == .float32 && request.encoding == .json)
+        guard case .text(let texts) = request.input else { Issue.record("not text"); return }
+        #expect(texts == ["a", "b"])
+    }
+
+    @Test func everyOption() throws {
+        let request = try parse("""
+        {"inputs": {"input": {"shape": [1, 2], "data": [0.5, -1]}}, "target": {"class": 0}, "method": "gradcam",
+         "layers": ["layer3", "layer4.*.relu"], "dtype": "float16", "encoding": "base64"}
+        """)
+        #expect(request.attribution == AttributionRequest(target: .classIndex(0), method: .gradcam, layers: ["layer3", "layer4.*.relu"]))
+        #expect(request.dtype == .float16 && request.encoding == .base64)
+        guard case .tensors(let tensors) = request.input else { Issue.record("not tensors"); return }
+        #expect(tensors.map(\.name) == ["input"] && tensors[0].shape == [1, 2])
+    }
+
+    @Test(arguments: [
+        (#"{"text": "hello", "method": "saliency"}"#, "target", "is required"),
+        (#"{"text": "hello", "target": {"class": 1}}"#, "method", "is required"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "occlusion"}"#, "method", "saliency, gradcam"),
+        (#"{"target": {"class": 1}, "method": "saliency"}"#, "$", "\"inputs\""),
+        (#"{"text": "hello", "image": "aGk=", "target": {"class": 1}, "method": "saliency"}"#, "$", "only one"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "pool": "mean"}"#, "pool", "unknown field"),
+        (#"{"text": "hello", "target": 3, "method": "saliency"}"#, "target", "expected an object"),
+        (#"{"text": "hello", "target": {}, "method": "saliency"}"#, "target", "needs one of"),
+        (#"{"text": "hello", "target": {"class": 1, "output_index": [0]}, "method": "saliency"}"#, "target", "give only one"),
+        (#"{"text": "hello", "target": {"class": -1}, "method": "saliency"}"#, "target.class", "non-negative integer, found -1"),
+        (#"{"text": "hello", "target": {"class": 1.5}, "method": "saliency"}"#, "target.class", "found 1.5"),
+        (#"{"text": "hello", "target": {"class": "3"}, "method": "saliency"}"#, "target.class", "found a string"),
+        (#"{"text": "hello", "target": {"class": 1, "reduce": "l2"}, "method": "saliency"}"#, "target.reduce", "unknown field"),
+        (#"{"text": "hello", "target": {"output_index": []}, "method": "saliency"}"#, "target.output_index", "non-empty array"),
+        (#"{"text": "hello", "target": {"output_index": 4}, "method": "saliency"}"#, "target.output_index", "non-empty array"),
+        (#"{"text": "hello", "target": {"output_index": [0, -2]}, "method": "saliency"}"#, "target.output_index[1]", "found -2"),
+        (#"{"text": "hello", "target": {"layer": "fc"}, "method": "saliency"}"#, "target.reduce", "is required"),
+        (#"{"text": "hello", "target": {"layer": "fc", "reduce": "l1"}, "method": "saliency"}"#, "target.reduce", "'l1' is not one of: l2"),
+        (#"{"text": "hello", "target": {"layer": "", "reduce": "l2"}, "method": "saliency"}"#, "target.layer", "empty string"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "gradcam"}"#, "layers", "gradcam needs at least one"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "gradcam", "layers": []}"#, "layers", "gradcam needs at least one"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "layers": "fc"}"#, "layers", "expected an array"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "layers": ["fc", -1]}"#, "layers[1]", "expected a layer name"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "layers": [""]}"#, "layers[0]", "empty string"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "dtype": "int8"}"#, "dtype", "float32"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "encoding": "hex"}"#, "encoding", "base64"),
+    ])
+    func invalidBodiesNameTheField(_ json: String, _ field: String, _ problem: String) {
+        do {
+            _ = try parse(json)
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect(error.field == field && error.problem.contains(problem) && error.status == .badRequest, "\(json): \(error)")
+        }
+    }
+}
