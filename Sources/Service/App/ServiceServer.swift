@@ -11,7 +11,9 @@ public final class ServiceServer: Sendable {
     public init(configuration: PeriscopeConfiguration, logger: Logger, accessControl: AccessControl? = nil) throws {
         application = try ServiceApplication(configuration: configuration, logger: logger, accessControl: accessControl)
         http = HTTPServer(configuration: Self.httpConfiguration(configuration), responder: application.responder, logger: logger)
-        application.setDrainingProbe { [http] in http.isDraining }
+        // Weak: the HTTP server holds the application's responder, which holds the context this probe
+        // is stored in; a strong capture made a cycle that kept the whole service alive (LeakSanitizer).
+        application.setDrainingProbe { [weak http] in http?.isDraining ?? true }
     }
 
     /// Listens, then starts registering demo models and loading the preload ones in the background.

@@ -88,11 +88,12 @@ public final class WorkerPool: @unchecked Sendable {
 
     // MARK: - Statistics
 
-    /// Jobs that ran (each request of a batch counts once).
+    /// Jobs that ran or are running (each request of a batch counts once); counted when they start,
+    /// so a client that has its answer sees its job counted.
     public var executedJobCount: Int { executedJobs.load(ordering: .relaxed) }
     /// Jobs answered without running: deadline passed, client gone, model retired, shutdown.
     public var droppedJobCount: Int { droppedJobs.load(ordering: .relaxed) }
-    /// Forward passes (and tasks) run: a batch counts once.
+    /// Forward passes (and tasks) run or running: a batch counts once.
     public var executionCount: Int { executions.load(ordering: .relaxed) }
     /// Jobs waiting now.
     public var queueDepth: Int { lock.withLock { queue.count } }
@@ -306,12 +307,14 @@ public final class WorkerPool: @unchecked Sendable {
         }
         guard let first = live.first else { return }
         let queueSeconds = live.map { Self.seconds(from: $0.enqueuedAt, to: started) }
+        // Counted before running: `run` answers the clients, and a client that has its answer
+        // must see its job counted (the counts lagged the answers; seen under AddressSanitizer).
+        executedJobs.add(live.count, ordering: .relaxed)
+        executions.add(1, ordering: .relaxed)
         // Serving never records autograd graphs (an attribution job turns recording on for itself).
         let computeSeconds = GradMode.withDisabled {
             ThreadPool.withCurrent(context.threadPool) { run(live, queueSeconds: queueSeconds, started: started, context: context) }
         }
-        executedJobs.add(live.count, ordering: .relaxed)
-        executions.add(1, ordering: .relaxed)
         if let metrics {
             let model = first.model?.name ?? "-"
             for seconds in queueSeconds { metrics.observeQueueWait(model: model, seconds: seconds) }
