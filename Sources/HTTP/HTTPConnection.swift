@@ -459,9 +459,23 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     private func responseReady(_ response: HTTPResponse) {
         handlerTask = nil
-        guard !closed, responsePhase == .handling else { return }
+        guard !closed, responsePhase == .handling else {
+            abandon(response)
+            return
+        }
         continueOwed = false
         writeResponse(response)
+    }
+
+    /// A response that can no longer be sent (the client went while the handler ran). A streamed
+    /// body's producer still runs, once, against a writer that fails at its first write: what wraps
+    /// the producer (request metrics, statistics, cleanup in `defer`) must see its response end,
+    /// or an in-flight count would never come down.
+    private func abandon(_ response: HTTPResponse) {
+        guard case .stream(let producer) = response.body else { return }
+        Task(executorPreference: core.handlerExecutor) {
+            try? await producer(DisconnectedBodyWriter())
+        }
     }
 
     /// A response the server makes itself (parse errors, timeouts, draining): always closes.

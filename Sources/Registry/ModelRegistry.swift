@@ -25,6 +25,10 @@ public final class ModelRegistry: Sendable {
     public let schemaVersionAtOpen: Int
 
     let connection: Mutex<SQLiteConnection>
+    /// A second connection, for reads only. In WAL mode a read never waits for a writer, but a
+    /// write waiting for another process's lock (up to the busy timeout) holds `connection`, and
+    /// every request looks its model up: reads must not queue behind it.
+    private let reader: Mutex<SQLiteConnection>
     /// Faults tests inject into uploads (each fires once).
     let injectedFaults = Mutex<Set<UploadFault>>([])
 
@@ -42,6 +46,7 @@ public final class ModelRegistry: Sendable {
         let connection = try SQLiteConnection(path: databasePath, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         schemaVersionAtOpen = try RegistrySchema.migrate(connection)
         self.connection = Mutex(connection)
+        reader = Mutex(try SQLiteConnection(path: databasePath, busyTimeoutMilliseconds: busyTimeoutMilliseconds))
         let report = try recover()
         recoveryAtOpenStorage.withLock { $0 = report }
     }
@@ -56,11 +61,16 @@ public final class ModelRegistry: Sendable {
         try connection.withLock { connection throws -> Result in try body(connection) }
     }
 
+    /// Runs `body` with the read connection (SELECTs only), holding its lock.
+    private func withReadConnection<Result: Sendable>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
+        try reader.withLock { connection throws -> Result in try body(connection) }
+    }
+
     // MARK: - Reading
 
     /// Every model with its versions, by name.
     public func models() throws -> [RegisteredModel] {
-        try withConnection { connection in
+        try withReadConnection { connection in
             try connection.readTransaction {
                 let models = try connection.query("SELECT id, name, description, default_version, created_at, preload FROM models ORDER BY name")
                 return try models.map { try Self.assemble($0, connection) }
@@ -71,7 +81,7 @@ public final class ModelRegistry: Sendable {
     /// The model called `name`.
     public func model(named name: String) throws -> RegisteredModel {
         try ModelName.validate(name)
-        return try withConnection { connection in
+        return try withReadConnection { connection in
             try connection.readTransaction {
                 guard let row = try connection.query(
                     "SELECT id, name, description, default_version, created_at, preload FROM models WHERE name = ?", [.text(name)]).first

@@ -21,6 +21,9 @@ enum ServeCommand {
         try arguments.finish()
         if insecure { configuration.insecureDevMode = true }
         let logger = Logger(label: "periscope", minimumLevel: ServiceServer.logLevel(configuration.logLevel))
+        if !ServiceServer.configureAllocatorForServing() {
+            logger.warning("the allocator's mmap threshold could not be set; resident memory may grow under load")
+        }
         let server = try ServiceServer(configuration: configuration, logger: logger)
         try server.start()
         logger.info("service started", [

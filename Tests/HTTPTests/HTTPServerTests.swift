@@ -250,6 +250,23 @@ import Testing
         }
     }
 
+    /// Regression (scripts/soak): a streamed response ready after its client left was dropped
+    /// without running its producer, so the service's in-flight gauge never came down.
+    @Test func aStreamedResponseReadyAfterTheClientLeftStillRunsItsProducer() async throws {
+        try await withTestServer { server, probe in
+            var connection: TestConnection? = try TestConnection(port: server.port)
+            try connection?.send("GET /gate-stream HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(await probe.wait(timeout: .seconds(20)) { probe.inFlight == 1 })
+            connection = nil
+            #expect(await probe.wait { server.openConnections == 0 })
+            probe.openGate()
+            #expect(await probe.wait { probe.streamEndings.count == 1 })
+            #expect(probe.streamEndings == [String(describing: HTTPError.clientDisconnected)])
+            #expect(probe.inFlight == 0)
+            withExtendedLifetime(connection) {}
+        }
+    }
+
     @Test func slowReaderSuspendsTheStreamedBody() async throws {
         try await withTestServer(configure: { $0.responseHighWaterMark = 64 * 1024 }) { server, probe in
             let port = server.port

@@ -10,6 +10,7 @@ final class Probe: Sendable {
         var started = 0
         var disconnected: [String] = []
         var produced = 0
+        var streamEndings: [String] = []
         var gateOpen = false
         var gateWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -26,6 +27,9 @@ final class Probe: Sendable {
     func end() { state.withLock { $0.inFlight -= 1 } }
     func noteDisconnect(_ requestId: String) { state.withLock { $0.disconnected.append(requestId) } }
     func noteProduced(_ count: Int) { state.withLock { $0.produced += count } }
+    /// How each streamed body of `/gate-stream` ended: "sent", or the error its write threw.
+    var streamEndings: [String] { state.withLock { $0.streamEndings } }
+    func noteStreamEnded(_ ending: String) { state.withLock { $0.streamEndings.append(ending) } }
 
     /// Suspends until `openGate()` (at once if it was opened already).
     func passGate() async {
@@ -98,6 +102,21 @@ func makeTestApp(probe: Probe, logger: Logger = .disabled) -> MiddlewareChain {
             for index in 0..<chunks {
                 try await writer.write([UInt8](repeating: UInt8(truncatingIfNeeded: index), count: size))
                 probe.noteProduced(size)
+            }
+        }
+    }
+    router.get("/gate-stream") { _, _ in
+        // A streamed answer that is ready only when the test opens the gate (the client may be gone).
+        probe.begin()
+        defer { probe.end() }
+        await probe.passGate()
+        return .stream(contentType: "text/plain") { writer in
+            do {
+                try await writer.write("streamed")
+                probe.noteStreamEnded("sent")
+            } catch {
+                probe.noteStreamEnded(String(describing: error))
+                throw error
             }
         }
     }

@@ -309,3 +309,33 @@ func periscopeExecutable() -> String? {
     }
     return nil
 }
+
+// MARK: - Reads while a write waits
+
+extension ModelRegistryTests {
+    /// Regression (scripts/faults, database locked): reads shared the writer's connection, so a
+    /// write waiting for another process's lock stalled every request's model lookup for the whole
+    /// busy timeout. Reads have their own connection and answer while the write still waits.
+    @Test func readsDoNotWaitForAWriteThatWaitsForAnotherProcesssLock() async throws {
+        let directory = TemporaryDirectory()
+        let registry = try ModelRegistry(databasePath: directory.databasePath, modelRoot: directory.modelRoot,
+                                         busyTimeoutMilliseconds: 60_000)   // far longer than any scheduling stall of a loaded machine
+        try directory.write(testBytes(count: 100, seed: 3), to: "models/w.safetensors")
+        _ = try registry.register(ModelRegistration(name: "tiny", architecture: "mlp", configuration: #"{"hidden": [4, 2]}"#),
+                                  weightsPath: "w.safetensors")
+        let holder = try SQLiteConnection(path: directory.databasePath, busyTimeoutMilliseconds: 10)
+        try holder.execute("BEGIN EXCLUSIVE")
+        let written = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? registry.setDefaultVersion(name: "tiny", version: 1)
+            written.signal()
+        }.start()
+        try await Task.sleep(for: .milliseconds(300))   // the write is in SQLite's busy handler now
+        #expect(try registry.version(name: "tiny").version == 1)
+        #expect(try registry.models().map(\.name) == ["tiny"])
+        let waitedForTheWrite = written.wait(timeout: .now()) == .success
+        #expect(!waitedForTheWrite, "the reads waited for the write")
+        try holder.execute("ROLLBACK")
+        if !waitedForTheWrite { written.wait() }
+    }
+}

