@@ -22,7 +22,7 @@ enum ServeCommand {
         if insecure { configuration.insecureDevMode = true }
         let logger = Logger(label: "periscope", minimumLevel: ServiceServer.logLevel(configuration.logLevel))
         if !ServiceServer.configureAllocatorForServing() {
-            logger.warning("the allocator's mmap threshold could not be set; resident memory may grow under load")
+            logger.warning("malloc_trim is not available; resident memory may grow under load")
         }
         let server = try ServiceServer(configuration: configuration, logger: logger)
         try server.start()

@@ -59,11 +59,12 @@ import Testing
         #expect(configuration.batching.maxBatchSize == 8)
     }
 
-    @Test func docsDescribeEverySetting() throws {
-        let docs = try String(contentsOf: Self.packageRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+    @Test(arguments: ["docs/configuration.md", "README.md"])
+    func docsDescribeEverySetting(document: String) throws {
+        let docs = try String(contentsOf: Self.packageRoot.appendingPathComponent(document), encoding: .utf8)
         for setting in PeriscopeConfiguration.settings {
-            #expect(docs.contains("`\(setting.key)`"), "docs/configuration.md lacks \(setting.key)")
-            #expect(docs.contains("`\(setting.environmentVariable)`"), "docs/configuration.md lacks \(setting.environmentVariable)")
+            #expect(docs.contains("`\(setting.key)`"), "\(document) lacks \(setting.key)")
+            #expect(docs.contains("`\(setting.environmentVariable)`"), "\(document) lacks \(setting.environmentVariable)")
         }
     }
 

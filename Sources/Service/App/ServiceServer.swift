@@ -42,14 +42,13 @@ public final class ServiceServer: Sendable {
         return signal
     }
 
-    /// Makes the process's allocator give large blocks (activations, response buffers) back to the
-    /// system when they are freed, at `MemoryTrim.servingMmapThreshold`. Without it resident memory
-    /// grew 31 % in 10 minutes of scripts/soak (heap fragmentation, not live memory); with it, it
-    /// stays flat. Process-wide, so `periscope serve` calls it once at start. Returns whether the
-    /// allocator accepted the setting.
+    /// Returns the allocator's free pages to the system every `MemoryTrim.servingReleaseInterval`
+    /// seconds for the life of the process, so resident memory follows live memory under
+    /// concurrent load instead of growing with heap fragmentation. Process-wide, so
+    /// `periscope serve` calls it once at start. Returns whether the allocator supports it.
     @discardableResult
     public static func configureAllocatorForServing() -> Bool {
-        MemoryTrim.setMappedAllocationThreshold(bytes: MemoryTrim.servingMmapThreshold)
+        MemoryTrim.startPeriodicRelease(every: MemoryTrim.servingReleaseInterval)
     }
 
     /// The HTTP server settings from the service configuration.

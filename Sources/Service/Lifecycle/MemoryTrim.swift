@@ -1,19 +1,22 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Returns free heap pages to the operating system after a model is unloaded, so resident memory
 /// drops by what was freed (glibc keeps freed chunks otherwise, and RSS would not show the unload);
-/// and fixes glibc's mmap threshold for serving.
+/// and, while serving, periodically.
 enum MemoryTrim {
     private typealias TrimFunction = @convention(c) (Int) -> Int32
-    private typealias OptionFunction = @convention(c) (Int32, Int32) -> Int32
 
-    /// glibc's `M_MMAP_THRESHOLD` (malloc.h).
-    private static let mmapThresholdOption: Int32 = -3
-    /// The threshold serving fixes: glibc's initial value. scripts/soak measured resident memory
-    /// flat at this value (+0.1 % in 4 min after warm-up), and still growing at 1 MiB (+43 %).
-    static let servingMmapThreshold = 128 * 1024
+    /// How often serving returns free heap pages. glibc keeps the pages of freed blocks inside its
+    /// arenas' heaps; under concurrent load those fragments accumulate and resident memory grew 31 %
+    /// in 10 minutes of scripts/soak. Alternatives measured and rejected: limiting glibc to 2
+    /// arenas still grew 16 %; fixing the mmap threshold at 128 KiB kept memory flat but made every
+    /// activation a fresh mapping to fault in (p50 +27 % on ResNet-50 and +50 % on MiniLM requests,
+    /// two scripts/bench-service runs on a quiet machine). A trim every few seconds costs one burst
+    /// of page faults per period.
+    static let servingReleaseInterval: TimeInterval = 5
 
     /// glibc's `malloc_trim` (not exported to Swift by the Glibc module), looked up once.
     private static let trim: TrimFunction? = {
@@ -25,25 +28,18 @@ enum MemoryTrim {
         #endif
     }()
 
-    /// glibc's `mallopt` (not exported to Swift by the Glibc module), looked up once.
-    private static let option: OptionFunction? = {
-        #if canImport(Glibc)
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return nil }
-        return unsafeBitCast(symbol, to: OptionFunction.self)
-        #else
-        return nil
-        #endif
-    }()
-
-    /// Serves allocations of `bytes` or more with their own mappings, unmapped when freed. Setting
-    /// it also stops glibc's default of raising the threshold to the size of each large block
-    /// freed: under concurrent load that moves activations and response buffers onto the arenas'
-    /// heaps, whose fragments are never returned, and resident memory grows for as long as the load
-    /// lasts. Returns whether the allocator accepted it (false without glibc).
+    /// Starts a background thread that calls `releaseFreeMemory()` every `interval` seconds for
+    /// the life of the process. Returns false without glibc (nothing to trim).
     @discardableResult
-    static func setMappedAllocationThreshold(bytes: Int) -> Bool {
-        guard let option, let value = Int32(exactly: bytes) else { return false }
-        return option(mmapThresholdOption, value) == 1
+    static func startPeriodicRelease(every interval: TimeInterval) -> Bool {
+        guard let trim else { return false }
+        Thread.detachNewThread {
+            while true {
+                Thread.sleep(forTimeInterval: interval)
+                _ = trim(0)
+            }
+        }
+        return true
     }
 
     /// Releases free memory at the top of the heap and in every arena; a no-op without glibc.
