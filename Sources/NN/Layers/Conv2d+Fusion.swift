@@ -30,16 +30,7 @@ extension Conv2d {
     /// weights and the ReLU in the epilogue. Only valid when `canFuse(batchNorm:relu:)` holds; checks
     /// the input like the modules would, with the same errors.
     public final func fusedForward(_ input: Tensor, batchNorm: BatchNorm2d?, relu: Bool) throws -> Tensor {
-        try requireRank(input, [3, 4], "a 4-D [N, C, H, W] or 3-D [C, H, W] input")
-        let batched = input.rank == 4 ? input : input.unsqueezed(axis: 0)
-        guard batched.shape[1] == inChannels else {
-            throw invalidInput("expected \(inChannels) input channels, got shape \(input.shape)")
-        }
-        let height = batched.shape[2] + 2 * padding.height - dilation.height * (kernelSize.height - 1)
-        let width = batched.shape[3] + 2 * padding.width - dilation.width * (kernelSize.width - 1)
-        guard height >= 1, width >= 1 else {
-            throw invalidInput("input \(input.shape) (padded \(padding)) is smaller than the kernel \(kernelSize) with dilation \(dilation)")
-        }
+        let batched = try batchedInput(input)
         if let batchNorm, batchNorm.featureCount != outChannels {
             throw batchNorm.invalidInput("expected \(batchNorm.featureCount) channels, got \(outChannels) from the convolution")
         }

@@ -44,16 +44,7 @@ open class Conv2d: UnaryModule {
     }
 
     open override func forward(_ input: Tensor) throws -> Tensor {
-        try requireRank(input, [3, 4], "a 4-D [N, C, H, W] or 3-D [C, H, W] input")
-        let batched = input.rank == 4 ? input : input.unsqueezed(axis: 0)
-        guard batched.shape[1] == inChannels else {
-            throw invalidInput("expected \(inChannels) input channels, got shape \(input.shape)")
-        }
-        let height = batched.shape[2] + 2 * padding.height - dilation.height * (kernelSize.height - 1)
-        let width = batched.shape[3] + 2 * padding.width - dilation.width * (kernelSize.width - 1)
-        guard height >= 1, width >= 1 else {
-            throw invalidInput("input \(input.shape) (padded \(padding)) is smaller than the kernel \(kernelSize) with dilation \(dilation)")
-        }
+        let batched = try batchedInput(input)
         let x = try floatInput(batched)
         let output: Tensor
         if !Tensor.shouldRecord(x, weight.value, bias?.value) {
@@ -65,6 +56,22 @@ open class Conv2d: UnaryModule {
                                    stride: stride.tuple, padding: padding.tuple, dilation: dilation.tuple, groups: groups)
         }
         return input.rank == 4 ? output : output.squeezed(axis: 0)
+    }
+
+    /// `input` as a batch [N, C, H, W] (a 3-D [C, H, W] gets N = 1), checked for rank, channel
+    /// count and room for the dilated kernel: what the plain and the fused forward both require.
+    final func batchedInput(_ input: Tensor) throws -> Tensor {
+        try requireRank(input, [3, 4], "a 4-D [N, C, H, W] or 3-D [C, H, W] input")
+        let batched = input.rank == 4 ? input : input.unsqueezed(axis: 0)
+        guard batched.shape[1] == inChannels else {
+            throw invalidInput("expected \(inChannels) input channels, got shape \(input.shape)")
+        }
+        let height = batched.shape[2] + 2 * padding.height - dilation.height * (kernelSize.height - 1)
+        let width = batched.shape[3] + 2 * padding.width - dilation.width * (kernelSize.width - 1)
+        guard height >= 1, width >= 1 else {
+            throw invalidInput("input \(input.shape) (padded \(padding)) is smaller than the kernel \(kernelSize) with dilation \(dilation)")
+        }
+        return batched
     }
 
     open override var extraDescription: String {
