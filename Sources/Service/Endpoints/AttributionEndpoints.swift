@@ -31,17 +31,13 @@ struct AttributionEndpoints {
                 model: model, inputs: inputs, request: attributions.attribution, dtype: attributions.dtype, deadline: deadline,
                 disconnection: requestContext.disconnection
             ) { shapes in
-                safetensors
-                    ? ResponseSize.maximumSafetensorsBytes(shapes, dtype: dtype)
-                    : ResponseSize.maximumFeaturesJSONBytes(shapes, dtype: dtype, encoding: attributions.encoding, layout: .flat,
-                                                            modelName: model.name, modelVersion: String(model.version))
+                FeatureEndpoints.maximumResponseBytes(shapes, dtype: dtype, safetensors: safetensors,
+                                                      encoding: attributions.encoding, model: model)
             }
             let answer = FeaturesResponse(modelName: model.name, modelVersion: String(model.version), features: outcome.features,
                                           queueMilliseconds: outcome.queueSeconds * 1000, computeMilliseconds: outcome.computeSeconds * 1000,
                                           collection: "attributions")
-            let response = safetensors
-                ? try answer.safetensorsBody().httpResponse(contentType: "application/octet-stream")
-                : try answer.jsonBody(encoding: attributions.encoding).httpResponse(contentType: "application/json")
+            let response = try FeatureEndpoints.response(answer, safetensors: safetensors, encoding: attributions.encoding)
             return ResponseObservation.observe(response, model: model, context: context, arrival: requestContext.arrivalTime,
                                                inputSeconds: inputSeconds, outcome: outcome)
         } catch {

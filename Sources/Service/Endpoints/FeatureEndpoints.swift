@@ -32,16 +32,12 @@ struct FeatureEndpoints {
                 model: model, inputs: inputs, selectors: features.layers, postProcessing: postProcessing, deadline: deadline,
                 disconnection: requestContext.disconnection
             ) { shapes in
-                safetensors
-                    ? ResponseSize.maximumSafetensorsBytes(shapes, dtype: postProcessing.dtype.dtype)
-                    : ResponseSize.maximumFeaturesJSONBytes(shapes, dtype: postProcessing.dtype.dtype, encoding: features.encoding,
-                                                            layout: .flat, modelName: model.name, modelVersion: String(model.version))
+                Self.maximumResponseBytes(shapes, dtype: postProcessing.dtype.dtype, safetensors: safetensors,
+                                          encoding: features.encoding, model: model)
             }
             let answer = FeaturesResponse(modelName: model.name, modelVersion: String(model.version), features: outcome.features,
                                           queueMilliseconds: outcome.queueSeconds * 1000, computeMilliseconds: outcome.computeSeconds * 1000)
-            let response = safetensors
-                ? try answer.safetensorsBody().httpResponse(contentType: "application/octet-stream")
-                : try answer.jsonBody(encoding: features.encoding, nonFinite: features.nonFinite).httpResponse(contentType: "application/json")
+            let response = try Self.response(answer, safetensors: safetensors, encoding: features.encoding, nonFinite: features.nonFinite)
             return ResponseObservation.observe(response, model: model, context: context, arrival: requestContext.arrivalTime,
                                                inputSeconds: inputSeconds, outcome: outcome)
         } catch {
@@ -105,6 +101,24 @@ struct FeatureEndpoints {
         case "false", "0": return false
         default: throw RequestError(field: name, "'\(text)' is not true or false")
         }
+    }
+
+    /// The largest body an answer with these shapes can take in the chosen encoding (checked
+    /// before the job runs, and again after; features and attributions alike).
+    static func maximumResponseBytes(_ shapes: [(name: String, shape: [Int])], dtype: DType, safetensors: Bool,
+                                     encoding: FeatureEncoding, model: ServedModel) -> Int {
+        safetensors
+            ? ResponseSize.maximumSafetensorsBytes(shapes, dtype: dtype)
+            : ResponseSize.maximumFeaturesJSONBytes(shapes, dtype: dtype, encoding: encoding, layout: .flat,
+                                                    modelName: model.name, modelVersion: String(model.version))
+    }
+
+    /// The answer as a safetensors body or as JSON.
+    static func response(_ answer: FeaturesResponse, safetensors: Bool, encoding: FeatureEncoding,
+                         nonFinite: NonFinitePolicy = .error) throws -> HTTPResponse {
+        safetensors
+            ? try answer.safetensorsBody().httpResponse(contentType: "application/octet-stream")
+            : try answer.jsonBody(encoding: encoding, nonFinite: nonFinite).httpResponse(contentType: "application/json")
     }
 
     /// Whether `Accept` prefers `application/octet-stream` (a safetensors body) over JSON: it must
