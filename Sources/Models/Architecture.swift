@@ -13,6 +13,8 @@ public enum Architecture: Sendable, Equatable {
     case bert(BertModel.Configuration)
     /// torchvision.ops.MLP (`mlp`).
     case mlp(MLP.Configuration)
+    /// torchvision's ConvNeXt (`convnext`, presets `convnext_tiny` … `convnext_large`).
+    case convNeXt(ConvNeXt.Configuration)
 
     /// The registry family name: `resnet`, `vit`, `bert` or `mlp`.
     public var family: String {
@@ -21,13 +23,14 @@ public enum Architecture: Sendable, Equatable {
         case .visionTransformer: "vit"
         case .bert: "bert"
         case .mlp: "mlp"
+        case .convNeXt: "convnext"
         }
     }
 
     /// True for image models (input `input` [N, 3, H, W]).
     public var isVision: Bool {
         switch self {
-        case .resnet, .visionTransformer: true
+        case .resnet, .visionTransformer, .convNeXt: true
         case .bert, .mlp: false
         }
     }
@@ -41,6 +44,7 @@ public enum Architecture: Sendable, Equatable {
         case .visionTransformer(let configuration): try VisionTransformer(configuration: configuration)
         case .bert(let configuration): try BertModel(configuration: configuration)
         case .mlp(let configuration): try MLP(configuration: configuration)
+        case .convNeXt(let configuration): try ConvNeXt(configuration: configuration)
         }
         return module.eval()
     }
@@ -50,7 +54,7 @@ public enum Architecture: Sendable, Equatable {
     /// The input tensors a forward pass takes, in order.
     public var inputs: [InputSpecification] {
         switch self {
-        case .resnet:
+        case .resnet, .convNeXt:
             [InputSpecification(name: "input", dtypes: [.float32, .float16, .bfloat16],
                                 shape: [.batch, .fixed(3), .size(default: 224), .size(default: 224)], isRequired: true)]
         case .visionTransformer(let configuration):
@@ -86,7 +90,7 @@ public enum Architecture: Sendable, Equatable {
     /// side to 256/224 of the crop, center-crop, ImageNet mean/std), nil for non-image models.
     public var defaultImagePreprocessing: ImagePreprocessing.Configuration? {
         switch self {
-        case .resnet:
+        case .resnet, .convNeXt:
             return .imageNet
         case .visionTransformer(let configuration):
             let crop = configuration.imageSize
@@ -113,7 +117,7 @@ public enum Architecture: Sendable, Equatable {
             try specification.check(tensor)
         }
         switch self {
-        case .resnet, .visionTransformer, .mlp:
+        case .resnet, .visionTransformer, .mlp, .convNeXt:
             guard let module = module as? UnaryModule else { preconditionFailure("\(family): module \(module.typeName) is not unary") }
             return try module(inputs["input"]!.to(.float32))
         case .bert:

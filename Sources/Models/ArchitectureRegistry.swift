@@ -8,9 +8,10 @@ extension CodingUserInfoKey {
 
 /// Architecture names and JSON configurations → `Architecture`.
 ///
-/// Names: the families `resnet`, `vit`, `bert`, `mlp`, and torchvision's presets (`resnet18`,
+/// Names: the families `resnet`, `vit`, `bert`, `mlp`, `convnext`, and torchvision's presets (`resnet18`,
 /// `resnet34`, `resnet50`, `resnet101`, `resnet152`, `resnext50_32x4d`, `wide_resnet50_2`,
-/// `vit_b_16`, `vit_b_32`, `vit_l_16`, `vit_l_32`, `vit_h_14`), usable as architecture names.
+/// `vit_b_16`, `vit_b_32`, `vit_l_16`, `vit_l_32`, `vit_h_14`, `convnext_tiny`, `convnext_small`,
+/// `convnext_base`, `convnext_large`), usable as architecture names.
 /// A configuration is a JSON object of the architecture's arguments with torchvision's / Hugging
 /// Face's names (`{"block": "basic", "layers": [2, 2, 2, 2], "num_classes": 10}`); a preset's
 /// configuration only overrides the preset's values. The object may carry its own `architecture`
@@ -19,17 +20,18 @@ extension CodingUserInfoKey {
 /// `ModelError` naming the field: `layers: expected an array of 4 positive integers`.
 public enum ArchitectureRegistry {
     /// The family names.
-    public static let families = ["resnet", "vit", "bert", "mlp"]
+    public static let families = ["resnet", "vit", "bert", "mlp", "convnext"]
 
     /// Every accepted architecture name: families, then presets.
     public static let names: [String] = families + ResNet.Configuration.presets.keys.sorted()
-        + VisionTransformer.Configuration.presets.keys.sorted()
+        + VisionTransformer.Configuration.presets.keys.sorted() + ConvNeXt.Configuration.presets.keys.sorted()
 
     /// The family of `name` (itself for a family, e.g. `resnet` for `resnet50`), or nil if unknown.
     public static func family(of name: String) -> String? {
         if families.contains(name) { return name }
         if ResNet.Configuration.presets[name] != nil { return "resnet" }
         if VisionTransformer.Configuration.presets[name] != nil { return "vit" }
+        if ConvNeXt.Configuration.presets[name] != nil { return "convnext" }
         return nil
     }
 
@@ -81,6 +83,8 @@ public enum ArchitectureRegistry {
         case "vit":
             architecture = .visionTransformer(try decode(VisionTransformer.Configuration.self, body,
                                                          preset: VisionTransformer.Configuration.presets[name]))
+        case "convnext":
+            architecture = .convNeXt(try decode(ConvNeXt.Configuration.self, body, preset: ConvNeXt.Configuration.presets[name]))
         case "bert":
             architecture = .bert(try decode(BertModel.Configuration.self, body, preset: nil))
         default:

@@ -79,6 +79,7 @@ struct InferenceEndpoints {
         switch architecture {
         case .resnet(let configuration): [-1, configuration.numClasses]
         case .visionTransformer(let configuration): [-1, configuration.numClasses]
+        case .convNeXt(let configuration): [-1, configuration.numClasses]
         case .mlp(let configuration): [-1, configuration.hiddenChannels.last ?? configuration.inChannels]
         case .bert(let configuration): [-1, -1, configuration.hiddenSize]
         }
