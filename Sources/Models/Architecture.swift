@@ -15,6 +15,8 @@ public enum Architecture: Sendable, Equatable {
     case mlp(MLP.Configuration)
     /// torchvision's ConvNeXt (`convnext`, presets `convnext_tiny` … `convnext_large`).
     case convNeXt(ConvNeXt.Configuration)
+    /// Hugging Face's Dinov2Model / Dinov2WithRegistersModel (`dinov2`, from a `config.json`).
+    case dinov2(Dinov2Model.Configuration)
 
     /// The registry family name: `resnet`, `vit`, `bert` or `mlp`.
     public var family: String {
@@ -24,13 +26,14 @@ public enum Architecture: Sendable, Equatable {
         case .bert: "bert"
         case .mlp: "mlp"
         case .convNeXt: "convnext"
+        case .dinov2: "dinov2"
         }
     }
 
     /// True for image models (input `input` [N, 3, H, W]).
     public var isVision: Bool {
         switch self {
-        case .resnet, .visionTransformer, .convNeXt: true
+        case .resnet, .visionTransformer, .convNeXt, .dinov2: true
         case .bert, .mlp: false
         }
     }
@@ -45,6 +48,7 @@ public enum Architecture: Sendable, Equatable {
         case .bert(let configuration): try BertModel(configuration: configuration)
         case .mlp(let configuration): try MLP(configuration: configuration)
         case .convNeXt(let configuration): try ConvNeXt(configuration: configuration)
+        case .dinov2(let configuration): try Dinov2Model(configuration: configuration)
         }
         return module.eval()
     }
@@ -60,6 +64,10 @@ public enum Architecture: Sendable, Equatable {
         case .visionTransformer(let configuration):
             [InputSpecification(name: "input", dtypes: [.float32, .float16, .bfloat16],
                                 shape: [.batch, .fixed(3), .fixed(configuration.imageSize), .fixed(configuration.imageSize)], isRequired: true)]
+        case .dinov2(let configuration):
+            [InputSpecification(name: "input", dtypes: [.float32, .float16, .bfloat16],
+                                shape: [.batch, .fixed(configuration.numChannels), .size(default: configuration.imageSize),
+                                        .size(default: configuration.imageSize)], isRequired: true)]
         case .mlp(let configuration):
             [InputSpecification(name: "input", dtypes: [.float32, .float16, .bfloat16],
                                 shape: [.batch, .fixed(configuration.inChannels)], isRequired: true)]
@@ -73,13 +81,16 @@ public enum Architecture: Sendable, Equatable {
 
     /// The name of the tensor `forward` returns: `output` (logits), or `last_hidden_state` for BERT.
     public var outputName: String {
-        if case .bert = self { return "last_hidden_state" }
-        return LayerSelector.outputName
+        switch self {
+        case .bert, .dinov2: "last_hidden_state"
+        default: LayerSelector.outputName
+        }
     }
 
     /// Extra capture names this architecture answers to, mapped to the layer they stand for
     /// (BERT's `last_hidden_state` is the model's output, `pooler_output` the pooler's).
     public var layerAliases: [String: String] {
+        if case .dinov2 = self { return ["last_hidden_state": LayerSelector.outputName] }
         guard case .bert(let configuration) = self else { return [:] }
         var aliases = ["last_hidden_state": LayerSelector.outputName]
         if configuration.addPoolingLayer { aliases["pooler_output"] = "pooler" }
@@ -90,7 +101,7 @@ public enum Architecture: Sendable, Equatable {
     /// side to 256/224 of the crop, center-crop, ImageNet mean/std), nil for non-image models.
     public var defaultImagePreprocessing: ImagePreprocessing.Configuration? {
         switch self {
-        case .resnet, .convNeXt:
+        case .resnet, .convNeXt, .dinov2:
             return .imageNet
         case .visionTransformer(let configuration):
             let crop = configuration.imageSize
@@ -117,7 +128,7 @@ public enum Architecture: Sendable, Equatable {
             try specification.check(tensor)
         }
         switch self {
-        case .resnet, .visionTransformer, .mlp, .convNeXt:
+        case .resnet, .visionTransformer, .mlp, .convNeXt, .dinov2:
             guard let module = module as? UnaryModule else { preconditionFailure("\(family): module \(module.typeName) is not unary") }
             return try module(inputs["input"]!.to(.float32))
         case .bert:

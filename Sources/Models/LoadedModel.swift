@@ -55,8 +55,8 @@ public struct LoadedModel: Sendable {
                                imagePreprocessing: resolved.preprocessing, tokenizer: nil, seed: seed)
     }
 
-    /// Loads a Hugging Face BERT model directory: `config.json`, `model.safetensors`, and for text
-    /// input `vocab.txt` (+ `tokenizer_config.json`).
+    /// Loads a Hugging Face model directory: `config.json` (a BERT, or a DINOv2 by its `model_type`),
+    /// `model.safetensors`, and for text input `vocab.txt` (+ `tokenizer_config.json`).
     public static func load(huggingFaceDirectory directory: URL) throws -> LoadedModel {
         let configurationURL = directory.appendingPathComponent("config.json")
         let configuration: Data
@@ -69,7 +69,10 @@ public struct LoadedModel: Sendable {
         guard FileManager.default.fileExists(atPath: weightsURL.path) else {
             throw ModelError.unreadableFile(path: weightsURL.path, reason: "no model.safetensors in the model directory (only safetensors weights are read)")
         }
-        let resolved = try ArchitectureRegistry.resolve(named: "bert", configuration: configuration)
+        // `model_type` picks the family: DINOv2 (with or without registers), else BERT.
+        let modelType = (try? JSONSerialization.jsonObject(with: configuration) as? [String: Any])?["model_type"] as? String
+        let family = modelType.map { $0.hasPrefix("dinov2") } == true ? "dinov2" : "bert"
+        let resolved = try ArchitectureRegistry.resolve(named: family, configuration: configuration)
         var tokenizer: WordPieceTokenizer?
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.txt").path) {
             tokenizer = try WordPieceTokenizer(directory: directory)
@@ -92,6 +95,9 @@ public struct LoadedModel: Sendable {
                 configuration.addPoolingLayer = false
                 architecture = .bert(configuration)
             }
+        }
+        if case .dinov2 = architecture, let original = stateDict {
+            (state, ignored) = Dinov2Model.normalizeWeights(original)
         }
         // Random values only when they are the weights; loaded weights replace them anyway.
         let module = try state == nil ? withRandomSeed(seed) { try architecture.makeModule() }

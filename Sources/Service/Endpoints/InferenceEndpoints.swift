@@ -82,6 +82,7 @@ struct InferenceEndpoints {
         case .convNeXt(let configuration): [-1, configuration.numClasses]
         case .mlp(let configuration): [-1, configuration.hiddenChannels.last ?? configuration.inChannels]
         case .bert(let configuration): [-1, -1, configuration.hiddenSize]
+        case .dinov2(let configuration): [-1, -1, configuration.hiddenSize]
         }
     }
 
