@@ -6,4 +6,22 @@ public enum AttributionMethod: String, Sendable, Equatable, Codable, CaseIterabl
     case saliency
     /// Grad-CAM for each selected layer (`gradcam:<layer>`): see `GradCAM`.
     case gradcam
+    /// The input times its gradient (Captum's `InputXGradient`), per floating-point input.
+    case inputXGradient = "input_x_gradient"
+    /// Integrated Gradients (Sundararajan et al. 2017; Captum's `IntegratedGradients`): the
+    /// gradients along the straight path from a baseline to the input, integrated by
+    /// `PathAttributionOptions.rule` over `steps` points, times (input − baseline).
+    case integratedGradients = "integrated_gradients"
+    /// SmoothGrad (Smilkov et al. 2017; Captum's `NoiseTunnel(Saliency)` with `smoothgrad`): the mean
+    /// gradient over `samples` copies of the input with Gaussian noise added.
+    case smoothGrad = "smoothgrad"
+
+    /// True for the methods that differentiate the inputs several times (or scale them) and return
+    /// one map per floating-point input, keyed by the method's name.
+    public var isInputAttribution: Bool {
+        switch self {
+        case .saliency, .gradcam: false
+        case .inputXGradient, .integratedGradients, .smoothGrad: true
+        }
+    }
 }

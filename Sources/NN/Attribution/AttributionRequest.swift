@@ -6,13 +6,16 @@ public struct AttributionRequest: Sendable, Equatable {
     /// Layers for `grad:<layer>` (saliency) or `gradcam:<layer>` (Grad-CAM), as capture selectors.
     public var layers: [LayerSelector]
     public var gradCAM: GradCAMOptions
+    /// Steps, baseline, noise and batching of the input-attribution methods.
+    public var inputAttribution: InputAttributionOptions
 
     public init(target: AttributionTarget, method: AttributionMethod = .saliency, layers: [LayerSelector] = [],
-                gradCAM: GradCAMOptions = GradCAMOptions()) {
+                gradCAM: GradCAMOptions = GradCAMOptions(), inputAttribution: InputAttributionOptions = InputAttributionOptions()) {
         self.target = target
         self.method = method
         self.layers = layers
         self.gradCAM = gradCAM
+        self.inputAttribution = inputAttribution
     }
 
     /// The key of the gradient with respect to a layer.
@@ -22,4 +25,9 @@ public struct AttributionRequest: Sendable, Equatable {
     /// The key of the gradient with respect to the input named `input` (`input_grad` when the
     /// model has one floating-point input).
     public static func inputGradientKey(input: String, only: Bool) -> String { only ? "input_grad" : "input_grad:" + input }
+    /// The key of an input-attribution map: the method's name (`integrated_gradients`), with
+    /// `:<input>` when the model has several floating-point inputs.
+    public static func inputAttributionKey(_ method: AttributionMethod, input: String, only: Bool) -> String {
+        only ? method.rawValue : method.rawValue + ":" + input
+    }
 }

@@ -9,7 +9,8 @@ extension Module {
     ///
     /// Returns named tensors (detached, in this order): `input_grad` (or `input_grad:<name>` when
     /// several inputs are differentiated) and `grad:<layer>` per selected layer call for
-    /// `.saliency`; `gradcam:<layer>` for `.gradcam`. Gradients are float32 and shaped like what
+    /// `.saliency`; `gradcam:<layer>` for `.gradcam`; the input attribution for the methods that
+    /// compute one (`attributeInputs`). Gradients are float32 and shaped like what
     /// they differentiate. Floating-point inputs are differentiated directly; an integer input
     /// (token ids) only through the layer `inputLayers` names for it, otherwise it has no
     /// `input_grad`.
@@ -32,6 +33,9 @@ extension Module {
     public final func attribute(_ request: AttributionRequest, inputs: [String: Tensor], catalog: LayerCatalog? = nil,
                                 inputLayers: [String: String] = [:],
                                 forward: ([String: Tensor]) throws -> Tensor) throws -> CapturedFeatures {
+        if request.method.isInputAttribution {
+            return try attributeInputs(request, inputs: inputs, catalog: catalog, forward: forward)
+        }
         if request.method == .gradcam && request.layers.isEmpty { throw AttributionError.noLayers }
         let catalog = catalog ?? LayerCatalog(moduleTreeOf: self)
         let inputNames = inputs.keys.sorted()
@@ -128,6 +132,8 @@ extension Module {
                                           options: request.gradCAM, inputSize: imageSize)
                     result.record(AttributionRequest.gradCAMKey(layer: entry.name), map)
                 }
+            case .inputXGradient, .integratedGradients, .smoothGrad:
+                preconditionFailure("input attributions are computed by attributeInputs")
             }
             return result
         }
