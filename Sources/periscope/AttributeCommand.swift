@@ -7,7 +7,7 @@ import Tensors
 // (saliency), or Grad-CAM maps, from the command line.
 
 /// `attribute MODEL-SOURCE INPUT (--target-class K | --target-index I,J,… | --target-layer NAME)
-/// [--method saliency|gradcam|input_x_gradient|integrated_gradients|smoothgrad] [--layers L1,L2]
+/// [--method saliency|gradcam|gradcam_plus_plus|layercam|input_x_gradient|integrated_gradients|smoothgrad] [--layers L1,L2]
 /// [--normalize none|min_max] [--no-upsample] [--steps N] [--integration RULE] [--baseline B]
 /// [--samples N] [--noise-stddev S] [--seed N] [--copies-per-pass N] --output OUT.safetensors|OUT.json [--max-length N]`.
 ///
@@ -24,7 +24,7 @@ import Tensors
 enum AttributeCommand {
     static let usage = "attribute " + ModelSource.usage + " " + ModelInput.usage
         + " (--target-class K | --target-index I,J,… | --target-layer NAME)"
-        + " [--method saliency|gradcam|input_x_gradient|integrated_gradients|smoothgrad] [--layers L1,L2]"
+        + " [--method saliency|gradcam|gradcam_plus_plus|layercam|input_x_gradient|integrated_gradients|smoothgrad] [--layers L1,L2]"
         + " [--normalize none|min_max] [--no-upsample] [--steps N] [--integration RULE] [--baseline B] [--samples N]"
         + " [--noise-stddev S] [--seed N] [--copies-per-pass N] --output OUT.safetensors|OUT.json [--max-length N]"
 

@@ -45,7 +45,7 @@ import NN
     @Test(arguments: [
         (#"{"text": "hello", "method": "saliency"}"#, "target", "is required"),
         (#"{"text": "hello", "target": {"class": 1}}"#, "method", "is required"),
-        (#"{"text": "hello", "target": {"class": 1}, "method": "occlusion"}"#, "method", "saliency, gradcam, input_x_gradient, integrated_gradients, smoothgrad"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "occlusion"}"#, "method", "saliency, gradcam, gradcam_plus_plus, layercam, input_x_gradient, integrated_gradients, smoothgrad"),
         (#"{"target": {"class": 1}, "method": "saliency"}"#, "$", "\"inputs\""),
         (#"{"text": "hello", "image": "aGk=", "target": {"class": 1}, "method": "saliency"}"#, "$", "only one"),
         (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "pool": "mean"}"#, "pool", "unknown field"),

@@ -47,7 +47,7 @@ extension Module {
                 }
                 copies.append((1 / Float(options.samples), { name, x in x + drawn[name]! }))
             }
-        case .saliency, .gradcam:
+        case .saliency, .gradcam, .gradCAMPlusPlus, .layerCAM:
             preconditionFailure("unreachable")
         }
 

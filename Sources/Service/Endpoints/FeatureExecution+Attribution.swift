@@ -107,11 +107,11 @@ extension FeatureExecution {
             for (name, tensor) in inputs.tensors.sorted(by: { $0.key < $1.key }) where tensor.dtype.isFloatingPoint {
                 shapes.append((AttributionRequest.inputAttributionKey(request.method, input: name, only: false), tensor.shape))
             }
-        case .gradcam:
+        case .gradcam, .gradCAMPlusPlus, .layerCAM:
             let image = inputs.tensors.values.first { $0.rank == 4 && $0.dtype.isFloatingPoint }?.shape
             for (name, shape) in layers {
-                guard let shape, shape.count == 4 else { continue }
-                shapes.append((AttributionRequest.gradCAMKey(layer: name), [shape[0], 1, image?[2] ?? shape[2], image?[3] ?? shape[3]]))
+                guard let shape, let image, shape.count == 4 || shape.count == 3 else { continue }
+                shapes.append((AttributionRequest.classActivationMapKey(request.method, layer: name), [shape[0], 1, image[2], image[3]]))
             }
         }
         return shapes

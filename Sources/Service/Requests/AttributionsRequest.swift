@@ -6,7 +6,7 @@ import NN
 /// Body: the input as in `FeaturesRequest` (exactly one of `inputs`, `text`, `image`), and
 /// - `"target"` (required): `{"class": k}`, `{"output_index": [i, …]}` (one entry per output
 ///   axis, the batch row first) or `{"layer": "<name>", "reduce": "l2"}`;
-/// - `"method"` (required): `"saliency"`, `"gradcam"`, `"input_x_gradient"`,
+/// - `"method"` (required): `"saliency"`, `"gradcam"`, `"gradcam_plus_plus"`, `"layercam"`, `"input_x_gradient"`,
 ///   `"integrated_gradients"` or `"smoothgrad"`;
 /// - `"layers"`: layer names or globs (strings; gradcam needs at least one; the input attributions
 ///   take none);
@@ -59,8 +59,8 @@ public struct AttributionsRequest: Sendable {
         guard let target = try body.object("target") else { throw RequestError(field: "target", "is required") }
         guard let method = try body.choice("method", as: AttributionMethod.self) else { throw RequestError(field: "method", "is required") }
         let layers = try Self.layers(body.value("layers"))
-        if method == .gradcam && layers.isEmpty {
-            throw RequestError(field: "layers", "gradcam needs at least one (convolutional) layer")
+        if method.isClassActivationMap && layers.isEmpty {
+            throw RequestError(field: "layers", "\(method.rawValue) needs at least one (convolutional or patch-token) layer")
         }
         if method.isInputAttribution && !layers.isEmpty {
             throw RequestError(field: "layers", "\(method.rawValue) attributes the inputs and takes no layers (use saliency for layer gradients)")
