@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import ONNX
 import Tensors
 
 /// A model architecture with its configuration: everything needed to build the module tree.
@@ -13,14 +14,17 @@ public enum Architecture: Sendable, Equatable {
     case bert(BertModel.Configuration)
     /// torchvision.ops.MLP (`mlp`).
     case mlp(MLP.Configuration)
+    /// An imported ONNX graph (`onnx`, from a `.onnx` file).
+    case onnx(ONNXArchitecture)
 
-    /// The registry family name: `resnet`, `vit`, `bert` or `mlp`.
+    /// The registry family name: `resnet`, `vit`, `bert`, `mlp` or `onnx`.
     public var family: String {
         switch self {
         case .resnet: "resnet"
         case .visionTransformer: "vit"
         case .bert: "bert"
         case .mlp: "mlp"
+        case .onnx: "onnx"
         }
     }
 
@@ -29,6 +33,7 @@ public enum Architecture: Sendable, Equatable {
         switch self {
         case .resnet, .visionTransformer: true
         case .bert, .mlp: false
+        case .onnx(let model): model.isVision
         }
     }
 
@@ -41,6 +46,7 @@ public enum Architecture: Sendable, Equatable {
         case .visionTransformer(let configuration): try VisionTransformer(configuration: configuration)
         case .bert(let configuration): try BertModel(configuration: configuration)
         case .mlp(let configuration): try MLP(configuration: configuration)
+        case .onnx(let model): ONNXGraphModule(plan: model.plan)
         }
         return module.eval()
     }
@@ -64,6 +70,8 @@ public enum Architecture: Sendable, Equatable {
                 InputSpecification(name: name, dtypes: [.int64, .int32],
                                    shape: [.batch, .sequence(maximum: configuration.maxPositionEmbeddings)], isRequired: name == "input_ids")
             }
+        case .onnx(let model):
+            model.inputs
         }
     }
 
@@ -94,6 +102,8 @@ public enum Architecture: Sendable, Equatable {
                                                     cropSize: .init(height: crop, width: crop))
         case .bert, .mlp:
             return nil
+        case .onnx(let model):
+            return model.defaultImagePreprocessing
         }
     }
 
@@ -125,6 +135,9 @@ public enum Architecture: Sendable, Equatable {
                 }
             }
             return try module(inputIds: ids, attentionMask: inputs["attention_mask"], tokenTypeIds: inputs["token_type_ids"])
+        case .onnx(let model):
+            guard let module = module as? ONNXGraphModule else { preconditionFailure("onnx: module \(module.typeName) is not an ONNXGraphModule") }
+            return try model.run(module, inputs: inputs)
         }
     }
 }
