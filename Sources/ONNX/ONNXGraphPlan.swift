@@ -355,18 +355,20 @@ public final class ONNXGraphPlan: Sendable {
         return ("", sanitized(node.name))
     }
 
-    /// Scope segments → a dotted module path. TorchScript segments are either qualified names
-    /// (`layer1.0` under `layer1`) or attribute names (`conv1` under `layer1.0`); dynamo's are
-    /// all qualified, so the last one is the path.
+    /// Scope segments → a dotted module path. TorchScript writes a child either by its attribute
+    /// name (`conv1` under `layer1.0`) or prefixed with its parent's segment (`layer1.0` under
+    /// `layer1`, `downsample.0` under `downsample`); dynamo's scopes are all fully qualified, so the
+    /// last one is the path.
     static func qualified(_ segments: [String], alreadyQualified: Bool) -> String {
         if alreadyQualified { return segments.last.map(normalizedPath) ?? "" }
-        var path = ""
+        var path = "", previous = ""
         for segment in segments where !segment.isEmpty {
-            if !path.isEmpty && segment.hasPrefix(path + ".") {
-                path = segment
+            if !previous.isEmpty && segment.hasPrefix(previous + ".") {
+                path += segment.dropFirst(previous.count)
             } else {
                 path = path.isEmpty ? segment : path + "." + segment
             }
+            previous = segment
         }
         return normalizedPath(path)
     }
