@@ -82,8 +82,10 @@ public enum Architecture: Sendable, Equatable {
     }
 
     /// Extra capture names this architecture answers to, mapped to the layer they stand for
-    /// (BERT's `last_hidden_state` is the model's output, `pooler_output` the pooler's).
+    /// (BERT's `last_hidden_state` is the model's output, `pooler_output` the pooler's; an ONNX
+    /// graph's tensor names are the layers producing them).
     public var layerAliases: [String: String] {
+        if case .onnx(let model) = self { return model.layerAliases }
         guard case .bert(let configuration) = self else { return [:] }
         var aliases = ["last_hidden_state": LayerSelector.outputName]
         if configuration.addPoolingLayer { aliases["pooler_output"] = "pooler" }
