@@ -60,7 +60,7 @@ let package = Package(
         // Service: request queue, worker pool, model lifecycle, endpoints, encoders, metrics.
         .target(name: "Service", dependencies: ["Tensors", "NN", "HTTP", "Models", "Registry", "Configuration"], swiftSettings: baselineFlags),
         // Executables.
-        .executableTarget(name: "periscope", dependencies: ["Tensors", "NN", "Models", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
+        .executableTarget(name: "periscope", dependencies: ["Tensors", "NN", "ONNX", "Models", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
         .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags),
         // Tests.
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),

@@ -81,6 +81,11 @@ public final class ONNXGraphPlan: Sendable {
     /// For each leaf module, the step index of each of its calls; for containers, their first step.
     let callSteps: [String: [Int]]
 
+    /// Every node output's tensor name, in execution order.
+    public var orderedTensorNames: [String] {
+        steps.flatMap { $0.node.outputs.filter { !$0.isEmpty } }
+    }
+
     /// The initializers, by name, in file order (the model's state dict).
     public var initializers: [(name: String, tensor: Tensor)] {
         zip(initializerNames, initializerTensors).map { ($0, $1) }
