@@ -135,9 +135,8 @@ public final class ONNXGraphModule: Module {
         }
         if keepingAll { return }
         for value in step.inputs.compactMap({ $0 }) where plan.lastUse[value] == index { values[value] = nil }
-        for value in plan.containers.indices.compactMap({ plan.containers[$0].lastStep == index ? plan.containers[$0].inputValue : nil })
-            where plan.lastUse[value] == index {
-            values[value] = nil
+        for containerIndex in plan.containersEndingAt[index] ?? [] {
+            if let value = plan.containers[containerIndex].inputValue, plan.lastUse[value] == index { values[value] = nil }
         }
     }
 
