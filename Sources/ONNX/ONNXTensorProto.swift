@@ -199,7 +199,7 @@ public struct ONNXTensorProto: Sendable {
     }
 
     /// Reads `location` (+ `offset`, `length`) from a file inside the model's directory.
-    private static func readExternal(_ entries: [String: String], tensor: String, byteCount: Int, context: Context) throws -> Data {
+    static func readExternal(_ entries: [String: String], tensor: String, byteCount: Int, context: Context) throws -> Data {
         guard let location = entries["location"], !location.isEmpty else {
             throw ONNXError.externalData(tensor: tensor, reason: "no location")
         }

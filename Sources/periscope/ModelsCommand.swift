@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Models
+import ONNX
 import Registry
 
 // `periscope models add|list|show|remove|set-default|verify …`: the registry from the command
@@ -81,9 +82,19 @@ enum ModelsCommand {
         let registration = ModelRegistration(
             name: name, architecture: architecture, configuration: configuration, description: description, labels: labels,
             preload: preload ? true : nil)
+        var source = weights
+        var inlinedCopy: URL?
+        defer { if let inlinedCopy { try? FileManager.default.removeItem(at: inlinedCopy) } }
+        if onnx != nil && !inPlace, let inlined = try ONNXModelInliner.inlinedModel(at: URL(fileURLWithPath: weights)) {
+            // External data moves into the one file the registry copies and checksums.
+            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("periscope-onnx-\(UUID().uuidString).onnx")
+            try inlined.write(to: copy)
+            inlinedCopy = copy
+            source = copy.path
+        }
         let version = inPlace
             ? try registry.register(registration, weightsPath: weights)
-            : try registry.importWeights(registration, from: weights)
+            : try registry.importWeights(registration, from: source)
         if json {
             try printJSON(versionJSON(version))
         } else {

@@ -138,3 +138,23 @@ import Testing
         #expect(error == .invalidInput(name: "x", reason: "expected dimension 1 to be 2, got shape [1, 3]"))
     }
 }
+
+@Suite struct ONNXModelInlinerTests {
+    typealias W = ProtobufWriter
+
+    @Test func externalDataIsInlinedIntoOneFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inline-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let values: [Float] = [1, 2, 3, 4]
+        try Data(values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }).write(to: directory.appendingPathComponent("w.bin"))
+        let weight = W.tensor(name: "w", dims: [2, 2], external: [("location", "w.bin")])
+        let url = directory.appendingPathComponent("model.onnx")
+        try Data(ONNXMalformedModelTests.validModel(weight: weight)).write(to: url)
+        let inlined = try #require(try ONNXModelInliner.inlinedModel(at: url))
+        // Decoded without a directory: no external reference is left.
+        let plan = try ONNXGraphPlan(model: ONNXModelProto.decode(inlined))
+        #expect(plan.initializers[0].tensor.toArray() == values)
+        #expect(try ONNXModelInliner.inlinedModel(at: Fixtures.url("onnx/tiny_resnet.onnx")) == nil)
+    }
+}
