@@ -44,8 +44,7 @@ extension ONNXOperators {
         var axis = try node.int("axis", default: 1)
         guard axis >= -x.rank && axis <= x.rank else { throw node.failure("axis \(axis) is out of range for rank \(x.rank)") }
         if axis < 0 { axis += x.rank }
-        let outer = x.shape[..<axis].reduce(1, *)
-        return x.reshaped([outer, x.count / Swift.max(outer, 1)].map { $0 }).reshaped([outer, x.shape[axis...].reduce(1, *)])
+        return x.reshaped([x.shape[..<axis].reduce(1, *), x.shape[axis...].reduce(1, *)])
     }
 
     static func transpose(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
