@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import ONNX
 import Tensors
 
 /// A model architecture with its configuration: everything needed to build the module tree.
@@ -17,8 +18,10 @@ public enum Architecture: Sendable, Equatable {
     case convNeXt(ConvNeXt.Configuration)
     /// Hugging Face's Dinov2Model / Dinov2WithRegistersModel (`dinov2`, from a `config.json`).
     case dinov2(Dinov2Model.Configuration)
+    /// An imported ONNX graph (`onnx`, from a `.onnx` file).
+    case onnx(ONNXArchitecture)
 
-    /// The registry family name: `resnet`, `vit`, `bert` or `mlp`.
+    /// The registry family name: `resnet`, `vit`, `bert`, `mlp` or `onnx`.
     public var family: String {
         switch self {
         case .resnet: "resnet"
@@ -27,6 +30,7 @@ public enum Architecture: Sendable, Equatable {
         case .mlp: "mlp"
         case .convNeXt: "convnext"
         case .dinov2: "dinov2"
+        case .onnx: "onnx"
         }
     }
 
@@ -35,6 +39,7 @@ public enum Architecture: Sendable, Equatable {
         switch self {
         case .resnet, .visionTransformer, .convNeXt, .dinov2: true
         case .bert, .mlp: false
+        case .onnx(let model): model.isVision
         }
     }
 
@@ -49,6 +54,7 @@ public enum Architecture: Sendable, Equatable {
         case .mlp(let configuration): try MLP(configuration: configuration)
         case .convNeXt(let configuration): try ConvNeXt(configuration: configuration)
         case .dinov2(let configuration): try Dinov2Model(configuration: configuration)
+        case .onnx(let model): ONNXGraphModule(plan: model.plan)
         }
         return module.eval()
     }
@@ -76,6 +82,8 @@ public enum Architecture: Sendable, Equatable {
                 InputSpecification(name: name, dtypes: [.int64, .int32],
                                    shape: [.batch, .sequence(maximum: configuration.maxPositionEmbeddings)], isRequired: name == "input_ids")
             }
+        case .onnx(let model):
+            model.inputs
         }
     }
 
@@ -88,9 +96,11 @@ public enum Architecture: Sendable, Equatable {
     }
 
     /// Extra capture names this architecture answers to, mapped to the layer they stand for
-    /// (BERT's `last_hidden_state` is the model's output, `pooler_output` the pooler's).
+    /// (BERT's `last_hidden_state` is the model's output, `pooler_output` the pooler's; an ONNX
+    /// graph's tensor names are the layers producing them).
     public var layerAliases: [String: String] {
         if case .dinov2 = self { return ["last_hidden_state": LayerSelector.outputName] }
+        if case .onnx(let model) = self { return model.layerAliases }
         guard case .bert(let configuration) = self else { return [:] }
         var aliases = ["last_hidden_state": LayerSelector.outputName]
         if configuration.addPoolingLayer { aliases["pooler_output"] = "pooler" }
@@ -109,6 +119,8 @@ public enum Architecture: Sendable, Equatable {
                                                     cropSize: .init(height: crop, width: crop))
         case .bert, .mlp:
             return nil
+        case .onnx(let model):
+            return model.defaultImagePreprocessing
         }
     }
 
@@ -140,6 +152,9 @@ public enum Architecture: Sendable, Equatable {
                 }
             }
             return try module(inputIds: ids, attentionMask: inputs["attention_mask"], tokenTypeIds: inputs["token_type_ids"])
+        case .onnx(let model):
+            guard let module = module as? ONNXGraphModule else { preconditionFailure("onnx: module \(module.typeName) is not an ONNXGraphModule") }
+            return try model.run(module, inputs: inputs)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import ONNX
 
 extension CodingUserInfoKey {
     /// The preset configuration an architecture's `Configuration` decoder starts from.
@@ -33,6 +34,60 @@ public enum ArchitectureRegistry {
         if VisionTransformer.Configuration.presets[name] != nil { return "vit" }
         if ConvNeXt.Configuration.presets[name] != nil { return "convnext" }
         return nil
+    }
+
+    /// True when `name` (or, without one, the configuration's `architecture` key) is `onnx`: an
+    /// imported graph, loaded from its file by `LoadedModel.load(onnx:configuration:)`.
+    public static func isONNX(named name: String?, configuration data: Data?) throws -> Bool {
+        if let name { return name == "onnx" }
+        guard let data, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return object["architecture"] as? String == "onnx"
+    }
+
+    /// Checks a registration's architecture name and configuration without weights: for `onnx`
+    /// the configuration's settings (the graph itself is checked when its file loads).
+    public static func validate(named name: String?, configuration: Data?) throws {
+        if try isONNX(named: name, configuration: configuration) {
+            _ = try onnxSettings(configuration: configuration)
+        } else {
+            _ = try architecture(named: name, configuration: configuration)
+        }
+    }
+
+    /// The settings of an `onnx` configuration: its own and the image preprocessing.
+    static func onnxSettings(configuration data: Data?) throws -> (configuration: ONNXArchitecture.Configuration,
+                                                                    preprocessing: ImagePreprocessing.Configuration?) {
+        var object: [String: Any] = [:]
+        if let data, !data.allSatisfy({ [0x20, 0x0A, 0x0D, 0x09].contains($0) }) {
+            guard let parsed = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ModelError.invalidConfiguration(field: "configuration", expected: "a JSON object")
+            }
+            object = parsed
+        }
+        if let declared = object.removeValue(forKey: "architecture"), declared as? String != "onnx" {
+            throw ModelError.conflictingArchitecture(requested: "onnx", configuration: "\(declared)")
+        }
+        var preprocessing: ImagePreprocessing.Configuration?
+        if let value = object.removeValue(forKey: "preprocessing") {
+            do {
+                let configuration = try JSONDecoder().decode(ImagePreprocessing.Configuration.self, from: JSONSerialization.data(withJSONObject: value))
+                try configuration.validate()
+                preprocessing = configuration
+            } catch {
+                throw ModelError.invalidConfiguration(field: "preprocessing", expected: "image preprocessing settings (\(error))")
+            }
+        }
+        let known = ["max_sequence_length", "image_size", "tokenizer"]
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ModelError.unknownConfigurationField(unknown, architecture: "onnx", known: known + ["architecture", "preprocessing"])
+        }
+        do {
+            return (try JSONDecoder().decode(ONNXArchitecture.Configuration.self, from: JSONSerialization.data(withJSONObject: object)), preprocessing)
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw ModelError.invalidConfiguration(field: "configuration", expected: "onnx settings (\(error))")
+        }
     }
 
     /// The architecture for `name` (nil: the configuration's own `architecture` key decides) and an

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import ONNX
 import Tensors
 
 /// A model ready to serve: its architecture, verified weights, inputs, output name, layer aliases
@@ -49,6 +50,10 @@ public struct LoadedModel: Sendable {
     /// pooler weights loads as a model without pooler. Other architectures load strictly: every key
     /// must match. Float16/bfloat16 weights are converted to float32 once.
     public static func load(architecture name: String?, configuration: Data? = nil, weights: URL? = nil, seed: UInt64 = 0) throws -> LoadedModel {
+        if try ArchitectureRegistry.isONNX(named: name, configuration: configuration) {
+            guard let weights else { throw ModelError.invalidConfiguration(field: "weights", expected: "the .onnx model file for architecture onnx") }
+            return try load(onnx: weights, configuration: configuration)
+        }
         let resolved = try ArchitectureRegistry.resolve(named: name, configuration: configuration)
         let stateDict = try weights.map(readWeights)
         return try LoadedModel(name: resolved.name, architecture: resolved.architecture, stateDict: stateDict,
@@ -79,6 +84,31 @@ public struct LoadedModel: Sendable {
         }
         return try LoadedModel(name: resolved.name, architecture: resolved.architecture, stateDict: readWeights(weightsURL),
                                imagePreprocessing: nil, tokenizer: tokenizer, seed: 0)
+    }
+
+    /// Loads an ONNX model file (`architecture: "onnx"`): reads and compiles the graph (every
+    /// malformed or unsupported part is a `ModelError` here, never at request time), attaches the
+    /// configured tokenizer, and runs the graph once on `defaultInputs()` so that shape errors
+    /// also surface at registration.
+    public static func load(onnx url: URL, configuration data: Data?) throws -> LoadedModel {
+        let settings = try ArchitectureRegistry.onnxSettings(configuration: data)
+        let architecture = try ONNXArchitecture.load(contentsOf: url, configuration: settings.configuration)
+        var tokenizer: WordPieceTokenizer?
+        if let path = settings.configuration.tokenizer {
+            let directory = path.hasPrefix("/") ? URL(fileURLWithPath: path) : url.deletingLastPathComponent().appendingPathComponent(path)
+            tokenizer = try WordPieceTokenizer(directory: directory)
+        }
+        if settings.preprocessing != nil && !architecture.isVision {
+            throw ModelError.invalidConfiguration(field: "preprocessing", expected: "no image preprocessing (the model takes no [N, 3, H, W] image)")
+        }
+        let model = try LoadedModel(name: "onnx", architecture: .onnx(architecture), stateDict: nil,
+                                    imagePreprocessing: settings.preprocessing, tokenizer: tokenizer, seed: 0)
+        do {
+            _ = try model.makeReplica().forward(inputs: model.defaultInputs())
+        } catch let error as ModelError {
+            throw ModelError.unreadableFile(path: url.path, reason: "the graph does not run on its default input: \(error)")
+        }
+        return model
     }
 
     /// Builds and checks the model once: weights matched and converted, or seeded.
@@ -192,10 +222,14 @@ public struct LoadedModel: Sendable {
     /// Tokenizes `texts` into `input_ids`, `attention_mask`, `token_type_ids` (padded to the longest,
     /// truncated to `maxLength` or the tokenizer's and the model's limit).
     public func tokenize(_ texts: [String], maxLength: Int? = nil) throws -> [String: Tensor] {
-        guard let tokenizer, case .bert(let configuration) = architecture else {
-            throw ModelError.textInputUnsupported(architecture: name)
+        let modelLimit: Int
+        switch architecture {
+        case .bert(let configuration): modelLimit = configuration.maxPositionEmbeddings
+        case .onnx(let model) where model.plan.inputs.contains(where: { $0.name == "input_ids" }): modelLimit = model.configuration.maxSequenceLength
+        default: throw ModelError.textInputUnsupported(architecture: name)
         }
-        let limit = min(maxLength ?? tokenizer.configuration.modelMaxLength, configuration.maxPositionEmbeddings)
+        guard let tokenizer else { throw ModelError.textInputUnsupported(architecture: name) }
+        let limit = min(maxLength ?? tokenizer.configuration.modelMaxLength, modelLimit)
         let batch = try tokenizer(texts, maxLength: limit)
         return ["input_ids": batch.inputIds, "attention_mask": batch.attentionMask, "token_type_ids": batch.tokenTypeIds]
     }
