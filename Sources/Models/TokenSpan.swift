@@ -1,7 +1,7 @@
 /// One token of a text with where it came from: its id and string, and the code-point offsets
 /// `start..<end` into the original text that it covers (as Hugging Face fast tokenizers report them
-/// in `offset_mapping`; `(0, 0)` for an added [CLS]/[SEP]). `special` marks the special tokens,
-/// added or written in the text (`special_tokens_mask`).
+/// in `offset_mapping`; `(0, 0)` for an added [CLS]/[SEP]). `special` marks the special tokens the
+/// encoding added (`special_tokens_mask`).
 public struct TokenSpan: Sendable, Equatable {
     public var id: Int
     public var token: String

@@ -3,7 +3,9 @@
 
 extension WordPieceTokenizer {
     /// The tokens of `text` with their offsets into it, without special tokens or truncation: the
-    /// same ids as `tokenIds(text)`, each with the span of original code points it covers.
+    /// same ids as `tokenIds(text)`, each with the span of original code points it covers. A special
+    /// token written in the text stays whole but is not flagged `special` (Hugging Face's
+    /// `special_tokens_mask` marks only the tokens the template adds).
     ///
     /// Normalization runs code point by code point (cleanup, CJK spacing, NFD + accent stripping,
     /// lowercasing), each output code point tagged with its source; pre-tokenization and WordPiece
@@ -11,11 +13,8 @@ extension WordPieceTokenizer {
     /// source to its last one's. A word that becomes [UNK] spans the whole word.
     public func tokenSpans(_ text: String) -> [TokenSpan] {
         let scalars = Array(text.unicodeScalars)
-        let specials = Set([configuration.paddingToken, configuration.unknownToken, configuration.classifierToken,
-                            configuration.separatorToken, configuration.maskToken])
-        let unsplittable: [(scalars: [Unicode.Scalar], id: Int32, special: Bool)] = unsplittableTokens.map { token in
-            let string = String(decoding: token.bytes, as: UTF8.self)
-            return (Array(string.unicodeScalars), token.id, specials.contains(string))
+        let unsplittable: [(scalars: [Unicode.Scalar], id: Int32)] = unsplittableTokens.map { token in
+            (Array(String(decoding: token.bytes, as: UTF8.self).unicodeScalars), token.id)
         }
         var spans: [TokenSpan] = []
         var segmentStart = 0
@@ -31,7 +30,7 @@ extension WordPieceTokenizer {
             }
             appendSpans(of: scalars, range: segmentStart..<index, to: &spans)
             spans.append(TokenSpan(id: Int(match.id), token: vocabulary[Int(match.id)], start: index,
-                                   end: index + match.scalars.count, special: match.special))
+                                   end: index + match.scalars.count, special: false))
             index += match.scalars.count
             segmentStart = index
         }
