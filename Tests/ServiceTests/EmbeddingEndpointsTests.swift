@@ -195,6 +195,21 @@ import TestSupport
             }
             let unknown = try await service.post("/v1/embeddings", json: #"{"model":"st","input":"a","prompt_name":"nope"}"#)
             #expect(unknown.status == 400 && unknown.text.contains("passage"))
+
+            // Registered over HTTP by its directory, without options: the same vectors.
+            let root = service.application.registry.modelRoot
+            for copy in ["st-copy", "st-broken"] { try FileManager.default.copyItem(atPath: root.absolutePath("st"), toPath: root.absolutePath(copy)) }
+            let registered = try await service.post("/v1/models", json: #"{"name":"st2","architecture":"bert","weights_path":"st-copy"}"#)
+            #expect(registered.status == 201, "\(registered.text)")
+            let again = try await service.post("/v1/embeddings", json: #"{"model":"st2","input":[\#(list)],"prompt_name":"query"}"#)
+            let reference = (expected["query"] as! [[Double]]).map { $0.map(Float.init) }
+            #expect(zip(try Self.vectors(again), reference).allSatisfy { Self.cosineDistance($0, $1) < 1e-5 })
+            // A broken sentence-transformers file is refused at registration, naming it.
+            try Data(#"{"pooling_mode": "weightedmean"}"#.utf8).write(to: URL(fileURLWithPath: root.absolutePath("st-broken/1_Pooling/config.json")))
+            let broken = try await service.post("/v1/models", json: #"{"name":"st3","architecture":"bert","weights_path":"st-broken/"}"#)
+            #expect(broken.status == 400 && broken.text.contains("pooling_mode"), "\(broken.text)")
+            let badEmbedding = try await service.post("/v1/models", json: #"{"name":"st4","architecture":"bert","weights_path":"st-copy/model.safetensors","config":{"embedding":{"pool":"avg"}}}"#)
+            #expect(badEmbedding.status == 400 && badEmbedding.text.contains("embedding.pool"), "\(badEmbedding.text)")
         } catch {
             await service.stop()
             throw error

@@ -65,7 +65,8 @@ struct RegistryEndpoints {
     }
 
     /// `{"name", "architecture", "weights_path", "config"?, "description"?, "labels"?, "preload"?}`:
-    /// a file already under the model root, registered where it is, once it has loaded.
+    /// a file already under the model root, registered where it is, once it has loaded. A directory
+    /// (Hugging Face or sentence-transformers layout) stands for the `model.safetensors` in it.
     private func registerByPath(_ body: [UInt8]) async throws -> ModelVersion {
         let document: JSONValue
         do {
@@ -75,8 +76,13 @@ struct RegistryEndpoints {
         }
         let fields = try FieldReader(document, path: "$")
         try fields.rejectUnknownKeys(["name", "architecture", "weights_path", "config", "description", "labels", "preload"])
-        let weightsPath = try fields.requiredString("weights_path")
+        var weightsPath = try fields.requiredString("weights_path")
         guard !weightsPath.isEmpty else { throw RequestError(field: "weights_path", "must not be empty") }
+        // A model directory (Hugging Face or sentence-transformers) stands for its model.safetensors.
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: context.registry.modelRoot.absolutePath(weightsPath), isDirectory: &isDirectory), isDirectory.boolValue {
+            weightsPath = (weightsPath.hasSuffix("/") ? String(weightsPath.dropLast()) : weightsPath) + "/model.safetensors"
+        }
         var configuration = "{}"
         if fields.value("config") != nil {
             _ = try fields.object("config")
