@@ -31,7 +31,7 @@ import TestSupport
     @Test(arguments: [
         (#"{"embedding": 3}"#, "embedding"),
         (#"{"embedding": {"pool": "avg"}}"#, "embedding.pool"),
-        (#"{"embedding": {"normalize": 1}}"#, "embedding.normalize"),
+        (#"{"embedding": {"normalize": "yes"}}"#, "embedding.normalize"),
         (#"{"embedding": {"matryoshka_dimensions": [0]}}"#, "embedding.matryoshka_dimensions"),
         (#"{"embedding": {"truncate": "middle"}}"#, "embedding.truncate"),
         (#"{"embedding": {"max_seq_length": 1}}"#, "embedding.max_seq_length"),
