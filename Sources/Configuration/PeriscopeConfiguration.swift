@@ -82,6 +82,13 @@ public struct PeriscopeConfiguration: Sendable, Equatable, Decodable {
         public var maxBatchSize = 8
         /// Longest a request waits for others to join its batch.
         public var maxDelayMilliseconds = 2
+        /// Whether concurrent text requests whose layers are token-pooled (embeddings) are batched,
+        /// padded to a common length (independent of `enabled`).
+        public var textEnabled = true
+        /// Most tokens (rows × padded length) in one text batch.
+        public var maxBatchTokens = 8192
+        /// Longest a text request waits for others to join its batch.
+        public var textMaxDelayMilliseconds = 2
     }
 
     /// The embedded default models.

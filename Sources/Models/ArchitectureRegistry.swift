@@ -120,6 +120,8 @@ public enum ArchitectureRegistry {
         guard let name = try reconcile(requested: requested, declared: declared) else {
             throw ModelError.invalidConfiguration(field: "architecture", expected: "an architecture name (" + names.joined(separator: ", ") + ")")
         }
+        // Serving settings (`EmbeddingConfiguration`), not an architecture argument.
+        object.removeValue(forKey: "embedding")
         var preprocessing: ImagePreprocessing.Configuration?
         if let value = object.removeValue(forKey: "preprocessing") {
             do {

@@ -44,11 +44,11 @@ public struct BasicTokenizer: Sendable {
         case removed, space, punctuation, word
     }
 
-    private static let removed = CodePointSet(BertCharacterClasses.removedByCleanup)
-    private static let cleanupWhitespace = CodePointSet(BertCharacterClasses.cleanupWhitespace)
-    private static let whitespace = CodePointSet(BertCharacterClasses.whitespace)
-    private static let punctuation = CodePointSet(BertCharacterClasses.punctuation)
-    private static let nonspacingMarks = CodePointSet(BertCharacterClasses.nonspacingMarks)
+    static let removed = CodePointSet(BertCharacterClasses.removedByCleanup)
+    static let cleanupWhitespace = CodePointSet(BertCharacterClasses.cleanupWhitespace)
+    static let whitespace = CodePointSet(BertCharacterClasses.whitespace)
+    static let punctuation = CodePointSet(BertCharacterClasses.punctuation)
+    static let nonspacingMarks = CodePointSet(BertCharacterClasses.nonspacingMarks)
 
     /// The class of each ASCII byte, from the same tables.
     private static let asciiClasses: [ASCIIClass] = (0..<128).map { value in

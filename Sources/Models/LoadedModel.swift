@@ -36,6 +36,10 @@ public struct LoadedModel: Sendable {
     /// The tokenizer for text inputs (a Hugging Face directory with `vocab.txt`); nil otherwise.
     /// Settable: the service attaches the vocabulary it finds next to a registered BERT's weights.
     public var tokenizer: WordPieceTokenizer?
+    /// How the model embeds for `POST /v1/embeddings` (pooling, Dense layers, normalization,
+    /// Matryoshka dimensions, truncation, prompts). Settable: the service reads the registration's
+    /// `embedding` settings and a sentence-transformers directory next to the weights.
+    public var embedding = EmbeddingConfiguration()
     /// Parameter elements.
     public let parameterCount: Int
 
@@ -222,16 +226,34 @@ public struct LoadedModel: Sendable {
     /// Tokenizes `texts` into `input_ids`, `attention_mask`, `token_type_ids` (padded to the longest,
     /// truncated to `maxLength` or the tokenizer's and the model's limit).
     public func tokenize(_ texts: [String], maxLength: Int? = nil) throws -> [String: Tensor] {
+        let batch = try tokenizeBatch(texts, maxLength: maxLength)
+        return ["input_ids": batch.inputIds, "attention_mask": batch.attentionMask, "token_type_ids": batch.tokenTypeIds]
+    }
+
+    /// The longest sequence (special tokens included) a text becomes: the smallest of the
+    /// tokenizer's `model_max_length`, the model's positions and the embedding's `max_seq_length`.
+    public var maxSequenceLength: Int? {
+        guard let tokenizer else { return nil }
         let modelLimit: Int
         switch architecture {
         case .bert(let configuration): modelLimit = configuration.maxPositionEmbeddings
         case .onnx(let model) where model.plan.inputs.contains(where: { $0.name == "input_ids" }): modelLimit = model.configuration.maxSequenceLength
-        default: throw ModelError.textInputUnsupported(architecture: name)
+        default: return nil
         }
-        guard let tokenizer else { throw ModelError.textInputUnsupported(architecture: name) }
-        let limit = min(maxLength ?? tokenizer.configuration.modelMaxLength, modelLimit)
-        let batch = try tokenizer(texts, maxLength: limit)
-        return ["input_ids": batch.inputIds, "attention_mask": batch.attentionMask, "token_type_ids": batch.tokenTypeIds]
+        return [tokenizer.configuration.modelMaxLength, modelLimit, embedding.maxSequenceLength ?? Int.max].min()!
+    }
+
+    /// Tokenizes `texts` (padded to the longest) with their lengths before and after truncation;
+    /// `truncation` `.none` throws `TokenizerError.sequenceTooLong` for an over-long text.
+    public func tokenizeBatch(_ texts: [String], maxLength: Int? = nil, truncation: TruncationMode = .end) throws -> TokenizedBatch {
+        guard let tokenizer, let limit = maxSequenceLength else { throw ModelError.textInputUnsupported(architecture: name) }
+        return try tokenizer(texts, maxLength: min(maxLength ?? limit, limit), truncation: truncation)
+    }
+
+    /// Pre-tokenized inputs (WordPiece ids without special tokens), wrapped and truncated like text.
+    public func tokenizeBatch(tokenIds: [[Int]], truncation: TruncationMode = .end) throws -> TokenizedBatch {
+        guard let tokenizer, let limit = maxSequenceLength else { throw ModelError.textInputUnsupported(architecture: name) }
+        return try tokenizer.encode(tokenIds: tokenIds, maxLength: limit, truncation: truncation)
     }
 
     /// Resolves a client's layer list against `catalog` (from `InferenceModel.traceLayers`), with this

@@ -11,9 +11,13 @@ public struct TokenizedBatch: Sendable {
     public var tokenTypeIds: Tensor
     /// Each text's tokens (special tokens included, padding excluded).
     public var tokens: [[String]]
+    /// Each text's token count before truncation (special tokens included).
+    public var untruncatedLengths: [Int]
 
     public var batchSize: Int { inputIds.shape[0] }
     public var sequenceLength: Int { inputIds.shape[1] }
     /// Each text's number of real tokens.
     public var lengths: [Int] { tokens.map(\.count) }
+    /// Whether each text lost tokens to truncation.
+    public var truncated: [Bool] { zip(lengths, untruncatedLengths).map { $0 < $1 } }
 }

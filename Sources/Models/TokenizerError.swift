@@ -12,6 +12,11 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     case pairCountMismatch(texts: Int, pairs: Int)
     /// No texts to encode.
     case emptyBatch
+    /// Input `index` needs `tokens` tokens (special tokens included), more than `maxLength`, and
+    /// truncation is `none`.
+    case sequenceTooLong(index: Int, tokens: Int, maxLength: Int)
+    /// Token id `id` (element `position` of input `index`) is outside the vocabulary.
+    case tokenIdOutOfRange(index: Int, position: Int, id: Int, vocabularySize: Int)
 
     public var description: String {
         switch self {
@@ -27,6 +32,10 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
             return "\(texts) texts but \(pairs) text pairs; give one pair per text"
         case .emptyBatch:
             return "no texts to tokenize"
+        case .sequenceTooLong(let index, let tokens, let maxLength):
+            return "input \(index) has \(tokens) tokens, more than the model's maximum of \(maxLength), and truncation is none (send truncate \"end\" or \"start\" to cut it)"
+        case .tokenIdOutOfRange(let index, let position, let id, let vocabularySize):
+            return "input \(index), token \(position): id \(id) is outside the vocabulary 0..<\(vocabularySize)"
         }
     }
 }

@@ -30,12 +30,12 @@ public struct WordPieceTokenizer: Sendable {
     public let separatorTokenId: Int32
     public let paddingTokenId: Int32
 
-    private let trie: VocabularyTrie
+    let trie: VocabularyTrie
     /// The node of the continuation prefix ("##"): continuation pieces are matched from here.
-    private let continuationNode: VocabularyTrie.Node?
-    private let basicTokenizer: BasicTokenizer
+    let continuationNode: VocabularyTrie.Node?
+    let basicTokenizer: BasicTokenizer
     /// Tokens cut out of the raw text before normalization, longest first for leftmost-longest matching.
-    private let unsplittableTokens: [(bytes: [UInt8], id: Int32)]
+    let unsplittableTokens: [(bytes: [UInt8], id: Int32)]
 
     // MARK: - Loading
 
@@ -191,29 +191,43 @@ public struct WordPieceTokenizer: Sendable {
 
     // MARK: - Encoding
 
-    /// One encoded sequence: ids with special tokens, and their token type ids.
+    /// One encoded sequence: ids with special tokens, their token type ids, and the length the
+    /// sequence would have had without truncation.
     struct EncodedSequence {
         var ids: [Int32]
         var typeIds: [Int32]
+        var untruncatedLength: Int
     }
 
     /// `[CLS] text [SEP]` (or `[CLS] text [SEP] pair [SEP]`) truncated to `maxLength` tokens.
-    func encode(_ text: String, pair: String?, maxLength: Int) throws -> EncodedSequence {
-        let specialCount = pair == nil ? 2 : 3
+    func encode(_ text: String, pair: String?, maxLength: Int, truncation: TruncationMode = .end) throws -> EncodedSequence {
+        try encode(ids: tokenIds(text), pair: pair.map(tokenIds), maxLength: maxLength, truncation: truncation)
+    }
+
+    /// Wraps WordPiece ids (and a pair's) in the special tokens, truncated per `truncation`: `end`
+    /// keeps the first tokens, `start` the last ones (pairs: longest-first either way), `none`
+    /// throws `sequenceTooLong` (index 0; the batch call puts in the input's index).
+    func encode(ids first: [Int32], pair second: [Int32]?, maxLength: Int, truncation: TruncationMode) throws -> EncodedSequence {
+        let specialCount = second == nil ? 2 : 3
         guard maxLength >= specialCount else { throw TokenizerError.maxLengthTooSmall(maxLength: maxLength, minimum: specialCount) }
         let budget = maxLength - specialCount
-        var first = tokenIds(text)
-        guard let pair else {
-            first = Array(first.prefix(budget))
-            return EncodedSequence(ids: [classifierTokenId] + first + [separatorTokenId],
-                                   typeIds: [Int32](repeating: 0, count: first.count + 2))
+        let untruncated = first.count + (second?.count ?? 0) + specialCount
+        if truncation == .none && untruncated > maxLength {
+            throw TokenizerError.sequenceTooLong(index: 0, tokens: untruncated, maxLength: maxLength)
         }
-        var second = tokenIds(pair)
+        func cut(_ ids: [Int32], to count: Int) -> [Int32] {
+            truncation == .start ? Array(ids.suffix(count)) : Array(ids.prefix(count))
+        }
+        guard let second else {
+            let kept = cut(first, to: budget)
+            return EncodedSequence(ids: [classifierTokenId] + kept + [separatorTokenId],
+                                   typeIds: [Int32](repeating: 0, count: kept.count + 2), untruncatedLength: untruncated)
+        }
         let lengths = Self.longestFirstLengths(first.count, second.count, budget: budget)
-        first = Array(first.prefix(lengths.first))
-        second = Array(second.prefix(lengths.second))
-        return EncodedSequence(ids: [classifierTokenId] + first + [separatorTokenId] + second + [separatorTokenId],
-                               typeIds: [Int32](repeating: 0, count: first.count + 2) + [Int32](repeating: 1, count: second.count + 1))
+        let keptFirst = cut(first, to: lengths.first), keptSecond = cut(second, to: lengths.second)
+        return EncodedSequence(ids: [classifierTokenId] + keptFirst + [separatorTokenId] + keptSecond + [separatorTokenId],
+                               typeIds: [Int32](repeating: 0, count: keptFirst.count + 2) + [Int32](repeating: 1, count: keptSecond.count + 1),
+                               untruncatedLength: untruncated)
     }
 
     /// The Rust `tokenizers` longest-first truncation of a pair to `budget` tokens: the shorter
@@ -231,10 +245,11 @@ public struct WordPieceTokenizer: Sendable {
     }
 
     /// Encodes a batch: truncates each text (or text pair) to `maxLength` tokens (default: the
-    /// configuration's `model_max_length`), adds [CLS]/[SEP], pads, and builds int64 [batch, sequence]
-    /// tensors.
+    /// configuration's `model_max_length`) per `truncation`, adds [CLS]/[SEP], pads, and builds
+    /// int64 [batch, sequence] tensors. With `.none`, an over-long text throws `sequenceTooLong`
+    /// naming its index and token count.
     public func callAsFunction(_ texts: [String], pairs: [String]? = nil, maxLength: Int? = nil,
-                               padding: Padding = .longest) throws -> TokenizedBatch {
+                               padding: Padding = .longest, truncation: TruncationMode = .end) throws -> TokenizedBatch {
         guard !texts.isEmpty else { throw TokenizerError.emptyBatch }
         if let pairs, pairs.count != texts.count {
             throw TokenizerError.pairCountMismatch(texts: texts.count, pairs: pairs.count)
@@ -243,12 +258,47 @@ public struct WordPieceTokenizer: Sendable {
         var sequences: [EncodedSequence] = []
         sequences.reserveCapacity(texts.count)
         for (index, text) in texts.enumerated() {
-            sequences.append(try encode(text, pair: pairs?[index], maxLength: limit))
+            sequences.append(try Self.naming(index) {
+                try encode(ids: tokenIds(text), pair: pairs.map { tokenIds($0[index]) }, maxLength: limit, truncation: truncation)
+            })
         }
-        let length = padding == .maxLength ? limit : sequences.map(\.ids.count).max()!
-        var ids = [Int64](repeating: Int64(paddingTokenId), count: texts.count * length)
-        var mask = [Int64](repeating: 0, count: texts.count * length)
-        var types = [Int64](repeating: 0, count: texts.count * length)
+        return batch(sequences, length: padding == .maxLength ? limit : nil)
+    }
+
+    /// Encodes pre-tokenized inputs: WordPiece ids without special tokens (as `tokenIds` gives them,
+    /// or `add_special_tokens=False` in Hugging Face), each wrapped in [CLS]/[SEP] and truncated
+    /// like text. Ids outside the vocabulary throw `tokenIdOutOfRange`.
+    public func encode(tokenIds inputs: [[Int]], maxLength: Int? = nil, truncation: TruncationMode = .end) throws -> TokenizedBatch {
+        guard !inputs.isEmpty else { throw TokenizerError.emptyBatch }
+        let limit = maxLength ?? configuration.modelMaxLength
+        var sequences: [EncodedSequence] = []
+        for (index, ids) in inputs.enumerated() {
+            if let position = ids.firstIndex(where: { $0 < 0 || $0 >= vocabulary.count }) {
+                throw TokenizerError.tokenIdOutOfRange(index: index, position: position, id: ids[position], vocabularySize: vocabulary.count)
+            }
+            sequences.append(try Self.naming(index) {
+                try encode(ids: ids.map { Int32($0) }, pair: nil, maxLength: limit, truncation: truncation)
+            })
+        }
+        return batch(sequences, length: nil)
+    }
+
+    /// Runs `encode`, putting `index` into a `sequenceTooLong` it throws.
+    private static func naming(_ index: Int, _ encode: () throws -> EncodedSequence) throws -> EncodedSequence {
+        do {
+            return try encode()
+        } catch TokenizerError.sequenceTooLong(_, let tokens, let maxLength) {
+            throw TokenizerError.sequenceTooLong(index: index, tokens: tokens, maxLength: maxLength)
+        }
+    }
+
+    /// Pads `sequences` to `length` (nil: the longest) into int64 tensors.
+    private func batch(_ sequences: [EncodedSequence], length fixedLength: Int?) -> TokenizedBatch {
+        let rows = sequences.count
+        let length = fixedLength ?? sequences.map(\.ids.count).max()!
+        var ids = [Int64](repeating: Int64(paddingTokenId), count: rows * length)
+        var mask = [Int64](repeating: 0, count: rows * length)
+        var types = [Int64](repeating: 0, count: rows * length)
         for (row, sequence) in sequences.enumerated() {
             for (column, id) in sequence.ids.enumerated() {
                 ids[row * length + column] = Int64(id)
@@ -256,9 +306,10 @@ public struct WordPieceTokenizer: Sendable {
                 types[row * length + column] = Int64(sequence.typeIds[column])
             }
         }
-        return TokenizedBatch(inputIds: Tensor(shape: [texts.count, length], elements: ids),
-                              attentionMask: Tensor(shape: [texts.count, length], elements: mask),
-                              tokenTypeIds: Tensor(shape: [texts.count, length], elements: types),
-                              tokens: sequences.map { $0.ids.map { vocabulary[Int($0)] } })
+        return TokenizedBatch(inputIds: Tensor(shape: [rows, length], elements: ids),
+                              attentionMask: Tensor(shape: [rows, length], elements: mask),
+                              tokenTypeIds: Tensor(shape: [rows, length], elements: types),
+                              tokens: sequences.map { $0.ids.map { vocabulary[Int($0)] } },
+                              untruncatedLengths: sequences.map(\.untruncatedLength))
     }
 }

@@ -42,6 +42,7 @@ import TestSupport
     func concurrentMixedRequestsGetExactlyTheirLayers(batching: Bool) async throws {
         let service = try await LiveService.start([.resnet("resnet"), .bert("bert"), .mlp("mlp")], settings: [
             "workers": "2", "batching.enabled": batching ? "true" : "false", "batching.max_delay_ms": "20",
+            "batching.text_enabled": batching ? "true" : "false",
         ])
         do {
             let calls = Self.calls()

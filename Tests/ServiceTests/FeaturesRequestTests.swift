@@ -74,7 +74,7 @@ import Tensors
         (#"[1]"#, "the body must be a JSON object, found an array"),
         (#"{}"#, #"the body needs one of "inputs" (tensors), "text" or "image""#),
         (#"{"text": "a", "image": "QQ=="}"#, #"give only one of "inputs", "text" and "image" (found text, image)"#),
-        (#"{"text": "a", "normalise": true}"#, "normalise: unknown field (expected one of: inputs, text, image, layers, pool, flatten, normalize, dtype, encoding, nonfinite)"),
+        (#"{"text": "a", "normalise": true}"#, "normalise: unknown field (expected one of: inputs, text, image, layers, pool, flatten, normalize, dtype, encoding, nonfinite, truncate, return_tokens)"),
         (#"{"text": 3}"#, "text: expected a text or a non-empty array of them, found a number"),
         (#"{"text": []}"#, "text: expected a text or a non-empty array of them, found an array"),
         (#"{"text": ["a", 1]}"#, "text[1]: expected a string, found a number"),

@@ -43,6 +43,8 @@ public final class ServiceApplication: Sendable {
         HealthEndpoints(context: context).register(in: &router)
         RegistryEndpoints(context: context).register(in: &router)
         FeatureEndpoints(context: context).register(in: &router)
+        EmbeddingEndpoints(context: context).register(in: &router)
+        TokenizeEndpoints(context: context).register(in: &router)
         AttributionEndpoints(context: context).register(in: &router)
         InferenceEndpoints(context: context).register(in: &router)
         RepositoryEndpoints(context: context).register(in: &router)

@@ -13,6 +13,7 @@ import Tensors
 /// the feature carries `"encoding":"base64"`. `timing_ms.encode` is measured while the body is
 /// produced and written last. The safetensors form (for `Accept: application/octet-stream`) holds
 /// the same tensors under their layer names and `model`, `version`, `timing_ms` in `__metadata__`.
+/// Text inputs add `"text_inputs": [{"tokens": n, "truncated": false}, …]` (in `__metadata__` too).
 ///
 /// Attributions are answered in the same form, with the tensors under `"attributions"` (`collection`).
 public struct FeaturesResponse: Sendable {
@@ -24,6 +25,8 @@ public struct FeaturesResponse: Sendable {
     public var computeMilliseconds: Double
     /// The JSON key the tensors go under: `features`, or `attributions`.
     public var collection: String
+    /// Text inputs: tokens per input and whether it was truncated (`text_inputs`).
+    public var textInputs: TextInputReport?
 
     public init(modelName: String, modelVersion: String, features: [(name: String, tensor: Tensor)],
                 queueMilliseconds: Double, computeMilliseconds: Double, collection: String = "features") {
@@ -64,7 +67,12 @@ public struct FeaturesResponse: Sendable {
             }
             header.append(UInt8(ascii: "}"))
         }
-        header.append(raw: #"},"timing_ms":{"queue":"#)
+        header.append(UInt8(ascii: "}"))
+        if let textInputs {
+            header.append(raw: #","text_inputs":"#)
+            textInputs.append(to: header)
+        }
+        header.append(raw: #","timing_ms":{"queue":"#)
         header.append(double: Self.rounded(queueMilliseconds))
         header.append(raw: #","compute":"#)
         header.append(double: Self.rounded(computeMilliseconds))
@@ -95,9 +103,13 @@ public struct FeaturesResponse: Sendable {
         let milliseconds = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15
         timing.append(double: Self.rounded(milliseconds))
         timing.append(UInt8(ascii: "}"))
-        return SafetensorsBody.make(features, metadata: [
-            "model": modelName, "version": modelVersion, "timing_ms": String(decoding: timing.takeBytes(), as: UTF8.self),
-        ])
+        var metadata = ["model": modelName, "version": modelVersion, "timing_ms": String(decoding: timing.takeBytes(), as: UTF8.self)]
+        if let textInputs {
+            let report = JSONOutputBuffer(capacity: 256)
+            textInputs.append(to: report)
+            metadata["text_inputs"] = String(decoding: report.takeBytes(), as: UTF8.self)
+        }
+        return SafetensorsBody.make(features, metadata: metadata)
     }
 
     /// Milliseconds to the microsecond: timings are not more precise than that.

@@ -34,9 +34,10 @@ struct AttributionEndpoints {
                 FeatureEndpoints.maximumResponseBytes(shapes, dtype: dtype, safetensors: safetensors,
                                                       encoding: attributions.encoding, model: model)
             }
-            let answer = FeaturesResponse(modelName: model.name, modelVersion: String(model.version), features: outcome.features,
+            var answer = FeaturesResponse(modelName: model.name, modelVersion: String(model.version), features: outcome.features,
                                           queueMilliseconds: outcome.queueSeconds * 1000, computeMilliseconds: outcome.computeSeconds * 1000,
                                           collection: "attributions")
+            answer.textInputs = inputs.text
             let response = try FeatureEndpoints.response(answer, safetensors: safetensors, encoding: attributions.encoding)
             return ResponseObservation.observe(response, model: model, context: context, arrival: requestContext.arrivalTime,
                                                inputSeconds: inputSeconds, outcome: outcome)

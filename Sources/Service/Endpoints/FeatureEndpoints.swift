@@ -24,7 +24,8 @@ struct FeatureEndpoints {
         let model = try await context.manager.servedModel(name: request.pathParameter("name"), version: version)
         do {
             let inputStarted = ContinuousClock.now
-            let inputs = try InputPreparation.prepare(features.input, for: model.model, modelName: model.name)
+            let inputs = try InputPreparation.prepare(features.input, for: model.model, modelName: model.name,
+                                                      truncation: features.truncate, returnTokens: features.returnTokens)
             let inputSeconds = WorkerPool.seconds(from: inputStarted, to: .now)
             let safetensors = Self.prefersSafetensors(request.headers)
             let postProcessing = FeaturePostProcessing(features)
@@ -35,8 +36,9 @@ struct FeatureEndpoints {
                 Self.maximumResponseBytes(shapes, dtype: postProcessing.dtype.dtype, safetensors: safetensors,
                                           encoding: features.encoding, model: model)
             }
-            let answer = FeaturesResponse(modelName: model.name, modelVersion: String(model.version), features: outcome.features,
+            var answer = FeaturesResponse(modelName: model.name, modelVersion: String(model.version), features: outcome.features,
                                           queueMilliseconds: outcome.queueSeconds * 1000, computeMilliseconds: outcome.computeSeconds * 1000)
+            answer.textInputs = inputs.text
             let response = try Self.response(answer, safetensors: safetensors, encoding: features.encoding, nonFinite: features.nonFinite)
             return ResponseObservation.observe(response, model: model, context: context, arrival: requestContext.arrivalTime,
                                                inputSeconds: inputSeconds, outcome: outcome)

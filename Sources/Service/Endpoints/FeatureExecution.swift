@@ -24,8 +24,13 @@ struct FeatureExecution {
             predicted.append((name, try postProcessing.outputShape(for: shape, layer: name)))
         }
         try checkSize(sizeBound(predicted))
-        let work = FeatureWork(model: model, inputs: inputs.tensors, rows: inputs.rows, request: plan.request,
+        var work = FeatureWork(model: model, inputs: inputs.tensors, rows: inputs.rows, request: plan.request,
                                postProcessing: postProcessing, attentionMask: inputs.attentionMask)
+        // Text whose layers are all pooled over tokens (embeddings) batches across lengths.
+        if inputs.text != nil, postProcessing.pool != .none, let length = inputs.tensors["input_ids"]?.shape.last,
+           plan.shapes.allSatisfy({ $0.shape.map { $0.count == 2 || ($0.count == 3 && $0[1] == length) } ?? false }) {
+            work.enableTokenBatching(sequenceLength: length)
+        }
         let outcome = try await context.pool.extractFeatures(work, deadline: deadline.instant, timeoutMilliseconds: deadline.milliseconds,
                                                             disconnection: disconnection)
         if deadline.hasPassed { throw ServiceError.deadlineExceeded(milliseconds: deadline.milliseconds) }

@@ -177,7 +177,9 @@ struct InferenceEndpoints {
             strings.append(text)
         }
         guard !strings.isEmpty else { throw RequestError(field: textInput.field, "holds no texts") }
-        return try InputPreparation.prepare(texts: strings, for: model.model, modelName: model.name, field: textInput.field)
+        // The V2 response has no place to report truncation: an over-long text is a 413, never cut.
+        return try InputPreparation.prepare(texts: strings, for: model.model, modelName: model.name, field: "\(textInput.field).data",
+                                            truncation: TruncationMode.none)
     }
 
     // MARK: - Statistics

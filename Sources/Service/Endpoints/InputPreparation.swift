@@ -7,11 +7,14 @@ import Tensors
 /// names, dtypes, shapes against the model's specification, one batch size, finite values, and for
 /// BERT token ids inside the vocabulary. Every problem is a `RequestError` naming the field.
 enum InputPreparation {
-    /// Prepares a native request's input.
-    static func prepare(_ input: FeaturesRequest.Input, for model: LoadedModel, modelName: String) throws -> PreparedInputs {
+    /// Prepares a native request's input; texts are truncated per `truncation` (nil: the model's
+    /// default) and the token strings kept when `returnTokens`.
+    static func prepare(_ input: FeaturesRequest.Input, for model: LoadedModel, modelName: String,
+                        truncation: TruncationMode? = nil, returnTokens: Bool = false) throws -> PreparedInputs {
         switch input {
         case .tensors(let tensors): try prepare(tensors: tensors, for: model, field: "inputs")
-        case .text(let texts): try prepare(texts: texts, for: model, modelName: modelName, field: "text")
+        case .text(let texts):
+            try prepare(texts: texts, for: model, modelName: modelName, field: "text", truncation: truncation, returnTokens: returnTokens)
         case .images(let images): try prepare(images: images, for: model, modelName: modelName, field: "image")
         }
     }
@@ -74,13 +77,52 @@ enum InputPreparation {
 
     // MARK: - Text
 
-    /// Texts for a BERT model with a tokenizer, tokenized (padded to the longest).
-    static func prepare(texts: [String], for model: LoadedModel, modelName: String, field: String) throws -> PreparedInputs {
-        guard model.tokenizer != nil else {
+    /// Texts for a BERT model with a tokenizer, tokenized (padded to the longest) and truncated per
+    /// `truncation` (nil: the model's default, `embedding.truncate`). An over-long text with `none`
+    /// is a 413 naming `field[index]` and its token count. The report says what each text became.
+    static func prepare(texts: [String], for model: LoadedModel, modelName: String, field: String,
+                        truncation: TruncationMode? = nil, returnTokens: Bool = false) throws -> PreparedInputs {
+        try requireTokenizer(model, modelName: modelName, field: field)
+        let batch = try tokenized(field: field) {
+            try model.tokenizeBatch(texts, truncation: truncation ?? model.embedding.truncation)
+        }
+        return prepared(batch, returnTokens: returnTokens)
+    }
+
+    /// Pre-tokenized inputs (WordPiece ids without special tokens) for a BERT model with a
+    /// tokenizer: wrapped in [CLS]/[SEP] and truncated like texts.
+    static func prepare(tokenIds: [[Int]], for model: LoadedModel, modelName: String, field: String,
+                        truncation: TruncationMode? = nil) throws -> PreparedInputs {
+        try requireTokenizer(model, modelName: modelName, field: field)
+        let batch = try tokenized(field: field) {
+            try model.tokenizeBatch(tokenIds: tokenIds, truncation: truncation ?? model.embedding.truncation)
+        }
+        return prepared(batch, returnTokens: false)
+    }
+
+    private static func requireTokenizer(_ model: LoadedModel, modelName: String, field: String) throws(RequestError) {
+        guard model.tokenizer != nil, model.maxSequenceLength != nil else {
             throw RequestError(field: field, "model '\(modelName)' takes no text (text needs a BERT model registered with a vocab.txt next to its weights); send token ids as inputs")
         }
-        let tensors = try model.tokenize(texts)
-        return PreparedInputs(tensors: tensors, rows: texts.count, attentionMask: tensors["attention_mask"])
+    }
+
+    /// Runs the tokenizer, turning its per-input errors into errors naming `field[index]`.
+    private static func tokenized(field: String, _ encode: () throws -> TokenizedBatch) throws -> TokenizedBatch {
+        do {
+            return try encode()
+        } catch TokenizerError.sequenceTooLong(let index, let tokens, let maxLength) {
+            throw RequestError(field: "\(field)[\(index)]", "has \(tokens) tokens, more than the model's maximum of \(maxLength), and truncate is \"none\" (send \"end\" or \"start\" to cut it)",
+                               status: .contentTooLarge, errorType: "input_too_long")
+        } catch TokenizerError.tokenIdOutOfRange(let index, let position, let id, let vocabularySize) {
+            throw RequestError(field: "\(field)[\(index)][\(position)]", "token id \(id) is outside the vocabulary 0..<\(vocabularySize)")
+        }
+    }
+
+    private static func prepared(_ batch: TokenizedBatch, returnTokens: Bool) -> PreparedInputs {
+        let tensors = ["input_ids": batch.inputIds, "attention_mask": batch.attentionMask, "token_type_ids": batch.tokenTypeIds]
+        let report = TextInputReport(tokenCounts: batch.lengths, untruncatedCounts: batch.untruncatedLengths,
+                                     tokens: returnTokens ? batch.tokens : nil)
+        return PreparedInputs(tensors: tensors, rows: batch.batchSize, attentionMask: batch.attentionMask, text: report)
     }
 
     // MARK: - Images

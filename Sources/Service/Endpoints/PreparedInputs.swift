@@ -9,10 +9,13 @@ public struct PreparedInputs: Sendable {
     public var rows: Int
     /// The attention mask of a text model's inputs, for token pooling.
     public var attentionMask: Tensor?
+    /// Texts: the tokens each input became and whether it was truncated.
+    public var text: TextInputReport?
 
-    public init(tensors: [String: Tensor], rows: Int, attentionMask: Tensor?) {
+    public init(tensors: [String: Tensor], rows: Int, attentionMask: Tensor?, text: TextInputReport? = nil) {
         self.tensors = tensors
         self.rows = rows
         self.attentionMask = attentionMask
+        self.text = text
     }
 }

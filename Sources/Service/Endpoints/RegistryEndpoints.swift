@@ -65,7 +65,9 @@ struct RegistryEndpoints {
     }
 
     /// `{"name", "architecture", "weights_path", "config"?, "description"?, "labels"?, "preload"?}`:
-    /// a file already under the model root, registered where it is, once it has loaded.
+    /// a file already under the model root, registered where it is, once it has loaded. A directory
+    /// (Hugging Face or sentence-transformers layout) stands for the `model.safetensors` in it, and
+    /// its `config.json` is the configuration unless the body gives one.
     private func registerByPath(_ body: [UInt8]) async throws -> ModelVersion {
         let document: JSONValue
         do {
@@ -75,9 +77,18 @@ struct RegistryEndpoints {
         }
         let fields = try FieldReader(document, path: "$")
         try fields.rejectUnknownKeys(["name", "architecture", "weights_path", "config", "description", "labels", "preload"])
-        let weightsPath = try fields.requiredString("weights_path")
+        var weightsPath = try fields.requiredString("weights_path")
         guard !weightsPath.isEmpty else { throw RequestError(field: "weights_path", "must not be empty") }
-        var configuration = "{}"
+        // A model directory (Hugging Face or sentence-transformers) stands for its model.safetensors.
+        var isDirectory: ObjCBool = false
+        var directoryConfiguration: String?
+        let absoluteDirectory = context.registry.modelRoot.absolutePath(weightsPath)
+        if FileManager.default.fileExists(atPath: absoluteDirectory, isDirectory: &isDirectory), isDirectory.boolValue {
+            weightsPath = (weightsPath.hasSuffix("/") ? String(weightsPath.dropLast()) : weightsPath) + "/model.safetensors"
+            // Its config.json is the configuration when the body gives none (a Hugging Face directory).
+            directoryConfiguration = try? String(contentsOfFile: absoluteDirectory + "/config.json", encoding: .utf8)
+        }
+        var configuration = directoryConfiguration ?? "{}"
         if fields.value("config") != nil {
             _ = try fields.object("config")
             // Re-serialized from the original text: the service's parser keeps numbers exact but writes no JSON.
@@ -93,7 +104,8 @@ struct RegistryEndpoints {
         let registry = context.registry
         let (_, absolutePath) = try registry.modelRoot.resolve(weightsPath)
         try await WeightsCheck.verifyLoadable(architecture: registration.architecture, configuration: configuration, path: absolutePath)
-        return try await BlockingWork.run { try registry.register(registration, weightsPath: weightsPath) }
+        let storedPath = weightsPath
+        return try await BlockingWork.run { try registry.register(registration, weightsPath: storedPath) }
     }
 
     /// A safetensors body streamed into the model root (hashed as it arrives, never held in

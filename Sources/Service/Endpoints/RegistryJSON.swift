@@ -78,13 +78,25 @@ enum RegistryJSON {
         return buffer.takeBytes()
     }
 
-    /// `ModelList`: `{"models": [...]}`.
+    /// `ModelList`: `{"models": [...]}` for native clients, and OpenAI's list for OpenAI clients
+    /// (`models.list()`): `"object": "list"`, `"data": [{"id", "object": "model", "created", "owned_by"}]`,
+    /// one entry per model name (`created`: its first version's registration time, Unix seconds).
     static func body(_ models: [RegisteredModel]) -> [UInt8] {
         let buffer = JSONOutputBuffer(capacity: 4096)
         buffer.append(raw: #"{"models":["#)
         for (index, model) in models.enumerated() {
             if index > 0 { buffer.append(UInt8(ascii: ",")) }
             append(model, to: buffer)
+        }
+        buffer.append(raw: #"],"object":"list","data":["#)
+        for (index, model) in models.enumerated() {
+            if index > 0 { buffer.append(UInt8(ascii: ",")) }
+            buffer.append(raw: #"{"id":"#)
+            buffer.append(string: model.name)
+            buffer.append(raw: #","object":"model","created":"#)
+            let created = model.versions.map(\.createdAt).min().map { Int($0.timeIntervalSince1970) } ?? 0
+            buffer.append(integer: created)
+            buffer.append(raw: #","owned_by":"periscope"}"#)
         }
         buffer.append(raw: "]}")
         return buffer.takeBytes()

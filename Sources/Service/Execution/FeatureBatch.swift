@@ -26,7 +26,7 @@ enum FeatureBatch {
         let captured: CapturedFeatures
         do {
             let replica = try context.replica(for: model)
-            let inputs = works.count == 1 ? works[0].inputs : concatenatedInputs(works)
+            let inputs = works.count == 1 ? works[0].inputs : concatenatedInputs(works, paddingId: paddingId(model))
             let selection = works.count == 1 ? works[0].request.selection : try unionSelection(works, catalog: model.defaultCatalog)
             captured = try replica.extractFeatures(FeatureRequest(selection: selection), inputs: inputs)
         } catch {
@@ -55,7 +55,11 @@ enum FeatureBatch {
                         part = tensor.sliced(axis: 0, rows).detachedCopy()
                     }
                     if !work.postProcessing.isIdentity {
-                        part = try work.postProcessing.apply(part, layer: name, attentionMask: work.attentionMask)
+                        // Padded to the batch's length: the mask grows with zeros to match.
+                        let mask = work.attentionMask.map { mask in
+                            part.rank == 3 && mask.rank == 2 && part.shape[1] > mask.shape[1] ? padded(mask, to: part.shape[1], with: 0) : mask
+                        }
+                        part = try work.postProcessing.apply(part, layer: name, attentionMask: mask)
                     }
                     features.append((name, part))
                 }
@@ -69,13 +73,37 @@ enum FeatureBatch {
         return Result(outcomes: outcomes, computeSeconds: computeSeconds)
     }
 
-    /// Each input concatenated over the jobs along the batch axis.
-    static func concatenatedInputs(_ works: [FeatureWork]) -> [String: Tensor] {
+    /// Each input concatenated over the jobs along the batch axis; token inputs [rows, length] of
+    /// different lengths (text batching) first padded to the longest: `input_ids` with `paddingId`,
+    /// the attention mask and token types with 0.
+    static func concatenatedInputs(_ works: [FeatureWork], paddingId: Int64 = 0) -> [String: Tensor] {
         var inputs: [String: Tensor] = [:]
         for name in works[0].inputs.keys {
-            inputs[name] = Tensor.concatenate(works.map { $0.inputs[name]! }, axis: 0)
+            var parts = works.map { $0.inputs[name]! }
+            let longest = parts.map { $0.shape.last ?? 0 }.max() ?? 0
+            if parts.contains(where: { $0.rank == 2 && $0.shape[1] != longest }) {
+                parts = parts.map { padded($0, to: longest, with: name == "input_ids" ? paddingId : 0) }
+            }
+            inputs[name] = Tensor.concatenate(parts, axis: 0)
         }
         return inputs
+    }
+
+    /// An integer [rows, length] tensor widened to [rows, target] with `value` (in its dtype).
+    static func padded(_ tensor: Tensor, to target: Int, with value: Int64) -> Tensor {
+        let rows = tensor.shape[0], length = tensor.shape[1]
+        guard target > length else { return tensor }
+        let values = tensor.toInt64Array()
+        var result = [Int64](repeating: value, count: rows * target)
+        for row in 0..<rows {
+            for column in 0..<length { result[row * target + column] = values[row * length + column] }
+        }
+        return Tensor(shape: [rows, target], elements: result).to(tensor.dtype)
+    }
+
+    /// The padding token id of a text model (0 without a tokenizer).
+    private static func paddingId(_ model: ServedModel) -> Int64 {
+        Int64(model.model.tokenizer?.paddingTokenId ?? 0)
     }
 
     /// Every layer any of the jobs asked for, once, in first-asked order.

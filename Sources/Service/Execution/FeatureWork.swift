@@ -17,6 +17,10 @@ public struct FeatureWork: Sendable {
     public var attentionMask: Tensor?
     /// `ServedModel.signature(of: inputs)`: jobs batch only with the same signature.
     public var signature: String
+    /// Set for a text job whose every layer is pooled over tokens (or already one vector per row):
+    /// its sequence length. Such jobs batch with others of other lengths, padded to the longest
+    /// (padding is masked out of attention and pooling), within the token budget.
+    public private(set) var tokenBatching: Int?
 
     public init(model: ServedModel, inputs: [String: Tensor], rows: Int, request: FeatureRequest,
                 postProcessing: FeaturePostProcessing = FeaturePostProcessing(), attentionMask: Tensor? = nil) {
@@ -27,6 +31,13 @@ public struct FeatureWork: Sendable {
         self.postProcessing = postProcessing
         self.attentionMask = attentionMask
         self.signature = ServedModel.signature(of: inputs)
+    }
+
+    /// Lets this job batch with text jobs of other lengths (`tokenBatching`): its signature becomes
+    /// the input names alone.
+    mutating func enableTokenBatching(sequenceLength: Int) {
+        tokenBatching = sequenceLength
+        signature = "tokens:" + inputs.keys.sorted().joined(separator: ";")
     }
 
     /// The names this job's answer holds: captured names (without those only captured for an

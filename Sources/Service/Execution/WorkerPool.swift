@@ -20,7 +20,8 @@ import Musl
 /// **Batching.** A worker that takes a feature job of a model whose policy batches collects the
 /// queued jobs with the same model instance and input signature, waiting up to the policy's delay
 /// (counted from the first job's arrival) for more, and runs them as one forward pass
-/// (`FeatureBatch`).
+/// (`FeatureBatch`). Token-pooled text jobs (embeddings) batch across sequence lengths, padded to
+/// the longest, within a token budget (`takeTextJobs`).
 ///
 /// **Control items.** `onEveryWorker` runs code on every worker before its next job (warm-up,
 /// dropping replicas of a retired model, hook counts); they do not count against the queue.
@@ -270,6 +271,9 @@ public final class WorkerPool: @unchecked Sendable {
     /// policy's delay for more). Called with the lock held; returns with it held.
     private func takeJobs(worker index: Int) -> [WorkerJob] {
         let leader = queue.removeFirst()
+        if let work = leader.featureWork, let length = work.tokenBatching, work.model.allowsTextBatching {
+            return takeTextJobs(leader: leader, work: work, length: length, worker: index)
+        }
         guard let work = leader.featureWork, work.model.allowsBatching else { return [leader] }
         let policy = work.model.batching
         var batch = [leader]
@@ -286,6 +290,43 @@ public final class WorkerPool: @unchecked Sendable {
         collect()
         let until = leader.enqueuedAt + policy.maxDelay
         while batch.count < policy.maxBatchSize && !stopping && ContinuousClock.now < until && inboxes[index].isEmpty {
+            lock.wait(workAvailable, until: until)
+            collect()
+        }
+        return batch
+    }
+
+    /// Text batching: queued token-pooled text jobs of the leader's model, chosen so the padded batch
+    /// (rows × longest length) stays within `max_batch_tokens` and at least `minimumTextBatchFill` of
+    /// its tokens are the jobs' own (similar lengths go together), waiting up to the text delay.
+    /// Called with the lock held; returns with it held.
+    private func takeTextJobs(leader: WorkerJob, work: FeatureWork, length: Int, worker index: Int) -> [WorkerJob] {
+        let policy = work.model.batching
+        var batch = [leader]
+        var rows = work.rows, longest = length, ownTokens = work.rows * length
+        func collect() {
+            var position = 0
+            while position < queue.count && batch.count < BatchingPolicy.maxTextBatchRequests {
+                if let other = queue[position].featureWork, other.model === work.model, other.signature == work.signature,
+                   let otherLength = other.tokenBatching {
+                    let newLongest = max(longest, otherLength), newRows = rows + other.rows
+                    let newOwn = ownTokens + other.rows * otherLength
+                    if newRows * newLongest <= policy.maxBatchTokens
+                        && Double(newOwn) >= BatchingPolicy.minimumTextBatchFill * Double(newRows * newLongest) {
+                        batch.append(queue.remove(at: position))
+                        rows = newRows
+                        longest = newLongest
+                        ownTokens = newOwn
+                        continue
+                    }
+                }
+                position += 1
+            }
+        }
+        collect()
+        let until = leader.enqueuedAt + policy.textMaxDelay
+        while batch.count < BatchingPolicy.maxTextBatchRequests && rows * longest < policy.maxBatchTokens && !stopping
+            && ContinuousClock.now < until && inboxes[index].isEmpty {
             lock.wait(workAvailable, until: until)
             collect()
         }

@@ -348,11 +348,14 @@ public final class ModelManager: Sendable {
     }
 
     /// The model from verified weights; a BERT whose weights sit next to a `vocab.txt` (a Hugging
-    /// Face directory) gets its tokenizer, for text inputs.
+    /// Face directory) gets its tokenizer, for text inputs, and next to a `modules.json` (a
+    /// sentence-transformers directory) its pooling, Dense layers, normalization and prompts.
     static func build(_ verified: VerifiedWeights) throws -> LoadedModel {
         let record = verified.version
         let weights = URL(fileURLWithPath: verified.absolutePath)
-        var model = try LoadedModel.load(architecture: record.architecture, configuration: Data(record.configuration.utf8), weights: weights)
+        let configuration = Data(record.configuration.utf8)
+        var model = try LoadedModel.load(architecture: record.architecture, configuration: configuration, weights: weights)
+        model.embedding = try EmbeddingConfiguration(configuration: configuration)
         let takesText: Bool = switch model.architecture {
         case .bert: true
         case .onnx(let graph): graph.plan.inputs.contains { $0.name == "input_ids" }
@@ -362,6 +365,9 @@ public final class ModelManager: Sendable {
             let directory = weights.deletingLastPathComponent()
             if FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.txt").path) {
                 model.tokenizer = try WordPieceTokenizer(directory: directory)
+            }
+            if SentenceTransformersDirectory.isPresent(in: directory) {
+                model.embedding = try SentenceTransformersDirectory.load(directory, over: model.embedding)
             }
         }
         return model

@@ -67,6 +67,9 @@ public final class ServedModel: Sendable {
     /// Whether jobs of this model may be batched together.
     public var allowsBatching: Bool { batching.batches && isBatchLeading }
 
+    /// Whether token-pooled text jobs of this model may be batched, padded to a common length.
+    public var allowsTextBatching: Bool { batching.isTextEnabled && isBatchLeading && model.tokenizer != nil }
+
     // MARK: - Catalogs
 
     /// The catalog traced on the default input (present once the model is warm).

@@ -1,3 +1,4 @@
+import Models
 import NN
 import Tensors
 
@@ -12,7 +13,8 @@ import Tensors
 ///
 /// and optionally `"layers": ["layer3", "layer4.*.relu", -1]` (default `[-1]`, the last layer),
 /// `"pool": "none|mean|max|cls"`, `"flatten": false`, `"normalize": false`,
-/// `"dtype": "float32|float16"`, `"encoding": "json|base64"`, `"nonfinite": "error|null"`
+/// `"dtype": "float32|float16"`, `"encoding": "json|base64"`, `"nonfinite": "error|null"`, and for
+/// text `"truncate": "end|start|none"` (default: the model's) and `"return_tokens": false`
 /// (openapi.yaml's `FeatureRequest`). Unknown fields are rejected (typos would otherwise be ignored).
 public struct FeaturesRequest: Sendable {
     /// What the model is run on.
@@ -35,9 +37,13 @@ public struct FeaturesRequest: Sendable {
     /// How JSON data is laid out: always flat from the HTTP API (openapi.yaml); nested is for callers in code.
     public var layout: ArrayLayout
     public var nonFinite: NonFinitePolicy
+    /// Texts: what happens to one longer than the model's maximum (nil: the model's default).
+    public var truncate: TruncationMode?
+    /// Texts: answer with each input's token strings (`text_inputs[i].token_strings`).
+    public var returnTokens: Bool = false
 
     public static let knownFields = ["inputs", "text", "image", "layers", "pool", "flatten", "normalize", "dtype",
-                                     "encoding", "nonfinite"]
+                                     "encoding", "nonfinite", "truncate", "return_tokens"]
 
     public init(input: Input, layers: [LayerSelector] = [.index(-1)], pool: PoolingMode = .none,
                 flatten: Bool = false, normalize: Bool = false, dtype: OutputDType = .float32, encoding: FeatureEncoding = .json,
@@ -77,6 +83,12 @@ public struct FeaturesRequest: Sendable {
         encoding = try body.choice("encoding", as: FeatureEncoding.self) ?? .json
         layout = .flat
         nonFinite = try body.choice("nonfinite", as: NonFinitePolicy.self) ?? .error
+        truncate = try body.choice("truncate", as: TruncationMode.self)
+        returnTokens = try body.bool("return_tokens") ?? false
+        var isText = false
+        if case .text = input { isText = true }
+        if !isText && truncate != nil { throw RequestError(field: "truncate", "applies to text input only") }
+        if !isText && returnTokens { throw RequestError(field: "return_tokens", "applies to text input only") }
     }
 
     // MARK: - Fields
@@ -160,7 +172,7 @@ public struct FeaturesRequest: Sendable {
     }
 
     /// `"layers"`: names, globs and integer indices (negative from the end); default `[-1]`.
-    private static func layers(_ value: JSONValue?) throws(RequestError) -> [LayerSelector] {
+    static func layers(_ value: JSONValue?) throws(RequestError) -> [LayerSelector] {
         guard let value else { return [.index(-1)] }
         if case .string(let name) = value { return [.name(name)] }
         guard let elements = value.arrayElements, !elements.isEmpty else {

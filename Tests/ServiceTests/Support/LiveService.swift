@@ -22,10 +22,19 @@ final class LiveService: Sendable {
         case bert(String)
         /// torchvision.ops.MLP(8, [16, 16, 4]) with LayerNorm and GELU, seeded weights.
         case mlp(String)
+        /// The BERT fixture registered with `"embedding": <json>` in its configuration.
+        case bertEmbedding(String, embedding: String)
+        /// A sentence-transformers directory: the BERT fixture plus `Tests/Fixtures/embeddings/st_tiny`
+        /// (mean pooling, Dense 32 → 16 with Tanh, Normalize, prompts, max_seq_length 24).
+        case sentenceTransformers(String)
+        /// The real all-MiniLM-L6-v2 from `.cache/minilm` (`scripts/fetch-minilm`), with an optional
+        /// `"embedding"` configuration object.
+        case miniLM(String, embedding: String?)
 
         var name: String {
             switch self {
-            case .resnet(let name), .bert(let name), .mlp(let name): name
+            case .resnet(let name), .bert(let name), .mlp(let name), .bertEmbedding(let name, _), .sentenceTransformers(let name),
+                 .miniLM(let name, _): name
             }
         }
     }
@@ -89,9 +98,48 @@ final class LiveService: Sendable {
             configuration = mlpConfiguration
             let model = try LoadedModel.load(architecture: "mlp", configuration: Data(configuration.utf8), seed: 7)
             try SafetensorsWriter.write(model.weights.entries.map { ($0.key, $0.tensor) }, to: URL(fileURLWithPath: folder + "/model.safetensors"))
+        case .bertEmbedding(_, let embedding):
+            architecture = "bert"
+            for file in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"] {
+                try copy(Fixtures.url("bert_tiny/" + file), to: folder + "/" + file)
+            }
+            configuration = try withEmbedding(String(contentsOf: Fixtures.url("bert_tiny/config.json"), encoding: .utf8), embedding)
+        case .sentenceTransformers:
+            architecture = "bert"
+            for file in ["config.json", "model.safetensors", "vocab.txt"] {
+                try copy(Fixtures.url("bert_tiny/" + file), to: folder + "/" + file)
+            }
+            let source = Fixtures.url("embeddings/st_tiny")
+            for item in try FileManager.default.contentsOfDirectory(atPath: source.path) where item != "expected.json" {
+                try copy(source.appendingPathComponent(item), to: folder + "/" + item)
+            }
+            configuration = try String(contentsOf: Fixtures.url("bert_tiny/config.json"), encoding: .utf8)
+        case .miniLM(_, let embedding):
+            architecture = "bert"
+            let source = miniLMDirectory
+            for file in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"] {
+                let path = source.appendingPathComponent(file)
+                guard FileManager.default.fileExists(atPath: path.path) else {
+                    throw LiveServiceError.missingFile(path.path, hint: "run scripts/fetch-minilm (scripts/bootstrap does)")
+                }
+                try FileManager.default.linkItem(atPath: path.path, toPath: folder + "/" + file)
+            }
+            let base = try String(contentsOf: source.appendingPathComponent("config.json"), encoding: .utf8)
+            configuration = try embedding.map { try withEmbedding(base, $0) } ?? base
         }
         _ = try registry.register(ModelRegistration(name: fixture.name, architecture: architecture, configuration: configuration, preload: preload),
                                   weightsPath: fixture.name + "/model.safetensors")
+    }
+
+    /// `.cache/minilm` of this checkout (the real all-MiniLM-L6-v2).
+    static let miniLMDirectory = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".cache/minilm", isDirectory: true)
+
+    /// A JSON configuration with `"embedding": <embedding>` added.
+    static func withEmbedding(_ configuration: String, _ embedding: String) throws -> String {
+        var object = try JSONSerialization.jsonObject(with: Data(configuration.utf8)) as! [String: Any]
+        object["embedding"] = try JSONSerialization.jsonObject(with: Data(embedding.utf8))
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
     private static func copy(_ source: URL, to path: String) throws {
@@ -128,6 +176,17 @@ final class LiveService: Sendable {
 
     func get(_ path: String, headers: [String: String] = [:]) async throws -> LiveReply {
         try await request("GET", path, headers: headers)
+    }
+}
+
+/// Why a live service could not be set up.
+enum LiveServiceError: Error, CustomStringConvertible {
+    case missingFile(String, hint: String)
+
+    var description: String {
+        switch self {
+        case .missingFile(let path, let hint): "\(path) is missing: \(hint)"
+        }
     }
 }
 
