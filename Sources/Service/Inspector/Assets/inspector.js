@@ -306,6 +306,7 @@ function showView(name) {
   for (const link of $$('#tabs a')) link.classList.toggle('active', link.dataset.view === name);
   document.body.dataset.view = name;
   if (name === 'layers') renderLayerTree();
+  if (['inside', 'gradients', 'compare'].includes(name) && state.model) renderInputSlots();
   if (name === 'export') renderExport();
 }
 
@@ -437,12 +438,18 @@ async function selectModel(name) {
   if (!next.ready) toast(`${name} is not loaded: its layers are unknown until it is.`, 'info');
 }
 
-/** Two interesting layers to start with: the last two blocks before pooling. */
+/** Whether a layer's output is a feature map larger than one position (N×C×H×W, H·W > 1). */
+function spatial(layer) {
+  return layer.output_shape.length === 4 && layer.output_shape[2] * layer.output_shape[3] > 1;
+}
+
+/** Two interesting layers to start with: two of the last blocks before pooling. */
 function defaultSelection(model) {
   const names = model.layers.map((layer) => layer.name);
   const candidates = model.kind === 'text'
     ? names.filter((name) => /^encoder\.layer\.\d+$/.test(name))
-    : model.layers.filter((layer) => !layer.name.includes('.') && layer.output_shape.length === 4).map((layer) => layer.name);
+    : model.layers.filter((layer) => !layer.name.includes('.') && spatial(layer)).map((layer) => layer.name);
+  if (candidates.length >= 3) return [candidates[candidates.length - 3], candidates[candidates.length - 1]];
   if (candidates.length >= 2) return candidates.slice(-2);
   return names.slice(-1);
 }
@@ -551,10 +558,12 @@ function renderSelection() {
 // MARK: - Inputs (image or text)
 
 function renderInputSlots() {
-  renderInputSlot($('#inside-input'), () => state.input, (input) => { state.input = input; renderInputSlots(); }, 'main');
-  renderInputSlot($('#gradients-input'), () => state.input, (input) => { state.input = input; renderInputSlots(); }, 'main-gradients');
-  renderInputSlot($('#compare-input-a'), () => state.compareInputs.a, (input) => { state.compareInputs.a = input; }, 'a');
-  renderInputSlot($('#compare-input-b'), () => state.compareInputs.b, (input) => { state.compareInputs.b = input; }, 'b');
+  // Typing only updates the state (re-rendering would take the focus away); a new image re-renders.
+  const setter = (assign) => (input, typing) => { assign(input); if (!typing) renderInputSlots(); };
+  renderInputSlot($('#inside-input'), () => state.input, setter((input) => { state.input = input; }), 'main');
+  renderInputSlot($('#gradients-input'), () => state.input, setter((input) => { state.input = input; }), 'main-gradients');
+  renderInputSlot($('#compare-input-a'), () => state.compareInputs.a, setter((input) => { state.compareInputs.a = input; }), 'a');
+  renderInputSlot($('#compare-input-b'), () => state.compareInputs.b, setter((input) => { state.compareInputs.b = input; }), 'b');
 }
 
 function renderInputSlot(container, get, set, key) {
@@ -583,7 +592,7 @@ function renderInputSlot(container, get, set, key) {
     event.preventDefault();
     label.classList.remove('over');
     const dropped = event.dataTransfer.files[0];
-    if (dropped) readImage(dropped).then((input) => { set(input); renderInputSlots(); }).catch((error) => toast(error.message));
+    if (dropped) readImage(dropped).then((input) => set(input)).catch((error) => toast(error.message));
   });
   container.replaceChildren(label);
 }
@@ -881,7 +890,7 @@ function renderGradientControls() {
   $('#gradients-vision').hidden = Boolean(text);
   $('#gradients-text').hidden = !text;
   if (!model) return;
-  const convolutional = model.layers.filter((layer) => layer.output_shape.length === 4);
+  const convolutional = model.layers.filter(spatial);
   const preferred = convolutional.filter((layer) => !layer.name.includes('.'));
   const options = (preferred.length ? preferred : convolutional).map((layer) => el('option', { value: layer.name, text: layer.name }));
   $('#gradients-layer').replaceChildren(...options);
