@@ -1003,10 +1003,10 @@ async function runCompare() {
     // Top-level modules, or blocks: the items of module lists (`layer1.0`, `encoder.layer.3`) and
     // the top-level modules that hold none.
     const names = state.model.layers.filter((layer) => !text || layer.output_shape.length === 3).map((layer) => layer.name);
-    const blocks = names.filter((name) => /\.\d+$/.test(name));
+    const blocks = names.filter((name) => /\.\d+$/.test(name) && !/\.\d+\./.test(name));
     layers = depth === '1' || !blocks.length
       ? names.filter((name) => !name.includes('.') && !/_\d+$/.test(name))
-      : names.filter((name) => /\.\d+$/.test(name) || (!name.includes('.') && !/_\d+$/.test(name) && !blocks.some((block) => block.startsWith(name + '.'))));
+      : names.filter((name) => blocks.includes(name) || (!name.includes('.') && !/_\d+$/.test(name) && !blocks.some((block) => block.startsWith(name + '.'))));
   }
   if (!layers.length) throw new Error('no layers to compare');
   // Texts differ in length: their token rows are averaged (padding excluded); images share a shape.
