@@ -226,6 +226,36 @@ import TestSupport
         }
     }
 
+    /// Behind a reverse proxy that mounts the service under `/periscope/`, the page, its assets,
+    /// its API calls and the docs all stay under the prefix (every URL in the pages is relative).
+    @Test func worksBehindAPathPrefix() async throws {
+        try await withInspector(accessControl: .insecureDevelopment) { service, browser, _ in
+            let proxy = try PathPrefixProxy(prefix: "/periscope", upstreamPort: service.port)
+            do {
+                try await browser.navigate(to: "http://127.0.0.1:\(proxy.port)/periscope/")
+                try await waitUntilIdle(browser, "document.querySelectorAll('.model-card').length === 2")
+                try await selectModel("resnet", browser)
+                try await browser.click("a[data-view=inside]")
+                try await browser.type(Fixtures.url(Self.image).path, into: "#inside-input input[type=file]")
+                try await browser.waitFor("document.querySelector('#inside-input img')")
+                try await browser.click("#inside-run")
+                try await waitUntilIdle(browser, "document.querySelectorAll('#inside-results .layer-card').length === 2")
+                try await browser.navigate(to: "http://127.0.0.1:\(proxy.port)/periscope/docs")
+                try await waitUntilIdle(browser, "document.querySelectorAll('#docs-content .operation').length > 30")
+                let paths = proxy.paths
+                #expect(paths.allSatisfy { $0.hasPrefix("/periscope/") }, "outside the prefix: \(paths.filter { !$0.hasPrefix("/periscope/") })")
+                for expected in ["/periscope/assets/inspector.js", "/periscope/v1/models", "/periscope/v1/models/resnet/features",
+                                 "/periscope/assets/docs.js", "/periscope/openapi.yaml"] {
+                    #expect(paths.contains(expected), "\(expected) was not requested through the proxy")
+                }
+            } catch {
+                await proxy.stop()
+                throw error
+            }
+            await proxy.stop()
+        }
+    }
+
     // MARK: - Harness
 
     /// Starts the service (ResNet at 112×112 and the BERT fixture) and a browser, runs `body`, checks
