@@ -28,6 +28,7 @@ let package = Package(
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "ONNX", targets: ["ONNX"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "HTTP", targets: ["HTTP"]),
         .library(name: "Registry", targets: ["Registry"]),
@@ -42,11 +43,13 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2"], swiftSettings: baselineFlags),
         // NN: Module, Parameter, Buffer, hooks, capture, state dict, safetensors, layers.
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: baselineFlags),
+        // ONNX: protobuf reader, ONNX graphs as module trees, operators.
+        .target(name: "ONNX", dependencies: ["Tensors", "NN"], swiftSettings: baselineFlags),
         // Models: architectures, tokenizer, images.
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CImageShims", dependencies: ["CJPEG", "CPNG"], path: "Sources/CImageShims"),
-        .target(name: "Models", dependencies: ["Tensors", "NN", "CImageShims"], swiftSettings: baselineFlags),
+        .target(name: "Models", dependencies: ["Tensors", "NN", "ONNX", "CImageShims"], swiftSettings: baselineFlags),
         // HTTP: sockets, epoll, HTTP/1.1.
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .target(name: "HTTP", dependencies: ["CEpoll"], swiftSettings: baselineFlags),
@@ -58,12 +61,13 @@ let package = Package(
         .target(name: "Service", dependencies: ["Tensors", "NN", "HTTP", "Models", "Registry", "Configuration"],
                 exclude: ["Inspector/Assets"], swiftSettings: baselineFlags),
         // Executables.
-        .executableTarget(name: "periscope", dependencies: ["Tensors", "NN", "Models", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
+        .executableTarget(name: "periscope", dependencies: ["Tensors", "NN", "ONNX", "Models", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
         .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags),
         // Tests.
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "PeriscopeTests", dependencies: ["periscope", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "periscope-http-bench"], swiftSettings: baselineFlags),

@@ -22,6 +22,8 @@ let package = Package(
         .executableTarget(name: "FuzzImageDecoder", dependencies: ["FuzzDriver", .product(name: "Models", package: "Periscope"),
                                                                    .product(name: "Tensors", package: "Periscope")]),
         .executableTarget(name: "FuzzTokenizer", dependencies: ["FuzzDriver", .product(name: "Models", package: "Periscope")]),
+        .executableTarget(name: "FuzzONNX", dependencies: ["FuzzDriver", .product(name: "ONNX", package: "Periscope"),
+                                                           .product(name: "NN", package: "Periscope")]),
         .executableTarget(name: "FuzzJSONRequest", dependencies: ["FuzzDriver", .product(name: "Service", package: "Periscope"),
                                                                   .product(name: "Tensors", package: "Periscope")]),
     ],

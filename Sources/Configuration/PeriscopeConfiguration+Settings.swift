@@ -21,6 +21,7 @@ extension PeriscopeConfiguration {
         setting("http.write_timeout_ms", .integer(1...86_400_000), "60000", "Longest a response write may block on a slow client.") { $0.http.writeTimeoutMilliseconds = $1.integer },
         setting("http.drain_timeout_ms", .integer(0...86_400_000), "10000", "On SIGTERM, how long in-flight requests may finish before connections close.") { $0.http.drainTimeoutMilliseconds = $1.integer },
         setting("max_response_bytes", .integer(1...Int.max), "268435456", "Largest response body (256 MiB); larger feature responses: 413.") { $0.maxResponseBytes = $1.integer },
+        setting("attribution_memory_bytes", .integer((1 << 20)...Int.max), "1073741824", "Memory one attribution request may use for its activations and gradients (1 GiB); integrated_gradients and smoothgrad batch their steps within it, a request over it gets 413.") { $0.attributionMemoryBytes = $1.integer },
         setting("data_dir", .optionalString, "null", "Data directory; null = $XDG_DATA_HOME/periscope, else ~/.local/share/periscope.") { $0.dataDirectory = $1.text ?? "" },
         setting("db_path", .optionalString, "null", "Registry database; null = <data_dir>/registry.sqlite3.") { $0.databasePath = $1.text ?? "" },
         setting("model_root", .optionalString, "null", "Directory all weights files must be in; null = <data_dir>/models.") { $0.modelRoot = $1.text ?? "" },

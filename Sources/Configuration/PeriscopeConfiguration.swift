@@ -28,6 +28,8 @@ public struct PeriscopeConfiguration: Sendable, Equatable, Decodable {
     public var http = HTTPLimits()
     /// Largest response body; larger feature responses get 413.
     public var maxResponseBytes = 256 << 20
+    /// Memory an attribution request may use for activations and gradients (its internal batch).
+    public var attributionMemoryBytes = 1 << 30
     /// Where the database and models live by default (absolute).
     public var dataDirectory: String
     /// The registry database (absolute).

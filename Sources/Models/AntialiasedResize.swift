@@ -29,10 +29,22 @@ struct ResampleTaps: Sendable {
 /// Downscaling widens the triangle by the scale factor (that is the antialiasing); upscaling
 /// uses the plain two-tap bilinear triangle.
 func antialiasedBilinearTaps(inputSize: Int, outputSize: Int, outputRange: Range<Int>) -> ResampleTaps {
-    precondition(inputSize > 0 && outputSize > 0, "antialiasedBilinearTaps: sizes must be positive")
+    antialiasedTaps(inputSize: inputSize, outputSize: outputSize, outputRange: outputRange, interpolationSize: 2) { magnitude in
+        magnitude < 1 ? 1 - magnitude : 0
+    }
+}
+
+/// The taps of PyTorch's antialiased resampling (`_compute_indices_min_size_weights_aa`) for a filter
+/// of `interpolationSize` taps at scale 1 (2 bilinear, 4 bicubic) given as a function of |distance|:
+/// downscaling widens the filter by the scale factor, upscaling uses it as it is; weights are
+/// normalized to sum to one.
+func antialiasedTaps(inputSize: Int, outputSize: Int, outputRange: Range<Int>, interpolationSize: Int,
+                     filter: (Float) -> Float) -> ResampleTaps {
+    precondition(inputSize > 0 && outputSize > 0, "antialiasedTaps: sizes must be positive")
     // PyTorch: scale = (float)input / output; support = (interp_size / 2) * scale when scale >= 1.
     let scale = Float(inputSize) / Float(outputSize)
-    let support: Float = scale >= 1 ? Float(1.0 * Double(scale)) : 1
+    let halfSize = Double(interpolationSize / 2)
+    let support: Float = scale >= 1 ? Float(halfSize * Double(scale)) : Float(halfSize)
     let maximumTaps = Int(support.rounded(.up)) * 2 + 1
     let inverseScale: Float = scale >= 1 ? Float(1.0 / Double(scale)) : 1
     var taps = ResampleTaps(starts: [], counts: [], weights: Array(repeating: 0, count: outputRange.count * maximumTaps),
@@ -49,8 +61,7 @@ func antialiasedBilinearTaps(inputSize: Int, outputSize: Int, outputRange: Range
         let base = slot * maximumTaps
         for j in 0..<count {
             let distance = Float((Double(Float(j + first) - center) + 0.5) * Double(inverseScale))
-            let magnitude = abs(distance)
-            let weight: Float = magnitude < 1 ? 1 - magnitude : 0
+            let weight = filter(abs(distance))
             taps.weights[base + j] = weight
             total += weight
         }

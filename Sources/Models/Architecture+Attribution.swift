@@ -12,6 +12,29 @@ extension Architecture {
         return [:]
     }
 
+    /// True for transformers whose token layers lie on a patch grid (ViT, DINOv2): their
+    /// class-activation maps read tokens [N, prefix + H·W, C] as [N, C, H, W].
+    public var hasPatchTokens: Bool {
+        switch self {
+        case .visionTransformer, .dinov2: true
+        default: false
+        }
+    }
+
+    /// The patch grid of token layers for an image of `imageHeight` × `imageWidth`: the class token
+    /// (and DINOv2's register tokens) first, then ⌊H/p⌋ × ⌊W/p⌋ patches; nil for other models.
+    public func tokenGrid(imageHeight: Int, imageWidth: Int) -> GradCAMOptions.TokenGrid? {
+        switch self {
+        case .visionTransformer(let configuration):
+            GradCAMOptions.TokenGrid(prefixTokens: 1, height: imageHeight / configuration.patchSize, width: imageWidth / configuration.patchSize)
+        case .dinov2(let configuration):
+            GradCAMOptions.TokenGrid(prefixTokens: 1 + (configuration.numRegisterTokens ?? 0), height: imageHeight / configuration.patchSize,
+                                     width: imageWidth / configuration.patchSize)
+        default:
+            nil
+        }
+    }
+
     /// The output axes whose size depends on the input (the batch; BERT's sequence), where an
     /// `output_index` target can only be checked once the model has run.
     var inputDependentOutputAxes: Set<Int> {

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import ONNX
 import Tensors
 
 /// A model architecture with its configuration: everything needed to build the module tree.
@@ -13,22 +14,32 @@ public enum Architecture: Sendable, Equatable {
     case bert(BertModel.Configuration)
     /// torchvision.ops.MLP (`mlp`).
     case mlp(MLP.Configuration)
+    /// torchvision's ConvNeXt (`convnext`, presets `convnext_tiny` … `convnext_large`).
+    case convNeXt(ConvNeXt.Configuration)
+    /// Hugging Face's Dinov2Model / Dinov2WithRegistersModel (`dinov2`, from a `config.json`).
+    case dinov2(Dinov2Model.Configuration)
+    /// An imported ONNX graph (`onnx`, from a `.onnx` file).
+    case onnx(ONNXArchitecture)
 
-    /// The registry family name: `resnet`, `vit`, `bert` or `mlp`.
+    /// The registry family name: `resnet`, `vit`, `bert`, `mlp` or `onnx`.
     public var family: String {
         switch self {
         case .resnet: "resnet"
         case .visionTransformer: "vit"
         case .bert: "bert"
         case .mlp: "mlp"
+        case .convNeXt: "convnext"
+        case .dinov2: "dinov2"
+        case .onnx: "onnx"
         }
     }
 
     /// True for image models (input `input` [N, 3, H, W]).
     public var isVision: Bool {
         switch self {
-        case .resnet, .visionTransformer: true
+        case .resnet, .visionTransformer, .convNeXt, .dinov2: true
         case .bert, .mlp: false
+        case .onnx(let model): model.isVision
         }
     }
 
@@ -41,6 +52,9 @@ public enum Architecture: Sendable, Equatable {
         case .visionTransformer(let configuration): try VisionTransformer(configuration: configuration)
         case .bert(let configuration): try BertModel(configuration: configuration)
         case .mlp(let configuration): try MLP(configuration: configuration)
+        case .convNeXt(let configuration): try ConvNeXt(configuration: configuration)
+        case .dinov2(let configuration): try Dinov2Model(configuration: configuration)
+        case .onnx(let model): ONNXGraphModule(plan: model.plan)
         }
         return module.eval()
     }
@@ -50,12 +64,16 @@ public enum Architecture: Sendable, Equatable {
     /// The input tensors a forward pass takes, in order.
     public var inputs: [InputSpecification] {
         switch self {
-        case .resnet:
+        case .resnet, .convNeXt:
             [InputSpecification(name: "input", dtypes: [.float32, .float16, .bfloat16],
                                 shape: [.batch, .fixed(3), .size(default: 224), .size(default: 224)], isRequired: true)]
         case .visionTransformer(let configuration):
             [InputSpecification(name: "input", dtypes: [.float32, .float16, .bfloat16],
                                 shape: [.batch, .fixed(3), .fixed(configuration.imageSize), .fixed(configuration.imageSize)], isRequired: true)]
+        case .dinov2(let configuration):
+            [InputSpecification(name: "input", dtypes: [.float32, .float16, .bfloat16],
+                                shape: [.batch, .fixed(configuration.numChannels), .size(default: configuration.imageSize),
+                                        .size(default: configuration.imageSize)], isRequired: true)]
         case .mlp(let configuration):
             [InputSpecification(name: "input", dtypes: [.float32, .float16, .bfloat16],
                                 shape: [.batch, .fixed(configuration.inChannels)], isRequired: true)]
@@ -64,18 +82,25 @@ public enum Architecture: Sendable, Equatable {
                 InputSpecification(name: name, dtypes: [.int64, .int32],
                                    shape: [.batch, .sequence(maximum: configuration.maxPositionEmbeddings)], isRequired: name == "input_ids")
             }
+        case .onnx(let model):
+            model.inputs
         }
     }
 
     /// The name of the tensor `forward` returns: `output` (logits), or `last_hidden_state` for BERT.
     public var outputName: String {
-        if case .bert = self { return "last_hidden_state" }
-        return LayerSelector.outputName
+        switch self {
+        case .bert, .dinov2: "last_hidden_state"
+        default: LayerSelector.outputName
+        }
     }
 
     /// Extra capture names this architecture answers to, mapped to the layer they stand for
-    /// (BERT's `last_hidden_state` is the model's output, `pooler_output` the pooler's).
+    /// (BERT's `last_hidden_state` is the model's output, `pooler_output` the pooler's; an ONNX
+    /// graph's tensor names are the layers producing them).
     public var layerAliases: [String: String] {
+        if case .dinov2 = self { return ["last_hidden_state": LayerSelector.outputName] }
+        if case .onnx(let model) = self { return model.layerAliases }
         guard case .bert(let configuration) = self else { return [:] }
         var aliases = ["last_hidden_state": LayerSelector.outputName]
         if configuration.addPoolingLayer { aliases["pooler_output"] = "pooler" }
@@ -86,7 +111,7 @@ public enum Architecture: Sendable, Equatable {
     /// side to 256/224 of the crop, center-crop, ImageNet mean/std), nil for non-image models.
     public var defaultImagePreprocessing: ImagePreprocessing.Configuration? {
         switch self {
-        case .resnet:
+        case .resnet, .convNeXt, .dinov2:
             return .imageNet
         case .visionTransformer(let configuration):
             let crop = configuration.imageSize
@@ -94,6 +119,8 @@ public enum Architecture: Sendable, Equatable {
                                                     cropSize: .init(height: crop, width: crop))
         case .bert, .mlp:
             return nil
+        case .onnx(let model):
+            return model.defaultImagePreprocessing
         }
     }
 
@@ -113,7 +140,7 @@ public enum Architecture: Sendable, Equatable {
             try specification.check(tensor)
         }
         switch self {
-        case .resnet, .visionTransformer, .mlp:
+        case .resnet, .visionTransformer, .mlp, .convNeXt, .dinov2:
             guard let module = module as? UnaryModule else { preconditionFailure("\(family): module \(module.typeName) is not unary") }
             return try module(inputs["input"]!.to(.float32))
         case .bert:
@@ -125,6 +152,9 @@ public enum Architecture: Sendable, Equatable {
                 }
             }
             return try module(inputIds: ids, attentionMask: inputs["attention_mask"], tokenTypeIds: inputs["token_type_ids"])
+        case .onnx(let model):
+            guard let module = module as? ONNXGraphModule else { preconditionFailure("onnx: module \(module.typeName) is not an ONNXGraphModule") }
+            return try model.run(module, inputs: inputs)
         }
     }
 }

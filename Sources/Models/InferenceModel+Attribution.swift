@@ -24,7 +24,12 @@ extension InferenceModel {
     /// - Throws: `ModelError` for bad inputs, `CaptureError` for a layer that did not run,
     ///   `AttributionError` for a target the output does not fit.
     public func attribute(_ attribution: ResolvedAttribution, inputs: [String: Tensor]) throws -> CapturedFeatures {
-        let maps = try module.attribute(attribution.request, inputs: inputs, catalog: attribution.catalog,
+        var request = attribution.request
+        // A transformer's token layers are read on the patch grid of this image (class and register tokens left out).
+        if request.method.isClassActivationMap, request.gradCAM.tokenGrid == nil, let image = inputs["input"], image.rank == 4 {
+            request.gradCAM.tokenGrid = model.architecture.tokenGrid(imageHeight: image.shape[2], imageWidth: image.shape[3])
+        }
+        let maps = try module.attribute(request, inputs: inputs, catalog: attribution.catalog,
                                         inputLayers: model.architecture.attributionInputLayers) { arguments in
             try model.architecture.run(module, inputs: arguments)
         }

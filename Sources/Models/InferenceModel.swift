@@ -1,4 +1,5 @@
 import NN
+import ONNX
 import Tensors
 
 /// One replica of a `LoadedModel`: a module tree owned by one thread, in evaluation mode, whose
@@ -53,8 +54,10 @@ public final class InferenceModel {
     /// names, module types, output shapes, call counts, parameter counts.
     public func traceLayers(inputs: [String: Tensor]? = nil) throws -> LayerCatalog {
         let inputs = inputs ?? model.defaultInputs()
-        return try GradMode.withDisabled {
+        let catalog = try GradMode.withDisabled {
             try module.traceLayers { try model.architecture.run(module, inputs: inputs) }
         }
+        // A graph's module calls are recorded when they end: list them where they start.
+        return (module as? ONNXGraphModule)?.executionOrdered(catalog) ?? catalog
     }
 }

@@ -18,12 +18,13 @@ extension LoadedModel {
     ///   included), `AttributionError` for a target that does not fit, Grad-CAM without layers or
     ///   on a layer that is not spatial.
     public func resolveAttribution(_ request: AttributionRequest, in catalog: LayerCatalog) throws -> ResolvedAttribution {
-        if request.method == .gradcam && request.layers.isEmpty { throw AttributionError.noLayers }
+        if request.method.isClassActivationMap && request.layers.isEmpty { throw AttributionError.noLayers }
         let aliases = layerAliases
         var resolved = request
         var keyAliases: [(alias: String, name: String)] = []
         var droppedKeys = Set<String>()
-        let prefixes = [AttributionRequest.gradientKey(layer: ""), AttributionRequest.gradCAMKey(layer: "")]
+        let prefixes = [AttributionRequest.gradientKey(layer: "")]
+            + AttributionMethod.allCases.filter(\.isClassActivationMap).map { AttributionRequest.classActivationMapKey($0, layer: "") }
         if !request.layers.isEmpty {
             let features = try resolveLayers(request.layers, in: catalog)
             resolved.layers = request.layers.map { selector in
@@ -34,7 +35,7 @@ extension LoadedModel {
                 keyAliases += features.aliases.map { (prefix + $0.alias, prefix + $0.name) }
                 droppedKeys.formUnion(features.droppedNames.map { prefix + $0 })
             }
-            if request.method == .gradcam { try checkSpatial(features.selection, in: catalog) }
+            if request.method.isClassActivationMap { try checkSpatial(features.selection, in: catalog) }
         }
         switch request.target {
         case .classIndex(let k):
@@ -59,7 +60,10 @@ extension LoadedModel {
             guard let call = target.call,
                   let shape = catalog.layers.first(where: { $0.modulePath == target.modulePath && $0.call == call })?.outputShape
             else { continue }
-            if shape.count != 4 { throw AttributionError.notSpatial(layer: target.name(call: call), shape: shape) }
+            // Token layers of a patch-grid transformer are checked against the grid when the model runs.
+            if shape.count != 4 && !(shape.count == 3 && architecture.hasPatchTokens) {
+                throw AttributionError.notSpatial(layer: target.name(call: call), shape: shape)
+            }
         }
         if selection.includesOutput, let shape = catalog.outputShape, shape.count != 4 {
             throw AttributionError.notSpatial(layer: LayerSelector.outputName, shape: shape)

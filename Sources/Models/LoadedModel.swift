@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import ONNX
 import Tensors
 
 /// A model ready to serve: its architecture, verified weights, inputs, output name, layer aliases
@@ -49,14 +50,18 @@ public struct LoadedModel: Sendable {
     /// pooler weights loads as a model without pooler. Other architectures load strictly: every key
     /// must match. Float16/bfloat16 weights are converted to float32 once.
     public static func load(architecture name: String?, configuration: Data? = nil, weights: URL? = nil, seed: UInt64 = 0) throws -> LoadedModel {
+        if try ArchitectureRegistry.isONNX(named: name, configuration: configuration) {
+            guard let weights else { throw ModelError.invalidConfiguration(field: "weights", expected: "the .onnx model file for architecture onnx") }
+            return try load(onnx: weights, configuration: configuration)
+        }
         let resolved = try ArchitectureRegistry.resolve(named: name, configuration: configuration)
         let stateDict = try weights.map(readWeights)
         return try LoadedModel(name: resolved.name, architecture: resolved.architecture, stateDict: stateDict,
                                imagePreprocessing: resolved.preprocessing, tokenizer: nil, seed: seed)
     }
 
-    /// Loads a Hugging Face BERT model directory: `config.json`, `model.safetensors`, and for text
-    /// input `vocab.txt` (+ `tokenizer_config.json`).
+    /// Loads a Hugging Face model directory: `config.json` (a BERT, or a DINOv2 by its `model_type`),
+    /// `model.safetensors`, and for text input `vocab.txt` (+ `tokenizer_config.json`).
     public static func load(huggingFaceDirectory directory: URL) throws -> LoadedModel {
         let configurationURL = directory.appendingPathComponent("config.json")
         let configuration: Data
@@ -69,13 +74,41 @@ public struct LoadedModel: Sendable {
         guard FileManager.default.fileExists(atPath: weightsURL.path) else {
             throw ModelError.unreadableFile(path: weightsURL.path, reason: "no model.safetensors in the model directory (only safetensors weights are read)")
         }
-        let resolved = try ArchitectureRegistry.resolve(named: "bert", configuration: configuration)
+        // `model_type` picks the family: DINOv2 (with or without registers), else BERT.
+        let modelType = (try? JSONSerialization.jsonObject(with: configuration) as? [String: Any])?["model_type"] as? String
+        let family = modelType.map { $0.hasPrefix("dinov2") } == true ? "dinov2" : "bert"
+        let resolved = try ArchitectureRegistry.resolve(named: family, configuration: configuration)
         var tokenizer: WordPieceTokenizer?
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.txt").path) {
             tokenizer = try WordPieceTokenizer(directory: directory)
         }
         return try LoadedModel(name: resolved.name, architecture: resolved.architecture, stateDict: readWeights(weightsURL),
                                imagePreprocessing: nil, tokenizer: tokenizer, seed: 0)
+    }
+
+    /// Loads an ONNX model file (`architecture: "onnx"`): reads and compiles the graph (every
+    /// malformed or unsupported part is a `ModelError` here, never at request time), attaches the
+    /// configured tokenizer, and runs the graph once on `defaultInputs()` so that shape errors
+    /// also surface at registration.
+    public static func load(onnx url: URL, configuration data: Data?) throws -> LoadedModel {
+        let settings = try ArchitectureRegistry.onnxSettings(configuration: data)
+        let architecture = try ONNXArchitecture.load(contentsOf: url, configuration: settings.configuration)
+        var tokenizer: WordPieceTokenizer?
+        if let path = settings.configuration.tokenizer {
+            let directory = path.hasPrefix("/") ? URL(fileURLWithPath: path) : url.deletingLastPathComponent().appendingPathComponent(path)
+            tokenizer = try WordPieceTokenizer(directory: directory)
+        }
+        if settings.preprocessing != nil && !architecture.isVision {
+            throw ModelError.invalidConfiguration(field: "preprocessing", expected: "no image preprocessing (the model takes no [N, 3, H, W] image)")
+        }
+        let model = try LoadedModel(name: "onnx", architecture: .onnx(architecture), stateDict: nil,
+                                    imagePreprocessing: settings.preprocessing, tokenizer: tokenizer, seed: 0)
+        do {
+            _ = try model.makeReplica().forward(inputs: model.defaultInputs())
+        } catch let error as ModelError {
+            throw ModelError.unreadableFile(path: url.path, reason: "the graph does not run on its default input: \(error)")
+        }
+        return model
     }
 
     /// Builds and checks the model once: weights matched and converted, or seeded.
@@ -92,6 +125,9 @@ public struct LoadedModel: Sendable {
                 configuration.addPoolingLayer = false
                 architecture = .bert(configuration)
             }
+        }
+        if case .dinov2 = architecture, let original = stateDict {
+            (state, ignored) = Dinov2Model.normalizeWeights(original)
         }
         // Random values only when they are the weights; loaded weights replace them anyway.
         let module = try state == nil ? withRandomSeed(seed) { try architecture.makeModule() }
@@ -186,10 +222,14 @@ public struct LoadedModel: Sendable {
     /// Tokenizes `texts` into `input_ids`, `attention_mask`, `token_type_ids` (padded to the longest,
     /// truncated to `maxLength` or the tokenizer's and the model's limit).
     public func tokenize(_ texts: [String], maxLength: Int? = nil) throws -> [String: Tensor] {
-        guard let tokenizer, case .bert(let configuration) = architecture else {
-            throw ModelError.textInputUnsupported(architecture: name)
+        let modelLimit: Int
+        switch architecture {
+        case .bert(let configuration): modelLimit = configuration.maxPositionEmbeddings
+        case .onnx(let model) where model.plan.inputs.contains(where: { $0.name == "input_ids" }): modelLimit = model.configuration.maxSequenceLength
+        default: throw ModelError.textInputUnsupported(architecture: name)
         }
-        let limit = min(maxLength ?? tokenizer.configuration.modelMaxLength, configuration.maxPositionEmbeddings)
+        guard let tokenizer else { throw ModelError.textInputUnsupported(architecture: name) }
+        let limit = min(maxLength ?? tokenizer.configuration.modelMaxLength, modelLimit)
         let batch = try tokenizer(texts, maxLength: limit)
         return ["input_ids": batch.inputIds, "attention_mask": batch.attentionMask, "token_type_ids": batch.tokenTypeIds]
     }

@@ -9,7 +9,7 @@ import NN
 public struct ResolvedAttribution: Sendable {
     /// The request with aliases replaced by the layers they stand for (BERT's `last_hidden_state`
     /// → `output`, `pooler_output` → `pooler`), in layers and in a target layer.
-    public let request: AttributionRequest
+    public var request: AttributionRequest
     /// The catalog the layer names were resolved against (traced: exact call names).
     public let catalog: LayerCatalog
     /// Result keys reported under an alias: (`grad:<alias>`, `grad:<layer>`) and the `gradcam:` pair.

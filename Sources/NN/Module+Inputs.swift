@@ -32,17 +32,17 @@ extension TensorBox {
     }
 }
 
-/// Python literal spellings for PyTorch-style descriptions.
-enum PythonLiteral {
-    static func bool(_ value: Bool) -> String { value ? "True" : "False" }
+/// Python literal spellings for PyTorch-style descriptions (`extraDescription`).
+public enum PythonLiteral {
+    public static func bool(_ value: Bool) -> String { value ? "True" : "False" }
 
     /// `repr(float)`: Swift's shortest round-trip form matches Python's (`1e-05`, `0.1`, `1.0`).
-    static func float(_ value: Double) -> String { "\(value)" }
+    public static func float(_ value: Double) -> String { "\(value)" }
 
     /// A tuple of ints: `(768,)`, `(2, 3)`.
-    static func tuple(_ values: [Int]) -> String {
+    public static func tuple(_ values: [Int]) -> String {
         values.count == 1 ? "(\(values[0]),)" : "(" + values.map(String.init).joined(separator: ", ") + ")"
     }
 
-    static func string(_ value: String) -> String { "'\(value)'" }
+    public static func string(_ value: String) -> String { "'\(value)'" }
 }

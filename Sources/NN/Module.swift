@@ -42,6 +42,11 @@ open class Module: CustomStringConvertible {
     /// nil for ordinary modules, whose children come from their stored properties.
     final var containerChildren: [(name: String, module: Module)]?
 
+    /// Children and parameters added by `addModule` / `registerParameter` (after the stored
+    /// properties' in discovery order); empty for modules that declare everything as properties.
+    final var registeredChildren: [(name: String, module: Module)] = []
+    final var registeredParameters: [(name: String, parameter: Parameter)] = []
+
     public init() {}
 
     // MARK: - Customization points

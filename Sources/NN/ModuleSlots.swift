@@ -48,6 +48,15 @@ struct ModuleSlots {
                 }
             }
         }
+        // Registered entries (graph-built trees, e.g. ONNX imports) come after the properties.
+        for (name, child) in module.registeredChildren {
+            precondition(keys.insert(name).inserted, "\(module.typeName): two entries map to the key '\(name)'")
+            slots.children.append((name, child))
+        }
+        for (name, parameter) in module.registeredParameters {
+            precondition(keys.insert(name).inserted, "\(module.typeName): two entries map to the key '\(name)'")
+            slots.parameters.append((name, parameter))
+        }
         return slots
     }
 

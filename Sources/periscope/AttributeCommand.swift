@@ -7,28 +7,36 @@ import Tensors
 // (saliency), or Grad-CAM maps, from the command line.
 
 /// `attribute MODEL-SOURCE INPUT (--target-class K | --target-index I,J,… | --target-layer NAME)
-/// [--method saliency|gradcam] [--layers L1,L2] [--normalize none|min_max] [--no-upsample]
-/// --output OUT.safetensors|OUT.json [--max-length N]`.
+/// [--method saliency|gradcam|gradcam_plus_plus|layercam|input_x_gradient|integrated_gradients|smoothgrad] [--layers L1,L2]
+/// [--normalize none|min_max] [--no-upsample] [--steps N] [--integration RULE] [--baseline B]
+/// [--samples N] [--noise-stddev S] [--seed N] [--copies-per-pass N] --output OUT.safetensors|OUT.json [--max-length N]`.
 ///
 /// The model and input arguments are `extract`'s (`ModelSource`, `ModelInput`). The target is
 /// summed over the batch: the logit of class K, one output element by its full index, or the L2
 /// norm of a layer's activation per sample. Saliency writes `input_grad` (BERT: the gradient with
 /// respect to the word embeddings' output, Hugging Face's `inputs_embeds`) and `grad:<layer>`
 /// per layer; Grad-CAM writes `gradcam:<layer>` (upsampled to the image size unless
-/// `--no-upsample`; raw unless `--normalize min_max`). Output as `TensorOutput` (JSON section
+/// `--no-upsample`; raw unless `--normalize min_max`); the input attributions write one map per
+/// floating-point input under the method's name (`integrated_gradients`, with `--steps`,
+/// `--integration` and `--baseline`; `smoothgrad`, with `--samples`, `--noise-stddev` and `--seed`;
+/// `--copies-per-pass` bounds the memory). Output as `TensorOutput` (JSON section
 /// `attributions`; safetensors metadata `model`, `method`, `target` as JSON).
 enum AttributeCommand {
     static let usage = "attribute " + ModelSource.usage + " " + ModelInput.usage
-        + " (--target-class K | --target-index I,J,… | --target-layer NAME) [--method saliency|gradcam] [--layers L1,L2]"
-        + " [--normalize none|min_max] [--no-upsample] --output OUT.safetensors|OUT.json [--max-length N]"
+        + " (--target-class K | --target-index I,J,… | --target-layer NAME)"
+        + " [--method saliency|gradcam|gradcam_plus_plus|layercam|input_x_gradient|integrated_gradients|smoothgrad] [--layers L1,L2]"
+        + " [--normalize none|min_max] [--no-upsample] [--steps N] [--integration RULE] [--baseline B] [--samples N]"
+        + " [--noise-stddev S] [--seed N] [--copies-per-pass N] --output OUT.safetensors|OUT.json [--max-length N]"
 
     static func run(_ arguments: inout CommandLineArguments) throws {
         let input = try ModelInput.parse(&arguments)
         let target = try parseTarget(&arguments)
         let methodName = try arguments.option("method") ?? AttributionMethod.saliency.rawValue
         guard let method = AttributionMethod(rawValue: methodName) else {
-            throw CommandLineError.invalidValue(option: "method", value: methodName, expected: "saliency or gradcam")
+            throw CommandLineError.invalidValue(option: "method", value: methodName,
+                                                expected: AttributionMethod.allCases.map(\.rawValue).joined(separator: ", "))
         }
+        let inputAttribution = try parseInputAttribution(&arguments)
         let layers = try arguments.option("layers").map(ExtractCommand.parseLayers) ?? []
         let normalizationName = try arguments.option("normalize") ?? GradCAMOptions.Normalization.none.rawValue
         guard let normalization = GradCAMOptions.Normalization(rawValue: normalizationName) else {
@@ -40,7 +48,8 @@ enum AttributeCommand {
         try arguments.finish()
         let output = try TensorOutput(path: outputPath)
         let request = AttributionRequest(target: target, method: method, layers: layers,
-                                         gradCAM: GradCAMOptions(normalization: normalization, upsampleToInput: upsample))
+                                         gradCAM: GradCAMOptions(normalization: normalization, upsampleToInput: upsample),
+                                         inputAttribution: inputAttribution)
 
         let model = try source.load()
         let inputs = try input.load(for: model)
@@ -50,6 +59,46 @@ enum AttributeCommand {
         try output.write(maps, model: model, section: "attributions", metadata: ["method": method.rawValue, "target": targetJSON])
         let summary = maps.entries.map { "\($0.name) \($0.tensor.shape)" }.joined(separator: ", ")
         print("wrote \(maps.count) maps to \(outputPath): \(summary)")
+    }
+
+    /// `--steps`, `--integration`, `--baseline`, `--samples`, `--noise-stddev`, `--seed`, `--copies-per-pass`.
+    static func parseInputAttribution(_ arguments: inout CommandLineArguments) throws -> InputAttributionOptions {
+        var options = InputAttributionOptions()
+        if let text = try arguments.option("integration") {
+            guard let rule = IntegrationRule(rawValue: text) else {
+                throw CommandLineError.invalidValue(option: "integration", value: text,
+                                                    expected: IntegrationRule.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            options.rule = rule
+        }
+        for (name, range) in [("steps", (options.rule == .gaussLegendre ? 1 : 2)...1024), ("samples", 1...1024), ("copies-per-pass", 1...1024)] {
+            guard let value = try arguments.integerOption(name) else { continue }
+            guard range.contains(value) else {
+                throw CommandLineError.invalidValue(option: name, value: "\(value)", expected: "an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
+            switch name {
+            case "steps": options.steps = value
+            case "samples": options.samples = value
+            default: options.copiesPerPass = value
+            }
+        }
+        if let text = try arguments.option("baseline") {
+            guard let baseline = Float(text), baseline.isFinite else {
+                throw CommandLineError.invalidValue(option: "baseline", value: text, expected: "a finite number")
+            }
+            options.baseline = baseline
+        }
+        if let text = try arguments.option("noise-stddev") {
+            guard let deviation = Float(text), deviation.isFinite, deviation >= 0 else {
+                throw CommandLineError.invalidValue(option: "noise-stddev", value: text, expected: "a non-negative number")
+            }
+            options.noiseStandardDeviation = deviation
+        }
+        if let seed = try arguments.integerOption("seed") {
+            guard seed >= 0 else { throw CommandLineError.invalidValue(option: "seed", value: "\(seed)", expected: "a non-negative integer") }
+            options.seed = UInt64(seed)
+        }
+        return options
     }
 
     /// Exactly one of `--target-class K`, `--target-index I,J,…`, `--target-layer NAME`.

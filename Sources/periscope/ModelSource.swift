@@ -4,21 +4,29 @@ import Models
 import Registry
 
 /// Where a command's model comes from: `MODEL` (a registered model, `--version V` optional),
-/// `--architecture A [--weights W.safetensors] [--config C.json]`, or `--hf-dir DIR` (a Hugging Face
-/// BERT directory). Shared by `extract` and `bench model`.
+/// `--architecture A [--weights W.safetensors] [--config C.json]`, `--onnx MODEL.onnx [--config C.json]`
+/// (an ONNX graph; the same as `--architecture onnx --weights MODEL.onnx`), or `--hf-dir DIR` (a
+/// Hugging Face BERT directory). Shared by `extract` and `bench model`.
 enum ModelSource {
     case registered(name: String, version: Int?, configuration: PeriscopeConfiguration)
     case architecture(name: String, weights: String?, configuration: String?)
     case huggingFaceDirectory(String)
 
     /// The usage fragment.
-    static let usage = "(MODEL [--version V] | --architecture A [--weights W.safetensors] [--config C.json] | --hf-dir DIR)"
+    static let usage = "(MODEL [--version V] | --architecture A [--weights W.safetensors] [--config C.json] | --onnx M.onnx [--config C.json] | --hf-dir DIR)"
 
     /// Reads the model options. Call it after every other option is consumed (MODEL is the
     /// remaining positional word), before `finish()`.
     static func parse(_ arguments: inout CommandLineArguments, requiresWeights: Bool) throws -> ModelSource {
-        let architecture = try arguments.option("architecture")
-        let weights = try arguments.option("weights")
+        var architecture = try arguments.option("architecture")
+        var weights = try arguments.option("weights")
+        if let onnx = try arguments.option("onnx") {
+            guard architecture == nil, weights == nil else {
+                throw CommandLineError.unexpected(["--architecture/--weights (--onnx names the model file)"])
+            }
+            architecture = "onnx"
+            weights = onnx
+        }
         let configuration = try arguments.option("config")
         let directory = try arguments.option("hf-dir")
         let version = try arguments.integerOption("version")

@@ -1,5 +1,7 @@
 import Configuration
 import Foundation
+import Models
+import ONNX
 import Registry
 
 // `periscope models add|list|show|remove|set-default|verify …`: the registry from the command
@@ -10,6 +12,7 @@ import Registry
 enum ModelsCommand {
     static let usage = """
         models add NAME --architecture A --weights PATH [--config C.json] [--preload] [--description D] [--labels k=v,…] [--in-place]
+        models add NAME --onnx MODEL.onnx [--config C.json] [--preload] [--description D] [--labels k=v,…] [--in-place]
           models list | show NAME | remove NAME [--version V] | set-default NAME V|latest | verify NAME [--version V]
           (every models action: [--config-file FILE] [--db PATH] [--model-root DIR] [--data-dir DIR] [--json];
            actions other than add also take --config FILE for the service configuration)
@@ -43,8 +46,25 @@ enum ModelsCommand {
         // `--config` is the model's configuration here (as for `extract`), per the CLI contract.
         let configurationFile = try arguments.option("config")
         let registry = try openRegistry(&arguments, configFlag: "config-file")
-        guard let architecture = try arguments.option("architecture") else { throw CommandLineError.missingArgument("--architecture A") }
-        guard let weights = try arguments.option("weights") else { throw CommandLineError.missingArgument("--weights PATH") }
+        // `--onnx FILE` is `--architecture onnx --weights FILE`: the graph file holds the weights.
+        let onnx = try arguments.option("onnx")
+        guard let architecture = try arguments.option("architecture") ?? (onnx != nil ? "onnx" : nil) else {
+            throw CommandLineError.missingArgument("--architecture A (or --onnx MODEL.onnx)")
+        }
+        guard let weights = try arguments.option("weights") ?? onnx else { throw CommandLineError.missingArgument("--weights PATH") }
+        if onnx != nil && architecture != "onnx" {
+            throw CommandLineError.unexpected(["--architecture \(architecture) (--onnx registers an ONNX graph)"])
+        }
+        if onnx != nil {
+            // Checked before copying anything: a model that does not load is never registered.
+            let configurationData = try configurationFile.map { path -> Data in
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw CommandLineError.invalidValue(option: "config", value: path, expected: "a readable JSON file")
+                }
+                return data
+            }
+            _ = try LoadedModel.load(onnx: URL(fileURLWithPath: weights), configuration: configurationData)
+        }
         let description = try arguments.option("description")
         let labels = try arguments.option("labels").map(parseLabels)
         let preload = arguments.flag("preload")
@@ -62,9 +82,19 @@ enum ModelsCommand {
         let registration = ModelRegistration(
             name: name, architecture: architecture, configuration: configuration, description: description, labels: labels,
             preload: preload ? true : nil)
+        var source = weights
+        var inlinedCopy: URL?
+        defer { if let inlinedCopy { try? FileManager.default.removeItem(at: inlinedCopy) } }
+        if onnx != nil && !inPlace, let inlined = try ONNXModelInliner.inlinedModel(at: URL(fileURLWithPath: weights)) {
+            // External data moves into the one file the registry copies and checksums.
+            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("periscope-onnx-\(UUID().uuidString).onnx")
+            try inlined.write(to: copy)
+            inlinedCopy = copy
+            source = copy.path
+        }
         let version = inPlace
             ? try registry.register(registration, weightsPath: weights)
-            : try registry.importWeights(registration, from: weights)
+            : try registry.importWeights(registration, from: source)
         if json {
             try printJSON(versionJSON(version))
         } else {

@@ -17,6 +17,7 @@ let subcommands: [Subcommand] = [
     Subcommand(name: "attribute", usage: AttributeCommand.usage, run: AttributeCommand.run),
     Subcommand(name: "serve", usage: ServeCommand.usage, run: ServeCommand.run),
     Subcommand(name: "layers", usage: LayersCommand.usage, run: LayersCommand.run),
+    Subcommand(name: "onnx-run", usage: ONNXRunCommand.usage, run: ONNXRunCommand.run),
 ]
 
 @MainActor func printUsage() {

@@ -100,15 +100,15 @@ import TestSupport
         (["--target-index", "0,x", "--output", "x.safetensors"],
          "periscope: option --target-index: '0,x' is not comma-separated integers (one per output axis)\n"),
         (["--target-class", "1", "--method", "lime", "--output", "x.safetensors"],
-         "periscope: option --method: 'lime' is not saliency or gradcam\n"),
+         "periscope: option --method: 'lime' is not saliency, gradcam, gradcam_plus_plus, layercam, input_x_gradient, integrated_gradients, smoothgrad\n"),
         (["--target-class", "1", "--output", "x.csv"],
          "periscope: option --output: 'x.csv' is not a .safetensors or .json file name\n"),
         (["--target-class", "1000", "--output", "x.safetensors"],
          "periscope: invalid target class 1000: class 1000 is out of range for the model's 1000 classes (0..<1000)\n"),
         (["--target-class", "1", "--method", "gradcam", "--output", "x.safetensors"],
-         "periscope: gradcam needs at least one layer in \"layers\"\n"),
+         "periscope: gradcam, gradcam_plus_plus and layercam need at least one layer in \"layers\"\n"),
         (["--target-class", "1", "--method", "gradcam", "--layers", "fc", "--output", "x.safetensors"],
-         "periscope: gradcam needs a [N, C, H, W] activation, layer 'fc' has shape [2, 1000]\n"),
+         "periscope: gradcam needs a [N, C, H, W] activation (or a transformer's patch tokens), layer 'fc' has shape [2, 1000]\n"),
     ])
     func badArgumentsFailWithOneLine(_ extra: [String], _ message: String) throws {
         let directory = try PeriscopeProcess.temporaryDirectory()

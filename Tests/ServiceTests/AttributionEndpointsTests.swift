@@ -88,6 +88,44 @@ import TestSupport
         await service.stop()
     }
 
+    /// Integrated Gradients and SmoothGrad over HTTP equal the library's maps; their steps are
+    /// batched within `attribution_memory_bytes`, and a request whose single evaluation is over it
+    /// is a 413 naming the setting, leaving no hooks.
+    @Test func inputAttributionsWithinTheMemoryBudget() async throws {
+        let service = try await LiveService.start([.resnet("resnet")], settings: ["attribution_memory_bytes": "2097152"])
+        do {
+            let resnet = try TestModels.resnet.get()
+            let image = randomTensor([1, 3, 16, 16], seed: 5)
+            let extra = #","steps":5,"integration":"riemann_middle","baseline":0.1"#
+            let body = FeatureRequests.attributionBody(image, target: #"{"class": 4}"#, method: "integrated_gradients", layers: [], extra: extra)
+            let reply = try await service.post("/v1/models/resnet/attributions", json: body)
+            let options = InputAttributionOptions(steps: 5, rule: .riemannMiddle, baseline: 0.1)
+            let expected = try Self.direct(resnet, AttributionRequest(target: .classIndex(4), method: .integratedGradients, inputAttribution: options),
+                                           inputs: ["input": image])
+            #expect(expected.names == ["integrated_gradients"])
+            try Self.expectEqual(reply, expected, "integrated_gradients")
+
+            let smooth = FeatureRequests.attributionBody(image, target: #"{"class": 4}"#, method: "smoothgrad", layers: [],
+                                                         extra: #","samples":3,"noise_stddev":0.2,"seed":9"#)
+            let smoothExpected = try Self.direct(resnet, AttributionRequest(target: .classIndex(4), method: .smoothGrad,
+                                                                            inputAttribution: InputAttributionOptions(samples: 3, noiseStandardDeviation: 0.2, seed: 9)),
+                                                 inputs: ["input": image])
+            try Self.expectEqual(try await service.post("/v1/models/resnet/attributions", json: smooth), smoothExpected, "smoothgrad")
+
+            // 64×64 images: one evaluation holds more activations than the 2 MiB budget.
+            let large = FeatureRequests.attributionBody(randomTensor([2, 3, 64, 64], seed: 6), target: #"{"class": 4}"#,
+                                                        method: "integrated_gradients", layers: [])
+            let refused = try await service.post("/v1/models/resnet/attributions", json: large)
+            #expect(refused.status == 413 && refused.text.contains("attribution_memory_bytes") && refused.text.contains("fewer inputs"),
+                    "\(refused.status) \(refused.text)")
+            #expect(try await service.application.pool.hookCounts().allSatisfy { $0 == 0 })
+        } catch {
+            await service.stop()
+            throw error
+        }
+        await service.stop()
+    }
+
     /// Every bad request is a 4xx naming the field; those the catalog can judge are refused
     /// before any job is queued; one only a forward pass can judge (BERT's sequence axis) fails on
     /// the worker and leaves no hooks.

@@ -33,10 +33,19 @@ import NN
         #expect(tensors.map(\.name) == ["input"] && tensors[0].shape == [1, 2])
     }
 
+    @Test func inputAttributionOptions() throws {
+        let integrated = try parse(#"{"image": "aGk=", "target": {"class": 2}, "method": "integrated_gradients", "steps": 32, "integration": "riemann_trapezoid", "baseline": -0.5}"#)
+        #expect(integrated.attribution.inputAttribution == InputAttributionOptions(steps: 32, rule: .riemannTrapezoid, baseline: -0.5))
+        let smooth = try parse(#"{"image": "aGk=", "target": {"class": 2}, "method": "smoothgrad", "samples": 8, "noise_stddev": 0.2, "seed": 11}"#)
+        #expect(smooth.attribution.inputAttribution == InputAttributionOptions(samples: 8, noiseStandardDeviation: 0.2, seed: 11))
+        let plain = try parse(#"{"image": "aGk=", "target": {"class": 2}, "method": "input_x_gradient"}"#)
+        #expect(plain.attribution.method == .inputXGradient && plain.attribution.inputAttribution == InputAttributionOptions())
+    }
+
     @Test(arguments: [
         (#"{"text": "hello", "method": "saliency"}"#, "target", "is required"),
         (#"{"text": "hello", "target": {"class": 1}}"#, "method", "is required"),
-        (#"{"text": "hello", "target": {"class": 1}, "method": "occlusion"}"#, "method", "saliency, gradcam"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "occlusion"}"#, "method", "saliency, gradcam, gradcam_plus_plus, layercam, input_x_gradient, integrated_gradients, smoothgrad"),
         (#"{"target": {"class": 1}, "method": "saliency"}"#, "$", "\"inputs\""),
         (#"{"text": "hello", "image": "aGk=", "target": {"class": 1}, "method": "saliency"}"#, "$", "only one"),
         (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "pool": "mean"}"#, "pool", "unknown field"),
@@ -60,6 +69,16 @@ import NN
         (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "layers": [""]}"#, "layers[0]", "empty string"),
         (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "dtype": "int8"}"#, "dtype", "float32"),
         (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "encoding": "hex"}"#, "encoding", "base64"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "integrated_gradients", "layers": ["fc"]}"#, "layers", "takes no layers"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "steps": 20}"#, "steps", "only used by method integrated_gradients"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "integrated_gradients", "samples": 4}"#, "samples", "only used by method smoothgrad"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "integrated_gradients", "steps": 0}"#, "steps", "from 1 to 1024"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "integrated_gradients", "steps": 1, "integration": "riemann_left"}"#, "steps", "from 2 to 1024"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "integrated_gradients", "integration": "simpson"}"#, "integration", "gausslegendre"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "integrated_gradients", "baseline": "zero"}"#, "baseline", "finite number"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "smoothgrad", "samples": 5000}"#, "samples", "from 1 to 1024"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "smoothgrad", "noise_stddev": -0.1}"#, "noise_stddev", "non-negative"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "smoothgrad", "seed": -3}"#, "seed", "non-negative integer"),
     ])
     func invalidBodiesNameTheField(_ json: String, _ field: String, _ problem: String) {
         do {

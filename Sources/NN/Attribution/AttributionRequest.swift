@@ -3,23 +3,33 @@
 public struct AttributionRequest: Sendable, Equatable {
     public var target: AttributionTarget
     public var method: AttributionMethod
-    /// Layers for `grad:<layer>` (saliency) or `gradcam:<layer>` (Grad-CAM), as capture selectors.
+    /// Layers for `grad:<layer>` (saliency) or `<method>:<layer>` (the class-activation maps), as capture selectors.
     public var layers: [LayerSelector]
     public var gradCAM: GradCAMOptions
+    /// Steps, baseline, noise and batching of the input-attribution methods.
+    public var inputAttribution: InputAttributionOptions
 
     public init(target: AttributionTarget, method: AttributionMethod = .saliency, layers: [LayerSelector] = [],
-                gradCAM: GradCAMOptions = GradCAMOptions()) {
+                gradCAM: GradCAMOptions = GradCAMOptions(), inputAttribution: InputAttributionOptions = InputAttributionOptions()) {
         self.target = target
         self.method = method
         self.layers = layers
         self.gradCAM = gradCAM
+        self.inputAttribution = inputAttribution
     }
 
     /// The key of the gradient with respect to a layer.
     public static func gradientKey(layer: String) -> String { "grad:" + layer }
     /// The key of a layer's Grad-CAM map.
     public static func gradCAMKey(layer: String) -> String { "gradcam:" + layer }
+    /// The key of a layer's class-activation map: `gradcam:`, `gradcam_plus_plus:` or `layercam:` + layer.
+    public static func classActivationMapKey(_ method: AttributionMethod, layer: String) -> String { method.rawValue + ":" + layer }
     /// The key of the gradient with respect to the input named `input` (`input_grad` when the
     /// model has one floating-point input).
     public static func inputGradientKey(input: String, only: Bool) -> String { only ? "input_grad" : "input_grad:" + input }
+    /// The key of an input-attribution map: the method's name (`integrated_gradients`), with
+    /// `:<input>` when the model has several floating-point inputs.
+    public static func inputAttributionKey(_ method: AttributionMethod, input: String, only: Bool) -> String {
+        only ? method.rawValue : method.rawValue + ":" + input
+    }
 }

@@ -9,7 +9,8 @@ extension Module {
     ///
     /// Returns named tensors (detached, in this order): `input_grad` (or `input_grad:<name>` when
     /// several inputs are differentiated) and `grad:<layer>` per selected layer call for
-    /// `.saliency`; `gradcam:<layer>` for `.gradcam`. Gradients are float32 and shaped like what
+    /// `.saliency`; `<method>:<layer>` for the class-activation maps (`gradcam:<layer>`, …); the input attribution for the methods that
+    /// compute one (`attributeInputs`). Gradients are float32 and shaped like what
     /// they differentiate. Floating-point inputs are differentiated directly; an integer input
     /// (token ids) only through the layer `inputLayers` names for it, otherwise it has no
     /// `input_grad`.
@@ -32,7 +33,10 @@ extension Module {
     public final func attribute(_ request: AttributionRequest, inputs: [String: Tensor], catalog: LayerCatalog? = nil,
                                 inputLayers: [String: String] = [:],
                                 forward: ([String: Tensor]) throws -> Tensor) throws -> CapturedFeatures {
-        if request.method == .gradcam && request.layers.isEmpty { throw AttributionError.noLayers }
+        if request.method.isInputAttribution {
+            return try attributeInputs(request, inputs: inputs, catalog: catalog, forward: forward)
+        }
+        if request.method.isClassActivationMap && request.layers.isEmpty { throw AttributionError.noLayers }
         let catalog = catalog ?? LayerCatalog(moduleTreeOf: self)
         let inputNames = inputs.keys.sorted()
         let differentiateInputs = request.method == .saliency
@@ -120,14 +124,18 @@ extension Module {
                 for (offset, entry) in layerEntries.enumerated() {
                     result.record(AttributionRequest.gradientKey(layer: entry.name), gradients[inputEntries.count + offset])
                 }
-            case .gradcam:
+            case .gradcam, .gradCAMPlusPlus, .layerCAM:
                 let imageSize = inputs.values.first { $0.rank == 4 && $0.dtype.isFloatingPoint }.map { ($0.shape[2], $0.shape[3]) }
                 for (offset, entry) in layerEntries.enumerated() {
-                    guard entry.tensor.rank == 4 else { throw AttributionError.notSpatial(layer: entry.name, shape: entry.tensor.shape) }
-                    let map = GradCAM.map(activation: entry.tensor, gradient: gradients[inputEntries.count + offset],
+                    guard GradCAM.isSpatial(entry.tensor.shape, grid: request.gradCAM.tokenGrid) else {
+                        throw AttributionError.notSpatial(layer: entry.name, shape: entry.tensor.shape)
+                    }
+                    let map = GradCAM.map(activation: entry.tensor, gradient: gradients[inputEntries.count + offset], method: request.method,
                                           options: request.gradCAM, inputSize: imageSize)
-                    result.record(AttributionRequest.gradCAMKey(layer: entry.name), map)
+                    result.record(AttributionRequest.classActivationMapKey(request.method, layer: entry.name), map)
                 }
+            case .inputXGradient, .integratedGradients, .smoothGrad:
+                preconditionFailure("input attributions are computed by attributeInputs")
             }
             return result
         }

@@ -15,12 +15,17 @@ extension FeatureExecution {
                         deadline: RequestDeadline, disconnection: ClientDisconnection?, sizeBound: SizeBound) async throws -> FeatureOutcome {
         let catalog = try await FeaturePlan.catalog(for: model, inputs: inputs.tensors, pool: context.pool, deadline: deadline,
                                                     disconnection: disconnection)
-        let resolved: ResolvedAttribution
+        var checked: ResolvedAttribution
         do {
-            resolved = try model.model.resolveAttribution(request, in: catalog)
+            checked = try model.model.resolveAttribution(request, in: catalog)
         } catch let error as CaptureError {
             throw Self.fieldError(error, request: request)
         }
+        if request.method.isInputAttribution {
+            checked.request.inputAttribution.copiesPerPass = try Self.copiesPerPass(request, catalog: catalog, rows: inputs.rows,
+                                                                                    budget: context.configuration.attributionMemoryBytes)
+        }
+        let resolved = checked
         try checkSize(sizeBound(try Self.predictedShapes(request, model: model.model, inputs: inputs, catalog: catalog)))
 
         let tensors = inputs.tensors, rows = inputs.rows
@@ -44,6 +49,25 @@ extension FeatureExecution {
         if deadline.hasPassed { throw ServiceError.deadlineExceeded(milliseconds: deadline.milliseconds) }
         try checkSize(sizeBound(outcome.features.map { ($0.name, $0.tensor.shape) }))
         return outcome
+    }
+
+    /// How many scaled or noisy copies of the input one pass may stack within `budget` bytes: a copy
+    /// holds every layer's activation and its gradient (float32, from the batch-1 catalog, times the
+    /// rows). One copy over the budget is a 413 that says what to lower.
+    static func copiesPerPass(_ request: AttributionRequest, catalog: LayerCatalog, rows: Int, budget: Int) throws -> Int {
+        let elements = catalog.layers.reduce(0) { $0 + ($1.outputShape?.reduce(1, *) ?? 0) }
+        let bytesPerCopy = Swift.max(1, elements * Swift.max(rows, 1) * MemoryLayout<Float>.size * 2)
+        guard bytesPerCopy <= budget else {
+            throw HTTPError(.contentTooLarge, "\(request.method.rawValue) needs about \(bytesPerCopy >> 20) MiB per evaluation for \(rows) input(s), "
+                            + "above attribution_memory_bytes (\(budget >> 20) MiB); send fewer inputs or smaller images",
+                            errorType: "attribution_too_large")
+        }
+        let copies = switch request.method {
+        case .integratedGradients: request.inputAttribution.steps
+        case .smoothGrad: request.inputAttribution.samples
+        default: 1
+        }
+        return Swift.max(1, Swift.min(copies, budget / bytesPerCopy))
     }
 
     /// An unknown layer, as `DomainErrorMapping` answers it (404 with the closest names), naming
@@ -79,11 +103,15 @@ extension FeatureExecution {
             for (name, shape) in layers {
                 if let shape { shapes.append((AttributionRequest.gradientKey(layer: name), shape)) }
             }
-        case .gradcam:
+        case .inputXGradient, .integratedGradients, .smoothGrad:
+            for (name, tensor) in inputs.tensors.sorted(by: { $0.key < $1.key }) where tensor.dtype.isFloatingPoint {
+                shapes.append((AttributionRequest.inputAttributionKey(request.method, input: name, only: false), tensor.shape))
+            }
+        case .gradcam, .gradCAMPlusPlus, .layerCAM:
             let image = inputs.tensors.values.first { $0.rank == 4 && $0.dtype.isFloatingPoint }?.shape
             for (name, shape) in layers {
-                guard let shape, shape.count == 4 else { continue }
-                shapes.append((AttributionRequest.gradCAMKey(layer: name), [shape[0], 1, image?[2] ?? shape[2], image?[3] ?? shape[3]]))
+                guard let shape, let image, shape.count == 4 || shape.count == 3 else { continue }
+                shapes.append((AttributionRequest.classActivationMapKey(request.method, layer: name), [shape[0], 1, image[2], image[3]]))
             }
         }
         return shapes

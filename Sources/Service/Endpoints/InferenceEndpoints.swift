@@ -34,7 +34,17 @@ struct InferenceEndpoints {
     private func metadata(_ request: HTTPRequest, version: Int?) throws -> HTTPResponse {
         let name = request.pathParameter("model")
         let record = try context.manager.record(name: name, version: version)
-        let architecture = try ArchitectureRegistry.architecture(named: record.architecture, configuration: Data(record.configuration.utf8))
+        let architecture: Architecture
+        if try ArchitectureRegistry.isONNX(named: record.architecture, configuration: nil) {
+            // An imported graph's inputs and outputs are in its file: describe the loaded model.
+            guard let served = context.manager.readyModel(ModelKey(record)) else {
+                throw ServiceError.modelUnavailable(name: record.name, version: record.version,
+                                                    reason: "not loaded (an ONNX model's metadata comes from its file)")
+            }
+            architecture = served.model.architecture
+        } else {
+            architecture = try ArchitectureRegistry.architecture(named: record.architecture, configuration: Data(record.configuration.utf8))
+        }
         let versions = try context.registry.model(named: name).versions.map { String($0.version) }
         let buffer = JSONOutputBuffer(capacity: 512)
         buffer.append(raw: #"{"name":"#)
@@ -79,8 +89,15 @@ struct InferenceEndpoints {
         switch architecture {
         case .resnet(let configuration): [-1, configuration.numClasses]
         case .visionTransformer(let configuration): [-1, configuration.numClasses]
+        case .convNeXt(let configuration): [-1, configuration.numClasses]
         case .mlp(let configuration): [-1, configuration.hiddenChannels.last ?? configuration.inChannels]
         case .bert(let configuration): [-1, -1, configuration.hiddenSize]
+        case .dinov2(let configuration): [-1, -1, configuration.hiddenSize]
+        case .onnx(let model):
+            (model.plan.outputInfos.first?.shape ?? []).map { dimension in
+                if case .value(let size) = dimension { return size }
+                return -1
+            }
         }
     }
 

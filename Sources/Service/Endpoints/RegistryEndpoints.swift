@@ -129,7 +129,7 @@ struct RegistryEndpoints {
     /// Name, architecture and configuration checked before any byte is stored.
     private static func validate(_ registration: ModelRegistration) throws {
         try ModelName.validate(registration.name)
-        _ = try ArchitectureRegistry.architecture(named: registration.architecture, configuration: Data(registration.configuration.utf8))
+        try ArchitectureRegistry.validate(named: registration.architecture, configuration: Data(registration.configuration.utf8))
     }
 
     private static func description(_ text: String?) throws(RequestError) -> String? {

@@ -353,7 +353,12 @@ public final class ModelManager: Sendable {
         let record = verified.version
         let weights = URL(fileURLWithPath: verified.absolutePath)
         var model = try LoadedModel.load(architecture: record.architecture, configuration: Data(record.configuration.utf8), weights: weights)
-        if case .bert = model.architecture {
+        let takesText: Bool = switch model.architecture {
+        case .bert: true
+        case .onnx(let graph): graph.plan.inputs.contains { $0.name == "input_ids" }
+        default: false
+        }
+        if takesText && model.tokenizer == nil {
             let directory = weights.deletingLastPathComponent()
             if FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.txt").path) {
                 model.tokenizer = try WordPieceTokenizer(directory: directory)

@@ -6,8 +6,14 @@ import NN
 /// Body: the input as in `FeaturesRequest` (exactly one of `inputs`, `text`, `image`), and
 /// - `"target"` (required): `{"class": k}`, `{"output_index": [i, …]}` (one entry per output
 ///   axis, the batch row first) or `{"layer": "<name>", "reduce": "l2"}`;
-/// - `"method"` (required): `"saliency"` or `"gradcam"`;
-/// - `"layers"`: layer names or globs (strings; gradcam needs at least one);
+/// - `"method"` (required): `"saliency"`, `"gradcam"`, `"gradcam_plus_plus"`, `"layercam"`, `"input_x_gradient"`,
+///   `"integrated_gradients"` or `"smoothgrad"`;
+/// - `"layers"`: layer names or globs (strings; gradcam needs at least one; the input attributions
+///   take none);
+/// - integrated_gradients: `"steps"` (1–1024, default 50), `"integration"` (Captum's rule names,
+///   default `gausslegendre`), `"baseline"` (a number, default 0);
+/// - smoothgrad: `"samples"` (1–1024, default 10), `"noise_stddev"` (≥ 0, default 0.15), `"seed"`
+///   (default 0);
 /// - `"dtype": "float32|float16"`, `"encoding": "json|base64"` as for features.
 ///
 /// Unknown fields are rejected, in the body and in the target.
@@ -18,7 +24,13 @@ public struct AttributionsRequest: Sendable {
     public var dtype: OutputDType
     public var encoding: FeatureEncoding
 
-    public static let knownFields = ["inputs", "text", "image", "target", "method", "layers", "dtype", "encoding"]
+    public static let knownFields = ["inputs", "text", "image", "target", "method", "layers", "dtype", "encoding",
+                                     "steps", "integration", "baseline", "samples", "noise_stddev", "seed"]
+    /// The method-specific fields and the method each belongs to.
+    static let methodFields: [(field: String, method: AttributionMethod)] = [
+        ("steps", .integratedGradients), ("integration", .integratedGradients), ("baseline", .integratedGradients),
+        ("samples", .smoothGrad), ("noise_stddev", .smoothGrad), ("seed", .smoothGrad),
+    ]
 
     public init(input: FeaturesRequest.Input, attribution: AttributionRequest, dtype: OutputDType = .float32,
                 encoding: FeatureEncoding = .json) {
@@ -47,10 +59,17 @@ public struct AttributionsRequest: Sendable {
         guard let target = try body.object("target") else { throw RequestError(field: "target", "is required") }
         guard let method = try body.choice("method", as: AttributionMethod.self) else { throw RequestError(field: "method", "is required") }
         let layers = try Self.layers(body.value("layers"))
-        if method == .gradcam && layers.isEmpty {
-            throw RequestError(field: "layers", "gradcam needs at least one (convolutional) layer")
+        if method.isClassActivationMap && layers.isEmpty {
+            throw RequestError(field: "layers", "\(method.rawValue) needs at least one (convolutional or patch-token) layer")
         }
-        attribution = AttributionRequest(target: try Self.target(target), method: method, layers: layers)
+        if method.isInputAttribution && !layers.isEmpty {
+            throw RequestError(field: "layers", "\(method.rawValue) attributes the inputs and takes no layers (use saliency for layer gradients)")
+        }
+        for (field, owner) in Self.methodFields where owner != method && body.value(field) != nil {
+            throw RequestError(field: field, "only used by method \(owner.rawValue), not \(method.rawValue)")
+        }
+        attribution = AttributionRequest(target: try Self.target(target), method: method, layers: layers,
+                                         inputAttribution: try Self.inputAttribution(body, method: method))
         dtype = try body.choice("dtype", as: OutputDType.self) ?? .float32
         encoding = try body.choice("encoding", as: FeatureEncoding.self) ?? .json
     }
@@ -87,6 +106,39 @@ public struct AttributionsRequest: Sendable {
             guard reduce == "l2" else { throw RequestError(field: target.field("reduce"), "'\(reduce)' is not one of: l2") }
             return .layerNorm(layer: layer)
         }
+    }
+
+    /// Steps, rule and baseline of integrated_gradients; samples, noise and seed of smoothgrad.
+    private static func inputAttribution(_ body: FieldReader, method: AttributionMethod) throws(RequestError) -> InputAttributionOptions {
+        var options = InputAttributionOptions()
+        options.rule = try body.choice("integration", as: IntegrationRule.self) ?? options.rule
+        if let steps = try body.integer("steps") {
+            let minimum = options.rule == .gaussLegendre ? 1 : 2
+            guard (minimum...1024).contains(steps) else {
+                throw RequestError(field: "steps", "expected an integer from \(minimum) to 1024 for \(options.rule.rawValue), found \(steps)")
+            }
+            options.steps = steps
+        }
+        if let baseline = try finite(body, "baseline") { options.baseline = baseline }
+        if let samples = try body.integer("samples") {
+            guard (1...1024).contains(samples) else { throw RequestError(field: "samples", "expected an integer from 1 to 1024, found \(samples)") }
+            options.samples = samples
+        }
+        if let deviation = try finite(body, "noise_stddev") {
+            guard deviation >= 0 else { throw RequestError(field: "noise_stddev", "expected a non-negative number, found \(deviation)") }
+            options.noiseStandardDeviation = deviation
+        }
+        if let seed = body.value("seed") { options.seed = UInt64(try nonNegativeInteger(seed, field: "seed")) }
+        return options
+    }
+
+    /// A finite number that fits a Float.
+    private static func finite(_ body: FieldReader, _ key: String) throws(RequestError) -> Float? {
+        guard let value = body.value(key) else { return nil }
+        guard case .number(let number) = value, let float = number.floatValue, float.isFinite else {
+            throw RequestError(field: key, "expected a finite number, found \(value.numberValue?.text ?? value.kindDescription)")
+        }
+        return float
     }
 
     private static func nonNegativeInteger(_ value: JSONValue, field: String) throws(RequestError) -> Int {

@@ -1,0 +1,50 @@
+import NN
+import Tensors
+
+/// Hugging Face's activation modules for `hidden_act` (`ACT2FN`), printed with their class names.
+final class HiddenActivation: UnaryModule {
+    /// The `hidden_act` values supported.
+    static let names = ["gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh"]
+
+    let name: String
+
+    private init(name: String) {
+        self.name = name
+        super.init()
+    }
+
+    /// The module Hugging Face builds for `name` (torch's own ReLU/SiLU/Tanh where it uses them).
+    static func make(_ name: String) -> UnaryModule {
+        switch name {
+        case "relu": ReLU()
+        case "swish": SiLU()
+        case "tanh": Tanh()
+        default: HiddenActivation(name: name)
+        }
+    }
+
+    /// The GELU form, or nil for SiLU.
+    var geluApproximation: GELUApproximation? {
+        switch name {
+        case "gelu": GELUApproximation.none
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": .tanh
+        default: nil
+        }
+    }
+
+    override var typeName: String {
+        switch name {
+        case "gelu": "GELUActivation"
+        case "gelu_new": "NewGELUActivation"
+        case "gelu_pytorch_tanh": "GELUTanh"
+        case "gelu_fast": "FastGELUActivation"
+        default: "SiLUActivation"
+        }
+    }
+
+    override func forward(_ input: Tensor) throws -> Tensor {
+        let x = input.to(.float32)
+        if let approximation = geluApproximation { return x.gelu(approximation: approximation) }
+        return x.silu()
+    }
+}

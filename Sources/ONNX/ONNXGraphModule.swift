@@ -1,0 +1,238 @@
+import NN
+import Tensors
+
+/// An imported ONNX graph as a module tree: the root holds the initializers as parameters (state-dict
+/// keys are the initializer names), and every node is a leaf module at its PyTorch-style path
+/// (`layer1.0.conv1`) under container modules for the enclosing scopes (see `ONNXGraphPlan`).
+///
+/// Running it executes the plan's steps in topological order. Hooks work as on any module — which
+/// is what capture, layer tracing and early stop use — with one difference: a graph has no nested
+/// calls, so a module's call is *zero-duration*: a leaf's pre-hooks and forward hooks run right after
+/// its node computed, a container's right after its last node; a pre-hook sees the module's input
+/// (the container's: the first non-constant input of its first node) but replacing it has no effect
+/// (the node already ran). A forward hook's replacement of the output does take effect.
+///
+/// Fusion (Conv+BatchNormalization+Relu, MatMul+Add) happens only when no hook can observe an
+/// intermediate value: every fused node's module, and every container ending at a non-final fused
+/// node, must be hook-free for that call (`canSkipHooks`), exactly like the built-in layers' gate.
+public final class ONNXGraphModule: Module {
+    /// The compiled graph this tree runs.
+    public let plan: ONNXGraphPlan
+    /// Per-replica run state, boxed so module discovery does not see module arrays.
+    private let state: RunState
+
+    /// Leaf and container modules by step/container index, and the per-step caches.
+    private final class RunState {
+        var stepModules: [Module] = []
+        var containerModules: [Module] = []
+        var caches: [ONNXStepCache] = []
+        var initializers: [Parameter] = []
+    }
+
+    /// Builds the tree; parameters start as the model's initializer tensors (storage shared).
+    public init(plan: ONNXGraphPlan) {
+        self.plan = plan
+        self.state = RunState()
+        super.init()
+        var byPath: [String: Module] = [:]
+        for entry in plan.modules {
+            let module: Module = entry.isLeaf ? ONNXNodeModule(operatorType: entry.operatorType) : ONNXScopeModule()
+            byPath[entry.path] = module
+            let segments = entry.path.split(separator: ".")
+            let parent = segments.count == 1 ? self : byPath[segments.dropLast().joined(separator: ".")]!
+            parent.addModule(String(segments.last!), module)
+        }
+        state.stepModules = plan.steps.map { byPath[$0.modulePath]! }
+        state.containerModules = plan.containers.map { byPath[$0.path]! }
+        state.caches = plan.steps.map { step in
+            let cache = ONNXStepCache()
+            cache.weightIsConstant = step.weightIsConstant
+            return cache
+        }
+        for (name, tensor) in plan.initializers {
+            let parameter = Parameter(tensor, requiresGrad: false)
+            registerParameter(name, parameter)
+            state.initializers.append(parameter)
+        }
+    }
+
+    public override var typeName: String { "ONNXModel" }
+
+    /// Runs the graph (through this module's hooks) and returns its first output.
+    public func callAsFunction(inputs: [String: Tensor]) throws -> Tensor {
+        if canSkipHooks { return try forward(inputs: inputs) }
+        let first = plan.inputs.first.flatMap { inputs[$0.name] } ?? Tensor(zeros: [0])
+        return try callWithHooks(inputs: [first]) { _ in try self.forward(inputs: inputs) }
+    }
+
+    /// Runs the graph and returns every graph output by name (no hooks on the root).
+    public func outputs(inputs: [String: Tensor]) throws -> [String: Tensor] {
+        let values = try run(inputs: inputs)
+        return Dictionary(uniqueKeysWithValues: zip(plan.outputNames, plan.outputValues.map { values[$0]! }))
+    }
+
+    /// Runs the graph and returns every named value — graph inputs, initializers excluded, every
+    /// node output — without fusion, so each is the value its node computes (parity checks).
+    public func allValues(inputs: [String: Tensor]) throws -> [String: Tensor] {
+        let values = try run(inputs: inputs, keepingAll: true)
+        var result: [String: Tensor] = [:]
+        for step in plan.steps {
+            for (position, name) in step.node.outputs.enumerated() where !name.isEmpty {
+                if let value = values[step.outputs[position]] { result[name] = value }
+            }
+        }
+        return result
+    }
+
+    func forward(inputs: [String: Tensor]) throws -> Tensor {
+        try run(inputs: inputs)[plan.outputValues[0]]!
+    }
+
+    /// The value table after running every step; `keepingAll` keeps dead values and turns fusion off.
+    private func run(inputs: [String: Tensor], keepingAll: Bool = false) throws -> [Tensor?] {
+        var values = [Tensor?](repeating: nil, count: plan.valueCount)
+        for (index, value) in plan.initializerValues.enumerated() { values[value] = state.initializers[index].value }
+        for input in plan.inputs {
+            guard let tensor = inputs[input.name] else { throw ONNXError.invalidInput(name: input.name, reason: "missing") }
+            values[input.value] = try ONNXGraphModule.converted(tensor, for: input)
+        }
+        var fusedUntil = -1
+        for (index, step) in plan.steps.enumerated() {
+            if index <= fusedUntil {
+                try afterStep(index, step, values: &values, keepingAll: keepingAll)
+                continue
+            }
+            let arguments = step.inputs.map { $0.flatMap { values[$0] } }
+            for (position, value) in step.inputs.enumerated() where value != nil && arguments[position] == nil {
+                throw step.node.failure("input '\(step.node.inputs[position])' has no value")
+            }
+            if !keepingAll, let fusion = plan.fusions[index], let chain = fusableChain(fusion) {
+                let output = try runFused(chain, arguments: arguments, values: values)
+                values[plan.steps[chain.last!].outputs[0]] = output
+                fusedUntil = chain.last!
+                try afterStep(index, step, values: &values, keepingAll: keepingAll)
+                continue
+            }
+            let outputs = try ONNXOperators.run(step.node, inputs: arguments, opset: plan.opset, cache: state.caches[index])
+            for (position, value) in step.outputs.enumerated() where position < outputs.count { values[value] = outputs[position] }
+            try afterStep(index, step, values: &values, keepingAll: keepingAll)
+        }
+        return values
+    }
+
+    /// Hooks of the step's module and of containers ending here; then frees dead values.
+    private func afterStep(_ index: Int, _ step: ONNXGraphPlan.Step, values: inout [Tensor?], keepingAll: Bool) throws {
+        let module = state.stepModules[index]
+        if !module.canSkipHooks, let output = step.outputs.first, let tensor = values[output] {
+            let input = step.inputs.compactMap { $0 }.first.flatMap { values[$0] } ?? tensor
+            values[output] = try module.callWithHooks(inputs: [input]) { _ in tensor }
+        }
+        for containerIndex in plan.containersEndingAt[index] ?? [] {
+            let container = state.containerModules[containerIndex]
+            guard !container.canSkipHooks, let output = step.outputs.first, let tensor = values[output] else { continue }
+            let input = plan.containers[containerIndex].inputValue.flatMap { values[$0] } ?? tensor
+            values[output] = try container.callWithHooks(inputs: [input]) { _ in tensor }
+        }
+        if keepingAll { return }
+        for value in step.inputs.compactMap({ $0 }) where plan.lastUse[value] == index { values[value] = nil }
+        for containerIndex in plan.containersEndingAt[index] ?? [] {
+            if let value = plan.containers[containerIndex].inputValue, plan.lastUse[value] == index { values[value] = nil }
+        }
+    }
+
+    /// The longest prefix (≥ 2 steps) of the chain whose intermediate values nothing observes.
+    private func fusableChain(_ fusion: ONNXGraphPlan.Fusion) -> [Int]? {
+        var chain: [Int] = []
+        for (position, index) in fusion.chain.enumerated() {
+            guard state.stepModules[index].canSkipHooks else { break }
+            chain.append(index)
+            // Containers ending at this step would observe its value; only the last step may have them.
+            if position < fusion.chain.count - 1,
+               (plan.containersEndingAt[index] ?? []).contains(where: { !state.containerModules[$0].canSkipHooks }) {
+                break
+            }
+        }
+        return chain.count >= 2 ? chain : nil
+    }
+
+    /// Runs a fused chain and returns the last step's output.
+    private func runFused(_ chain: [Int], arguments: [Tensor?], values: [Tensor?]) throws -> Tensor {
+        let head = plan.steps[chain[0]]
+        let cache = state.caches[chain[0]]
+        func inputsOf(_ index: Int) -> [Tensor?] { plan.steps[index].inputs.map { $0.flatMap { values[$0] } } }
+        switch head.node.operatorType {
+        case "Conv":
+            var batchNorm: (node: ONNXNode, inputs: [Tensor?])?
+            var relu = false
+            for index in chain.dropFirst() {
+                let step = plan.steps[index]
+                if step.node.operatorType == "BatchNormalization" { batchNorm = (step.node, inputsOf(index)) }
+                if step.node.operatorType == "Relu" { relu = true }
+            }
+            return try ONNXOperators.convolution(head.node, arguments, batchNorm: batchNorm, relu: relu, cache: cache)
+        default:
+            // MatMul + Add: the bias rides in the GEMM epilogue when it is a vector over the output columns.
+            let add = plan.steps[chain[1]]
+            let bias = add.inputs.compactMap { $0 }.first { $0 != head.outputs[0] }.flatMap { values[$0] }
+            let weight = arguments.count > 1 ? arguments[1] : nil
+            if let bias, let weight, weight.rank == 2, bias.dtype == .float32, bias.shape == [weight.shape[1]] {
+                return try ONNXOperators.matmul(head.node, arguments, bias: bias, cache: cache)
+            }
+            let product = try ONNXOperators.matmul(head.node, arguments, bias: nil, cache: cache)
+            var addInputs = inputsOf(chain[1])
+            for (position, value) in add.inputs.enumerated() where value == head.outputs[0] { addInputs[position] = product }
+            return try ONNXOperators.arithmetic(add.node, addInputs)
+        }
+    }
+
+    /// A caller's tensor in the compute dtype of the declared input, with its declared dims checked.
+    static func converted(_ tensor: Tensor, for input: ONNXGraphPlan.Input) throws -> Tensor {
+        if let shape = input.info.shape {
+            guard shape.count == tensor.rank else {
+                throw ONNXError.invalidInput(name: input.name, reason: "expected rank \(shape.count), got shape \(tensor.shape)")
+            }
+            for (axis, dimension) in shape.enumerated() {
+                if case .value(let size) = dimension, size != tensor.shape[axis] {
+                    throw ONNXError.invalidInput(name: input.name, reason: "expected dimension \(axis) to be \(size), got shape \(tensor.shape)")
+                }
+            }
+        }
+        let target = ONNXElementType(rawValue: input.info.elementType)?.computeType ?? (tensor.dtype.isFloatingPoint ? .float32 : .int64)
+        if tensor.dtype == .bool && target != .bool { throw ONNXError.invalidInput(name: input.name, reason: "expected \(target), got bool") }
+        return tensor.to(target)
+    }
+
+    /// `catalog` (traced from this module) in execution order: a graph's calls are zero-duration
+    /// and containers' run at their end, so a traced catalog lists containers after their
+    /// children; this puts each module call where it starts, parents before children.
+    public func executionOrdered(_ catalog: LayerCatalog) -> LayerCatalog {
+        var result = catalog
+        let keys = catalog.layers.map { layer -> (Int, Int) in
+            let steps = plan.callSteps[layer.modulePath] ?? []
+            let step = layer.call < steps.count ? steps[layer.call] : Int.max
+            return (step, layer.modulePath.split(separator: ".").count)
+        }
+        result.layers = catalog.layers.indices.sorted { keys[$0] < keys[$1] || (keys[$0] == keys[$1] && $0 < $1) }.map { catalog.layers[$0] }
+        return result
+    }
+}
+
+/// A node's module: a leaf whose type name is its operator (`Conv`, `Gemm`). It has no parameters
+/// of its own (the graph's initializers live on the root) and never runs by itself: the graph
+/// runs its node and calls its hooks.
+final class ONNXNodeModule: Module {
+    let operatorType: String
+
+    init(operatorType: String) {
+        self.operatorType = operatorType
+        super.init()
+    }
+
+    override var typeName: String { operatorType }
+}
+
+/// A scope of the graph (`layer1`, `layer1.0`): a container of node modules and sub-scopes whose
+/// output is its last node's (see `ONNXGraphPlan`).
+final class ONNXScopeModule: Module {
+    override var typeName: String { "Scope" }
+}

@@ -1,0 +1,426 @@
+import Tensors
+
+/// An ONNX model compiled for running: values numbered, nodes in topological order, every node
+/// assigned to a module path, fusion candidates found. Built once when a model loads (`Sendable`,
+/// immutable); each worker's `ONNXGraphModule` replica runs it.
+///
+/// **Module names.** A node's module path comes from its scope: torch.onnx's TorchScript exporter
+/// names nodes `/layer1/layer1.0/conv1/Conv` (scope segments, then the op), the dynamo exporter
+/// records `pkg.torch.onnx.name_scopes` (`['', 'layer1', 'layer1.0', 'layer1.0.conv1', 'conv2d']`).
+/// Either way the scope resolves to PyTorch's qualified module name (`layer1.0.conv1`). A scope
+/// holding one node (or several independent nodes of one operator: a module called k times, like a
+/// shared ReLU) *is* that node's module; a scope with several different nodes or with sub-scopes is
+/// a container whose children are its sub-scopes and its own nodes (named by the node's last name
+/// segment, `Add`, `Mul_1`). Nodes without scope sit at the root under their (sanitized) names.
+///
+/// **A container's output** is the output of its last node in topological order — for modules
+/// exported from PyTorch, the module's return value — and its input is the first non-constant
+/// input of its first node. Every node output is also addressable by its ONNX tensor name
+/// (`tensorLayerNames`).
+public final class ONNXGraphPlan: Sendable {
+    /// A graph input the caller supplies.
+    public struct Input: Sendable {
+        public let name: String
+        let value: Int
+        public let info: ONNXValueInfo
+    }
+
+    /// One node, ready to run.
+    struct Step: Sendable {
+        let node: ONNXNode
+        /// Value ids of the inputs (nil: omitted optional input).
+        let inputs: [Int?]
+        let outputs: [Int]
+        let modulePath: String
+        /// Input 1 (a weight) is an initializer or constant.
+        let weightIsConstant: Bool
+    }
+
+    /// A container module: where its (zero-duration) call happens.
+    struct Container: Sendable {
+        let path: String
+        let firstStep: Int
+        let lastStep: Int
+        let inputValue: Int?
+    }
+
+    /// Steps fused into one: a Conv with a following BatchNormalization and/or ReLU, or a MatMul
+    /// with a following bias Add. Indices are step indices, in order, the first being the head.
+    struct Fusion: Sendable {
+        let chain: [Int]
+    }
+
+    /// A module of the tree, in creation order (parents before children).
+    public struct ModuleEntry: Sendable {
+        public let path: String
+        public let isLeaf: Bool
+        /// The operator type of a leaf; "" for containers.
+        public let operatorType: String
+    }
+
+    public let opset: Int64
+    public let producer: String
+    public let inputs: [Input]
+    let initializerNames: [String]
+    let initializerValues: [Int]
+    let initializerTensors: [Tensor]
+    let steps: [Step]
+    let valueCount: Int
+    public let outputNames: [String]
+    /// The declared graph outputs (types and shapes as the file states them).
+    public let outputInfos: [ONNXValueInfo]
+    let outputValues: [Int]
+    public let modules: [ModuleEntry]
+    let containers: [Container]
+    let containersEndingAt: [Int: [Int]]
+    let fusions: [Int: Fusion]
+    /// The step after which each value is dead (graph outputs: never).
+    let lastUse: [Int]
+    /// ONNX tensor name → the layer name that captures it (output 0 of each node).
+    public let tensorLayerNames: [String: String]
+    /// For each leaf module, the step index of each of its calls; for containers, their first step.
+    let callSteps: [String: [Int]]
+
+    /// Every node output's tensor name, in execution order.
+    public var orderedTensorNames: [String] {
+        steps.flatMap { $0.node.outputs.filter { !$0.isEmpty } }
+    }
+
+    /// The initializers, by name, in file order (the model's state dict).
+    public var initializers: [(name: String, tensor: Tensor)] {
+        zip(initializerNames, initializerTensors).map { ($0, $1) }
+    }
+
+    /// Compiles `model`, or throws listing every unsupported operator, or the first structural problem.
+    public init(model: ONNXModelProto) throws {
+        let graph = model.graph
+        // Operators and opsets, all problems at once.
+        var problems = Set<String>()
+        let opset = model.opsets[""]
+        if let opset, !ONNXOperators.supportedOpsets.contains(opset) {
+            problems.insert("ai.onnx opset \(opset) (supported: \(ONNXOperators.supportedOpsets.lowerBound)–\(ONNXOperators.supportedOpsets.upperBound))")
+        } else if opset == nil {
+            problems.insert("no ai.onnx opset imported")
+        }
+        for node in graph.nodes {
+            let domain = node.normalizedDomain
+            if !domain.isEmpty {
+                problems.insert("\(node.operatorType) (domain \(domain), opset \(model.opsets[domain].map(String.init) ?? "none"))")
+            } else if !ONNXOperators.supported.contains(node.operatorType) {
+                problems.insert("\(node.operatorType) (domain ai.onnx, opset \(opset.map(String.init) ?? "none"))")
+            } else if node.attributes.values.contains(where: { if case .graph = $0 { true } else { false } }) {
+                problems.insert("\(node.operatorType) with a subgraph attribute")
+            } else if let extra = ONNXGraphPlan.unsupportedOutput(node) {
+                problems.insert(extra)
+            }
+        }
+        guard problems.isEmpty else { throw ONNXError.unsupportedOperators(problems.sorted()) }
+
+        // Values.
+        var valueIndex: [String: Int] = [:]
+        var names: [String] = []
+        func define(_ name: String) throws -> Int {
+            guard valueIndex[name] == nil else { throw ONNXError.invalidGraph(reason: "tensor '\(name)' is defined more than once") }
+            valueIndex[name] = names.count
+            names.append(name)
+            return names.count - 1
+        }
+        var constant = Set<Int>()
+        var initializerValues: [Int] = []
+        for initializer in graph.initializers {
+            guard !initializer.name.isEmpty else { throw ONNXError.invalidGraph(reason: "an initializer has no name") }
+            let value = try define(initializer.name)
+            initializerValues.append(value)
+            constant.insert(value)
+        }
+        var inputs: [Input] = []
+        // IR < 4 lists initializers among the inputs too: those are not inputs a caller supplies.
+        for info in graph.inputs where valueIndex[info.name] == nil {
+            inputs.append(Input(name: info.name, value: try define(info.name), info: info))
+        }
+        var outputIds: [[Int]] = []
+        for node in graph.nodes {
+            // An empty output name is an output the graph does not use: give it a private value.
+            outputIds.append(try node.outputs.map { try define($0.isEmpty ? "\u{0}unused\(names.count)" : $0) })
+        }
+        var inputIds: [[Int?]] = []
+        for node in graph.nodes {
+            inputIds.append(try node.inputs.map { name in
+                if name.isEmpty { return nil }
+                guard let value = valueIndex[name] else {
+                    throw ONNXError.invalidGraph(reason: "node '\(node.label)' (\(node.operatorType)) reads '\(name)', which no node, graph input or initializer produces (missing initializer?)")
+                }
+                return value
+            })
+        }
+
+        // Topological order (Kahn), stable with respect to file order.
+        var producer = [Int: Int]()
+        for (index, outputs) in outputIds.enumerated() { for value in outputs { producer[value] = index } }
+        var pending = [Int](repeating: 0, count: graph.nodes.count)
+        var dependents = [[Int]](repeating: [], count: graph.nodes.count)
+        for (index, inputs) in inputIds.enumerated() {
+            for source in Set(inputs.compactMap { $0 }.compactMap { producer[$0] }) {
+                pending[index] += 1
+                dependents[source].append(index)
+            }
+        }
+        var ready = (0..<graph.nodes.count).filter { pending[$0] == 0 }.reversed().map { $0 }
+        var order: [Int] = []
+        while let next = ready.popLast() {
+            order.append(next)
+            for dependent in dependents[next] {
+                pending[dependent] -= 1
+                if pending[dependent] == 0 {
+                    // Keep `ready` sorted descending so popLast takes the earliest node in the file.
+                    let position = ready.firstIndex { $0 < dependent } ?? ready.count
+                    ready.insert(dependent, at: position)
+                }
+            }
+        }
+        guard order.count == graph.nodes.count else {
+            let stuck = (0..<graph.nodes.count).filter { pending[$0] > 0 }.prefix(5).map { graph.nodes[$0].label }
+            throw ONNXError.invalidGraph(reason: "the graph has a cycle through nodes " + stuck.joined(separator: ", "))
+        }
+
+        // Constants propagate through Constant and Identity nodes (shared weights in TorchScript exports).
+        for index in order {
+            let node = graph.nodes[index]
+            if node.operatorType == "Constant" || (node.operatorType == "Identity" && inputIds[index].first.flatMap { $0 }.map(constant.contains) == true) {
+                constant.formUnion(outputIds[index])
+            }
+        }
+        let outputValues = try graph.outputs.map { info -> Int in
+            guard let value = valueIndex[info.name] else { throw ONNXError.invalidGraph(reason: "graph output '\(info.name)' is not produced") }
+            return value
+        }
+        guard !outputValues.isEmpty else { throw ONNXError.invalidGraph(reason: "the graph has no outputs") }
+
+        // Module paths.
+        let paths = ONNXGraphPlan.modulePaths(nodes: graph.nodes, order: order, inputIds: inputIds, outputIds: outputIds)
+        var steps: [Step] = []
+        for index in order {
+            let node = graph.nodes[index]
+            let weight = inputIds[index].count > 1 ? inputIds[index][1] : nil
+            steps.append(Step(node: node, inputs: inputIds[index], outputs: outputIds[index], modulePath: paths[index],
+                              weightIsConstant: weight.map(constant.contains) ?? false))
+        }
+
+        // The module tree in creation order, call steps, containers.
+        var modules: [ModuleEntry] = []
+        var created = Set<String>()
+        var callSteps: [String: [Int]] = [:]
+        var containerRange: [String: (first: Int, last: Int)] = [:]
+        for (stepIndex, step) in steps.enumerated() {
+            let segments = step.modulePath.split(separator: ".").map(String.init)
+            for depth in 1..<segments.count {
+                let prefix = segments[..<depth].joined(separator: ".")
+                if created.insert(prefix).inserted {
+                    modules.append(ModuleEntry(path: prefix, isLeaf: false, operatorType: ""))
+                }
+                let range = containerRange[prefix] ?? (stepIndex, stepIndex)
+                containerRange[prefix] = (range.first, stepIndex)
+            }
+            if created.insert(step.modulePath).inserted {
+                modules.append(ModuleEntry(path: step.modulePath, isLeaf: true, operatorType: step.node.operatorType))
+            }
+            callSteps[step.modulePath, default: []].append(stepIndex)
+        }
+        var containers: [Container] = []
+        for entry in modules where !entry.isLeaf {
+            let range = containerRange[entry.path]!
+            let first = steps[range.first]
+            let input = first.inputs.compactMap { $0 }.first { !constant.contains($0) } ?? first.inputs.compactMap { $0 }.first
+            containers.append(Container(path: entry.path, firstStep: range.first, lastStep: range.last, inputValue: input))
+            callSteps[entry.path] = [range.first]
+        }
+        var containersEndingAt: [Int: [Int]] = [:]
+        // Inner containers end first (their hooks run before their parents', as calls would return).
+        for (index, container) in containers.enumerated().sorted(by: { $0.element.path.count > $1.element.path.count }) {
+            containersEndingAt[container.lastStep, default: []].append(index)
+        }
+
+        // Liveness.
+        var lastUse = [Int](repeating: -1, count: names.count)
+        for (stepIndex, step) in steps.enumerated() {
+            for value in step.inputs.compactMap({ $0 }) { lastUse[value] = stepIndex }
+            for value in step.outputs where lastUse[value] < stepIndex { lastUse[value] = stepIndex }
+        }
+        for container in containers { if let value = container.inputValue { lastUse[value] = max(lastUse[value], container.lastStep) } }
+        for value in outputValues { lastUse[value] = Int.max }
+        for value in initializerValues { lastUse[value] = Int.max }
+
+        // Tensor names → layer names (output 0 of each node; FX suffix for repeated calls).
+        var tensorLayerNames: [String: String] = [:]
+        var callCounts: [String: Int] = [:]
+        for step in steps {
+            let call = callCounts[step.modulePath, default: 0]
+            callCounts[step.modulePath] = call + 1
+            if let name = step.node.outputs.first, !name.isEmpty {
+                tensorLayerNames[name] = call == 0 ? step.modulePath : "\(step.modulePath)_\(call)"
+            }
+        }
+
+        self.opset = opset!
+        self.producer = [model.producerName, model.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")
+        self.inputs = inputs
+        self.initializerNames = graph.initializers.map(\.name)
+        self.initializerValues = initializerValues
+        self.initializerTensors = graph.initializers.map(\.tensor)
+        self.steps = steps
+        self.valueCount = names.count
+        self.outputNames = graph.outputs.map(\.name)
+        self.outputInfos = graph.outputs
+        self.outputValues = outputValues
+        self.modules = modules
+        self.containers = containers
+        self.containersEndingAt = containersEndingAt
+        self.lastUse = lastUse
+        self.tensorLayerNames = tensorLayerNames
+        self.callSteps = callSteps
+        self.fusions = ONNXGraphPlan.findFusions(steps: steps, constant: constant, outputs: Set(outputValues), valueCount: names.count)
+    }
+
+    /// Extra outputs this runtime does not produce (training statistics, pooling indices, masks).
+    static func unsupportedOutput(_ node: ONNXNode) -> String? {
+        let extra = node.outputs.dropFirst().contains { !$0.isEmpty }
+        switch node.operatorType {
+        case "Split": return nil
+        case "Dropout", "LayerNormalization", "BatchNormalization", "MaxPool":
+            return extra ? "\(node.operatorType) with more than one output" : nil
+        default:
+            return node.outputs.count > 1 && extra ? "\(node.operatorType) with \(node.outputs.count) outputs" : nil
+        }
+    }
+
+    // MARK: - Module paths
+
+    /// The module path of every node (indexed like `nodes`).
+    static func modulePaths(nodes: [ONNXNode], order: [Int], inputIds: [[Int?]], outputIds: [[Int]]) -> [String] {
+        var scopes = [String](repeating: "", count: nodes.count)
+        var leaves = [String](repeating: "", count: nodes.count)
+        for (index, node) in nodes.enumerated() {
+            let resolved = scope(of: node, index: index)
+            scopes[index] = resolved.scope
+            leaves[index] = resolved.leaf
+        }
+        // Every scope path and its prefixes: names a node's own child must not take.
+        var reserved = Set<String>()
+        for scope in scopes where !scope.isEmpty {
+            let segments = scope.split(separator: ".")
+            for depth in 1...segments.count { reserved.insert(segments[..<depth].joined(separator: ".")) }
+        }
+        var members: [String: [Int]] = [:]
+        for index in order { members[scopes[index], default: []].append(index) }
+        var paths = [String](repeating: "", count: nodes.count)
+        var taken = Set<String>()
+        for index in order {
+            let scope = scopes[index]
+            let group = members[scope]!
+            if !scope.isEmpty && !reserved.contains(where: { $0.hasPrefix(scope + ".") }) && isRepeatedCall(group, nodes: nodes, inputIds: inputIds, outputIds: outputIds) {
+                paths[index] = scope
+                continue
+            }
+            let base = scope.isEmpty ? leaves[index] : scope + "." + leaves[index]
+            var candidate = base, suffix = 1
+            while reserved.contains(candidate) || taken.contains(candidate) {
+                candidate = "\(base)_\(suffix)"
+                suffix += 1
+            }
+            taken.insert(candidate)
+            paths[index] = candidate
+        }
+        return paths
+    }
+
+    /// True when `group` is one operator applied to independent inputs: calls of one module.
+    private static func isRepeatedCall(_ group: [Int], nodes: [ONNXNode], inputIds: [[Int?]], outputIds: [[Int]]) -> Bool {
+        guard group.count > 1 else { return true }
+        let type = nodes[group[0]].operatorType
+        guard group.allSatisfy({ nodes[$0].operatorType == type }) else { return false }
+        let produced = Set(group.flatMap { outputIds[$0] })
+        return group.allSatisfy { inputIds[$0].allSatisfy { $0.map { !produced.contains($0) } ?? true } }
+    }
+
+    /// The qualified scope (`layer1.0.conv1`) and leaf name (`Conv`) of a node.
+    static func scope(of node: ONNXNode, index: Int) -> (scope: String, leaf: String) {
+        func sanitized(_ text: String) -> String {
+            let cleaned = String(text.map { ".:/ *?[]".contains($0) ? "_" : $0 })
+            return cleaned.isEmpty ? "\(node.operatorType)_\(index)" : cleaned
+        }
+        if let scopes = node.nameScopes, scopes.count >= 2 {
+            let modules = scopes.dropFirst().dropLast().filter { !$0.isEmpty }
+            return (qualified(Array(modules), alreadyQualified: true), sanitized(scopes.last!))
+        }
+        if node.name.hasPrefix("/") {
+            let parts = node.name.split(separator: "/").map(String.init)
+            guard let last = parts.last else { return ("", sanitized(node.operatorType)) }
+            return (qualified(Array(parts.dropLast()), alreadyQualified: false), sanitized(last))
+        }
+        return ("", sanitized(node.name))
+    }
+
+    /// Scope segments → a dotted module path. TorchScript writes a child either by its attribute
+    /// name (`conv1` under `layer1.0`) or prefixed with its parent's segment (`layer1.0` under
+    /// `layer1`, `downsample.0` under `downsample`); dynamo's scopes are all fully qualified, so the
+    /// last one is the path.
+    static func qualified(_ segments: [String], alreadyQualified: Bool) -> String {
+        if alreadyQualified { return segments.last.map(normalizedPath) ?? "" }
+        var path = "", previous = ""
+        for segment in segments where !segment.isEmpty {
+            if !previous.isEmpty && segment.hasPrefix(previous + ".") {
+                path += segment.dropFirst(previous.count)
+            } else {
+                path = path.isEmpty ? segment : path + "." + segment
+            }
+            previous = segment
+        }
+        return normalizedPath(path)
+    }
+
+    /// A dotted path with no empty segments and no characters that selectors treat specially.
+    private static func normalizedPath(_ path: String) -> String {
+        path.split(separator: ".").map { String($0.map { ":/ *?[]".contains($0) ? "_" : $0 }) }.joined(separator: ".")
+    }
+
+    // MARK: - Fusion
+
+    /// Conv → BatchNormalization? → Relu?, and MatMul (constant 2-D weight) → Add (constant bias),
+    /// where each intermediate value has exactly one reader and is not a graph output.
+    static func findFusions(steps: [Step], constant: Set<Int>, outputs: Set<Int>, valueCount: Int) -> [Int: Fusion] {
+        var readers = [[Int]](repeating: [], count: valueCount)
+        var producerStep = [Int: Int]()
+        for (index, step) in steps.enumerated() {
+            for value in step.inputs.compactMap({ $0 }) { readers[value].append(index) }
+            for value in step.outputs { producerStep[value] = index }
+        }
+        func soleReader(of step: Int) -> Int? {
+            guard let value = steps[step].outputs.first, !outputs.contains(value), readers[value].count == 1 else { return nil }
+            let reader = readers[value][0]
+            return steps[reader].inputs.first == value ? reader : nil
+        }
+        var fusions: [Int: Fusion] = [:]
+        for (index, step) in steps.enumerated() {
+            switch step.node.operatorType {
+            case "Conv" where step.weightIsConstant && (step.inputs.count < 3 || step.inputs[2].map(constant.contains) ?? true):
+                var chain = [index]
+                if let next = soleReader(of: index), steps[next].node.operatorType == "BatchNormalization",
+                   steps[next].inputs.dropFirst().allSatisfy({ $0.map(constant.contains) ?? false }) {
+                    chain.append(next)
+                }
+                if let next = soleReader(of: chain.last!), steps[next].node.operatorType == "Relu" { chain.append(next) }
+                if chain.count > 1 { fusions[index] = Fusion(chain: chain) }
+            case "MatMul" where step.weightIsConstant:
+                guard let value = step.outputs.first, !outputs.contains(value), readers[value].count == 1 else { continue }
+                let next = readers[value][0]
+                let add = steps[next]
+                guard add.node.operatorType == "Add", add.inputs.count == 2 else { continue }
+                let other = add.inputs[0] == value ? add.inputs[1] : add.inputs[0]
+                if let other, constant.contains(other), add.inputs.contains(value) { fusions[index] = Fusion(chain: [index, next]) }
+            default:
+                continue
+            }
+        }
+        return fusions
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import NN
+import Tensors
+import TestSupport
+import Testing
+@testable import ONNX
+
+@Suite struct ONNXGraphPlanTests {
+    static func plan(_ name: String) throws -> ONNXGraphPlan {
+        try ONNXGraphPlan(model: ONNXModelProto.read(contentsOf: Fixtures.url("onnx/\(name).onnx")))
+    }
+
+    @Test func torchScriptScopesBecomePyTorchModuleNames() throws {
+        let module = ONNXGraphModule(plan: try Self.plan("tiny_resnet"))
+        let names = module.namedModules().dropFirst().map(\.name)
+        #expect(names == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer1.0", "layer1.0.conv1", "layer1.0.bn1", "layer1.0.relu",
+                          "layer1.0.conv2", "layer1.0.bn2", "layer1.0.Add", "layer1.0.relu_1", "layer2", "layer2.0",
+                          "layer2.0.downsample", "layer2.0.downsample.0", "layer2.0.downsample.1", "layer2.0.conv1", "layer2.0.bn1",
+                          "layer2.0.relu", "layer2.0.conv2", "layer2.0.bn2", "layer2.0.Add", "layer2.0.relu_1", "avgpool", "Flatten", "fc"])
+        #expect(module.module(at: "layer1.0.conv1")?.typeName == "Conv")
+        #expect(module.module(at: "layer2.0")?.typeName == "Scope")
+    }
+
+    @Test func dynamoScopesBecomePyTorchModuleNames() throws {
+        let module = ONNXGraphModule(plan: try Self.plan("mobile_block"))
+        let names = Set(module.namedModules().map(\.name))
+        for expected in ["stem", "stem.2", "block.2.fc1", "block.2.scale_activation", "classifier.0", "classifier.3"] {
+            #expect(names.contains(expected), "\(expected) missing from \(names.sorted())")
+        }
+    }
+
+    @Test func stateDictKeysAreInitializerNames() throws {
+        let plan = try Self.plan("tiny_resnet")
+        let module = ONNXGraphModule(plan: plan)
+        #expect(module.stateDict().keys == plan.initializers.map(\.name))
+        #expect(module.stateDict().keys.contains("layer1.0.conv1.weight"))
+    }
+
+    @Test func tensorNamesMapToLayerNames() throws {
+        let plan = try Self.plan("tiny_resnet")
+        #expect(plan.tensorLayerNames["/layer1/layer1.0/conv1/Conv_output_0"] == "layer1.0.conv1")
+        #expect(plan.tensorLayerNames["logits"] == "fc")
+    }
+
+    @Test func repeatedCallsOfOneScopeAreOneModule() throws {
+        // The dynamo exporter gives both calls of a shared ReLU the scope `relu`: one module, two calls.
+        var first = ONNXNode(name: "a", operatorType: "Relu", domain: "", inputs: ["x"], outputs: ["y"], attributes: [:],
+                             nameScopes: ["", "relu", "relu"])
+        var second = first
+        second.name = "b"
+        second.inputs = ["x"]
+        second.outputs = ["z"]
+        second.nameScopes = ["", "relu", "relu_1"]
+        first.name = "a"
+        let paths = ONNXGraphPlan.modulePaths(nodes: [first, second], order: [0, 1], inputIds: [[0], [0]], outputIds: [[1], [2]])
+        #expect(paths == ["relu", "relu"])
+    }
+
+    @Test func catalogListsModulesWhereTheyStart() throws {
+        let module = ONNXGraphModule(plan: try Self.plan("tiny_resnet"))
+        let catalog = try GradMode.withDisabled {
+            try module.traceLayers { try module(inputs: ["input": Tensor(zeros: [1, 3, 16, 16])]) }
+        }
+        let ordered = module.executionOrdered(catalog)
+        let names = ordered.layers.map(\.name)
+        #expect(names.firstIndex(of: "layer1")! < names.firstIndex(of: "layer1.0")!)
+        #expect(names.firstIndex(of: "layer1.0")! < names.firstIndex(of: "layer1.0.conv1")!)
+        #expect(ordered.layer(named: "layer2")?.outputShape == [1, 16, 4, 4])
+        #expect(ordered.layer(named: "fc")?.outputShape == [1, 10])
+        #expect(module.hookCount == 0)
+    }
+}
