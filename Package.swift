@@ -58,7 +58,8 @@ let package = Package(
         .target(name: "Registry", dependencies: ["CSQLite"], swiftSettings: baselineFlags),
         .target(name: "Configuration", swiftSettings: baselineFlags),
         // Service: request queue, worker pool, model lifecycle, endpoints, encoders, metrics.
-        .target(name: "Service", dependencies: ["Tensors", "NN", "HTTP", "Models", "Registry", "Configuration"], swiftSettings: baselineFlags),
+        .target(name: "Service", dependencies: ["Tensors", "NN", "HTTP", "Models", "Registry", "Configuration"],
+                exclude: ["Inspector/Assets"], swiftSettings: baselineFlags),
         // Executables.
         .executableTarget(name: "periscope", dependencies: ["Tensors", "NN", "ONNX", "Models", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
         .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags),

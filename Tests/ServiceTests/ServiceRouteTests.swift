@@ -30,6 +30,11 @@ import Testing
         ("POST", "/v2/repository/index", "repository_index", "admin", nil),
         ("POST", "/v2/repository/models/m/load", "repository_load", "admin", "m"),
         ("POST", "/v2/repository/models/m/unload", "repository_unload", "admin", "m"),
+        ("GET", "/", "inspector", nil, nil),
+        ("GET", "/inspector", "inspector", nil, nil),
+        ("GET", "/docs", "docs", nil, nil),
+        ("GET", "/openapi.yaml", "openapi", nil, nil),
+        ("GET", "/assets/inspector.js", "inspector_asset", nil, nil),
         ("GET", "/nothing/here", "other", "infer", nil),
     ] as [(String, String, String, String?, String?)])
     func classifies(_ method: String, _ path: String, _ endpoint: String, _ scope: String?, _ model: String?) {

@@ -48,6 +48,7 @@ public final class ServiceApplication: Sendable {
         AttributionEndpoints(context: context).register(in: &router)
         InferenceEndpoints(context: context).register(in: &router)
         RepositoryEndpoints(context: context).register(in: &router)
+        InspectorEndpoints().register(in: &router)
         responder = MiddlewareChain([
             RequestIdMiddleware(), AccessLogMiddleware(logger: logger), RequestMetricsMiddleware(metrics: metrics, manager: manager),
             ErrorMiddleware(logger: logger), DomainErrorMiddleware(), AuthenticationMiddleware(accessControl: self.accessControl),

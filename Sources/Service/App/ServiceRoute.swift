@@ -15,6 +15,13 @@ struct ServiceRoute: Equatable {
     static func classify(method: HTTPMethod, path: String) -> ServiceRoute {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         switch segments.count {
+        // The Inspector page and the API docs are open: they hold no data, and the page asks for a
+        // token itself when the API needs one.
+        case 0: return ServiceRoute(endpoint: "inspector", scope: nil)
+        case 1 where segments[0] == "inspector": return ServiceRoute(endpoint: "inspector", scope: nil)
+        case 1 where segments[0] == "docs": return ServiceRoute(endpoint: "docs", scope: nil)
+        case 1 where segments[0] == "openapi.yaml": return ServiceRoute(endpoint: "openapi", scope: nil)
+        case 2 where segments[0] == "assets": return ServiceRoute(endpoint: "inspector_asset", scope: nil)
         case 1 where segments[0] == "healthz": return ServiceRoute(endpoint: "healthz", scope: nil)
         case 1 where segments[0] == "readyz": return ServiceRoute(endpoint: "readyz", scope: nil)
         case 1 where segments[0] == "metrics": return ServiceRoute(endpoint: "metrics", scope: nil)

@@ -16,8 +16,9 @@ import TestSupport
 final class LiveService: Sendable {
     /// A small model to register.
     enum Fixture: Sendable {
-        /// torchvision ResNet(BasicBlock, [1, 1, 1, 1]) (the PyTorch fixture's weights), images 16×16.
-        case resnet(String)
+        /// torchvision ResNet(BasicBlock, [1, 1, 1, 1]) (the PyTorch fixture's weights), images
+        /// resized and cropped to `imageSize` (16 unless given).
+        case resnet(String, imageSize: Int = 16)
         /// The BERT fixture (2 layers, hidden 32) with its vocabulary, so text works.
         case bert(String)
         /// torchvision.ops.MLP(8, [16, 16, 4]) with LayerNorm and GELU, seeded weights.
@@ -33,7 +34,7 @@ final class LiveService: Sendable {
 
         var name: String {
             switch self {
-            case .resnet(let name), .bert(let name), .mlp(let name), .bertEmbedding(let name, _), .sentenceTransformers(let name),
+            case .resnet(let name, _), .bert(let name), .mlp(let name), .bertEmbedding(let name, _), .sentenceTransformers(let name),
                  .miniLM(let name, _): name
             }
         }
@@ -83,9 +84,10 @@ final class LiveService: Sendable {
         let architecture: String
         let configuration: String
         switch fixture {
-        case .resnet:
+        case .resnet(_, let imageSize):
             architecture = "resnet"
-            configuration = resnetConfiguration
+            configuration = resnetConfiguration.replacingOccurrences(of: #""resize_size": 16, "crop_size": 16"#,
+                                                                     with: #""resize_size": \#(imageSize), "crop_size": \#(imageSize)"#)
             try copy(Fixtures.url("resnet_basic_1111/model.safetensors"), to: folder + "/model.safetensors")
         case .bert:
             architecture = "bert"
