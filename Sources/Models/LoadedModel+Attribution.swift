@@ -23,8 +23,9 @@ extension LoadedModel {
         var resolved = request
         var keyAliases: [(alias: String, name: String)] = []
         var droppedKeys = Set<String>()
-        let prefixes = [AttributionRequest.gradientKey(layer: "")]
-            + AttributionMethod.allCases.filter(\.isClassActivationMap).map { AttributionRequest.classActivationMapKey($0, layer: "") }
+        // The key prefix the request's layer maps carry: `grad:` for saliency, `<method>:` for the class-activation maps.
+        let prefixes = request.method.isClassActivationMap ? [AttributionRequest.classActivationMapKey(request.method, layer: "")]
+                                                           : [AttributionRequest.gradientKey(layer: "")]
         if !request.layers.isEmpty {
             let features = try resolveLayers(request.layers, in: catalog)
             resolved.layers = request.layers.map { selector in
