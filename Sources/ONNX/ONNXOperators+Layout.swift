@@ -235,6 +235,35 @@ extension ONNXOperators {
         return Tensor(shape: Array(indicesTensor.shape.dropLast()) + sliceShape, dtype: data.dtype, storage: storage)
     }
 
+    /// ScatterND (reduction `none`): a copy of `data` with the slices at the index tuples of
+    /// `indices` replaced by `updates` (later tuples win where they repeat, as in the reference).
+    static func scatterND(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
+        let data = try input(inputs, 0, node), indicesTensor = try input(inputs, 1, node), updates = try input(inputs, 2, node)
+        let reduction = try node.string("reduction", default: "none")
+        guard reduction == "none" else { throw node.failure("reduction '\(reduction)' is not supported (none only)") }
+        guard let k = indicesTensor.shape.last, k >= 1, k <= data.rank, updates.dtype == data.dtype,
+              updates.shape == Array(indicesTensor.shape.dropLast()) + Array(data.shape[k...]) else {
+            throw node.failure("indices \(indicesTensor.shape) and updates \(updates.shape) do not fit data \(data.shape)")
+        }
+        let indices = try integers(indicesTensor, node)
+        let sliceSize = data.shape[k...].reduce(1, *), size = data.dtype.byteSize
+        let strides = Tensor.strides(for: data.shape)
+        let storage = TensorStorage(byteCount: data.count * size)
+        storage.base.copyMemory(from: data.rawPointer, byteCount: data.count * size)
+        let source = updates.rawPointer
+        for tuple in 0..<(indices.count / k) {
+            var offset = 0
+            for axis in 0..<k {
+                var index = indices[tuple * k + axis]
+                if index < 0 { index += data.shape[axis] }
+                guard index >= 0 && index < data.shape[axis] else { throw node.failure("index out of range for axis \(axis) of size \(data.shape[axis])") }
+                offset += index * strides[axis]
+            }
+            (storage.base + offset * size).copyMemory(from: source + tuple * sliceSize * size, byteCount: sliceSize * size)
+        }
+        return Tensor(shape: data.shape, dtype: data.dtype, storage: storage)
+    }
+
     static func expand(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
         let x = try input(inputs, 0, node)
         let target = try integers(try input(inputs, 1, node), node)

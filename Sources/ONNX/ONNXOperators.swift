@@ -18,7 +18,7 @@ enum ONNXOperators {
         "Gemm", "GatherND", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity",
         "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Min", "Mod", "Mul",
         "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum", "Relu",
-        "Reshape", "Shape", "Sigmoid", "Sin", "Cos", "Size", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh",
+        "Reshape", "ScatterND", "Shape", "Sigmoid", "Sin", "Cos", "Size", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh",
         "Tile", "Transpose", "Unsqueeze", "Where",
     ]
 
@@ -85,6 +85,7 @@ enum ONNXOperators {
         case "Slice": return [try slice(node, inputs)]
         case "Gather": return [try gather(node, inputs)]
         case "GatherND": return [try gatherND(node, inputs)]
+        case "ScatterND": return [try scatterND(node, inputs)]
         case "Expand": return [try expand(node, inputs)]
         case "Tile": return [try tile(node, inputs)]
         case "Pad": return [try pad(node, inputs)]
