@@ -16,8 +16,12 @@ extension LoadedModel {
     ///
     /// - Throws: `CaptureError` for unknown layers (with the closest valid names, aliases
     ///   included), `AttributionError` for a target that does not fit, Grad-CAM without layers or
-    ///   on a layer that is not spatial.
+    ///   on a layer that is not spatial; `ModelError` for an imported ONNX model (no gradients).
     public func resolveAttribution(_ request: AttributionRequest, in catalog: LayerCatalog) throws -> ResolvedAttribution {
+        if case .onnx = architecture {
+            // Many imported operators record no gradients: a map would be silently incomplete.
+            throw ModelError.invalidInput(name: "method", reason: "attributions are not supported for imported ONNX models")
+        }
         if request.method.isClassActivationMap && request.layers.isEmpty { throw AttributionError.noLayers }
         let aliases = layerAliases
         var resolved = request

@@ -96,9 +96,10 @@ public final class ONNXGraphModule: Module {
             guard let tensor = inputs[input.name] else { throw ONNXError.invalidInput(name: input.name, reason: "missing") }
             values[input.value] = try ONNXGraphModule.converted(tensor, for: input)
         }
-        var fusedUntil = -1
+        // Steps already computed as part of a fused chain (not necessarily adjacent in the order).
+        var fused = Set<Int>()
         for (index, step) in plan.steps.enumerated() {
-            if index <= fusedUntil {
+            if fused.contains(index) {
                 try afterStep(index, step, values: &values, keepingAll: keepingAll)
                 continue
             }
@@ -109,7 +110,7 @@ public final class ONNXGraphModule: Module {
             if !keepingAll, let fusion = plan.fusions[index], let chain = fusableChain(fusion) {
                 let output = try runFused(chain, arguments: arguments, values: values)
                 values[plan.steps[chain.last!].outputs[0]] = output
-                fusedUntil = chain.last!
+                fused.formUnion(chain.dropFirst())
                 try afterStep(index, step, values: &values, keepingAll: keepingAll)
                 continue
             }

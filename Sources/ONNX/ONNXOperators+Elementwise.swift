@@ -47,6 +47,25 @@ extension ONNXOperators {
         }
     }
 
+    /// Mod: integers take the divisor's sign (Python's %) unless `fmod` = 1 (C's fmod, truncated);
+    /// floats require `fmod` = 1, as the specification does.
+    static func modulo(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
+        let a = try input(inputs, 0, node), b = try input(inputs, 1, node)
+        let truncated = try node.int("fmod", default: 0) != 0
+        guard a.dtype == b.dtype else { throw node.failure("operands have different types \(a.dtype) and \(b.dtype)") }
+        if a.dtype == .float32 {
+            guard truncated else { throw node.failure("floating-point Mod needs fmod=1") }
+            return try ONNXBroadcast.binary(a, b, as: Float.self, node: node) { Foundation.fmodf($0, $1) }
+        }
+        guard a.dtype == .int64 else { throw node.failure("unsupported operand type \(a.dtype)") }
+        return try ONNXBroadcast.binary(a, b, as: Int64.self, node: node) { x, y -> Int64 in
+            guard y != 0 else { throw node.failure("integer modulo by zero") }
+            if y == -1 { return 0 }
+            let remainder = x % y
+            return !truncated && remainder != 0 && (remainder < 0) != (y < 0) ? remainder + y : remainder
+        }
+    }
+
     /// Sum, Max, Min over any number of broadcast operands.
     static func variadic(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
         let operands = inputs.compactMap { $0 }

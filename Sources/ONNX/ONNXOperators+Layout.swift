@@ -197,6 +197,73 @@ extension ONNXOperators {
         return gathered.reshaped(shape)
     }
 
+    /// GatherND: slices of `data` at the index tuples in the last axis of `indices`, with
+    /// `batch_dims` leading axes shared by both.
+    static func gatherND(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
+        let data = try input(inputs, 0, node), indicesTensor = try input(inputs, 1, node)
+        let batchDims = try node.int("batch_dims", default: 0)
+        let q = indicesTensor.rank, r = data.rank
+        guard q >= 1, batchDims >= 0, batchDims < Swift.min(q, r), let k = indicesTensor.shape.last, k >= 1, batchDims + k <= r,
+              Array(data.shape[..<batchDims]) == Array(indicesTensor.shape[..<batchDims]) else {
+            throw node.failure("indices \(indicesTensor.shape) do not fit data \(data.shape) with batch_dims \(batchDims)")
+        }
+        let indices = try integers(indicesTensor, node)
+        let batchCount = data.shape[..<batchDims].reduce(1, *)
+        let sliceShape = Array(data.shape[(batchDims + k)...])
+        let sliceSize = sliceShape.reduce(1, *)
+        let perBatchData = data.shape[batchDims...].reduce(1, *)
+        let tuplesPerBatch = indicesTensor.shape[batchDims..<(q - 1)].reduce(1, *)
+        let strides = Tensor.strides(for: Array(data.shape[batchDims...]))
+        let size = data.dtype.byteSize
+        let storage = TensorStorage(byteCount: batchCount * tuplesPerBatch * sliceSize * size)
+        let source = data.rawPointer
+        var destination = storage.base
+        for batch in 0..<batchCount {
+            for tuple in 0..<tuplesPerBatch {
+                var offset = batch * perBatchData
+                for axis in 0..<k {
+                    let extent = data.shape[batchDims + axis]
+                    var index = indices[(batch * tuplesPerBatch + tuple) * k + axis]
+                    if index < 0 { index += extent }
+                    guard index >= 0 && index < extent else { throw node.failure("index out of range for axis \(batchDims + axis) of size \(extent)") }
+                    offset += index * strides[axis]
+                }
+                destination.copyMemory(from: source + offset * size, byteCount: sliceSize * size)
+                destination += sliceSize * size
+            }
+        }
+        return Tensor(shape: Array(indicesTensor.shape.dropLast()) + sliceShape, dtype: data.dtype, storage: storage)
+    }
+
+    /// ScatterND (reduction `none`): a copy of `data` with the slices at the index tuples of
+    /// `indices` replaced by `updates` (later tuples win where they repeat, as in the reference).
+    static func scatterND(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
+        let data = try input(inputs, 0, node), indicesTensor = try input(inputs, 1, node), updates = try input(inputs, 2, node)
+        let reduction = try node.string("reduction", default: "none")
+        guard reduction == "none" else { throw node.failure("reduction '\(reduction)' is not supported (none only)") }
+        guard let k = indicesTensor.shape.last, k >= 1, k <= data.rank, updates.dtype == data.dtype,
+              updates.shape == Array(indicesTensor.shape.dropLast()) + Array(data.shape[k...]) else {
+            throw node.failure("indices \(indicesTensor.shape) and updates \(updates.shape) do not fit data \(data.shape)")
+        }
+        let indices = try integers(indicesTensor, node)
+        let sliceSize = data.shape[k...].reduce(1, *), size = data.dtype.byteSize
+        let strides = Tensor.strides(for: data.shape)
+        let storage = TensorStorage(byteCount: data.count * size)
+        storage.base.copyMemory(from: data.rawPointer, byteCount: data.count * size)
+        let source = updates.rawPointer
+        for tuple in 0..<(indices.count / k) {
+            var offset = 0
+            for axis in 0..<k {
+                var index = indices[tuple * k + axis]
+                if index < 0 { index += data.shape[axis] }
+                guard index >= 0 && index < data.shape[axis] else { throw node.failure("index out of range for axis \(axis) of size \(data.shape[axis])") }
+                offset += index * strides[axis]
+            }
+            (storage.base + offset * size).copyMemory(from: source + tuple * sliceSize * size, byteCount: sliceSize * size)
+        }
+        return Tensor(shape: data.shape, dtype: data.dtype, storage: storage)
+    }
+
     static func expand(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
         let x = try input(inputs, 0, node)
         let target = try integers(try input(inputs, 1, node), node)

@@ -15,10 +15,10 @@ enum ONNXOperators {
     static let supported: Set<String> = [
         "Abs", "Add", "And", "ArgMax", "AveragePool", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Constant",
         "ConstantOfShape", "Conv", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu",
-        "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity",
-        "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Min", "Mul",
+        "Gemm", "GatherND", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity",
+        "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Min", "Mod", "Mul",
         "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum", "Relu",
-        "Reshape", "Shape", "Sigmoid", "Sin", "Cos", "Size", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh",
+        "Reshape", "ScatterND", "Shape", "Sigmoid", "Sin", "Cos", "Size", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh",
         "Tile", "Transpose", "Unsqueeze", "Where",
     ]
 
@@ -60,6 +60,7 @@ enum ONNXOperators {
     static func run(_ node: ONNXNode, inputs: [Tensor?], opset: Int64, cache: ONNXStepCache) throws -> [Tensor] {
         switch node.operatorType {
         case "Add", "Sub", "Mul", "Div", "Pow": return [try arithmetic(node, inputs)]
+        case "Mod": return [try modulo(node, inputs)]
         case "Sum", "Max", "Min": return [try variadic(node, inputs)]
         case "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or": return [try comparison(node, inputs)]
         case "Relu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Sin", "Cos",
@@ -83,6 +84,8 @@ enum ONNXOperators {
         case "Split": return try split(node, inputs, opset: opset)
         case "Slice": return [try slice(node, inputs)]
         case "Gather": return [try gather(node, inputs)]
+        case "GatherND": return [try gatherND(node, inputs)]
+        case "ScatterND": return [try scatterND(node, inputs)]
         case "Expand": return [try expand(node, inputs)]
         case "Tile": return [try tile(node, inputs)]
         case "Pad": return [try pad(node, inputs)]

@@ -44,6 +44,10 @@ import TestSupport
             let unknown = try await service.post("/v1/models/tiny/features", json: #"{"inputs":{"input":{"shape":[1,3,16,16],"data":[\#(Array(repeating: "0", count: 768).joined(separator: ","))]}},"layers":["layer1.0.conv3"]}"#)
             #expect(unknown.status == 404 && unknown.text.contains("layer1.0.conv1"), "\(unknown.text)")
 
+            // Attributions are refused for imported graphs (their operators record no gradients).
+            let attribution = try await service.post("/v1/models/tiny/attributions", json: #"{"inputs":{"input":{"shape":[2,3,16,16],"data":[\#(pixels)]}},"target":{"class":1},"method":"saliency"}"#)
+            #expect(attribution.status == 400 && attribution.text.contains("ONNX"), "\(attribution.text)")
+
             // V2 metadata describes the graph's input.
             let metadata = try await service.get("/v2/models/tiny")
             #expect(metadata.status == 200 && metadata.text.contains(#""shape":[-1,3,16,16]"#), "\(metadata.text)")
