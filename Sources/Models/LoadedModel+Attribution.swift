@@ -70,7 +70,7 @@ extension LoadedModel {
                 throw AttributionError.notSpatial(layer: target.name(call: call), shape: shape)
             }
         }
-        if selection.includesOutput, let shape = catalog.outputShape, shape.count != 4 {
+        if selection.includesOutput, let shape = catalog.outputShape, shape.count != 4 && !(shape.count == 3 && architecture.hasPatchTokens) {
             throw AttributionError.notSpatial(layer: LayerSelector.outputName, shape: shape)
         }
     }
