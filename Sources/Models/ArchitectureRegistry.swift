@@ -67,16 +67,7 @@ public enum ArchitectureRegistry {
         if let declared = object.removeValue(forKey: "architecture"), declared as? String != "onnx" {
             throw ModelError.conflictingArchitecture(requested: "onnx", configuration: "\(declared)")
         }
-        var preprocessing: ImagePreprocessing.Configuration?
-        if let value = object.removeValue(forKey: "preprocessing") {
-            do {
-                let configuration = try JSONDecoder().decode(ImagePreprocessing.Configuration.self, from: JSONSerialization.data(withJSONObject: value))
-                try configuration.validate()
-                preprocessing = configuration
-            } catch {
-                throw ModelError.invalidConfiguration(field: "preprocessing", expected: "image preprocessing settings (\(error))")
-            }
-        }
+        let preprocessing = try takePreprocessing(from: &object)
         let known = ["max_sequence_length", "image_size", "tokenizer"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw ModelError.unknownConfigurationField(unknown, architecture: "onnx", known: known + ["architecture", "preprocessing"])
@@ -122,16 +113,7 @@ public enum ArchitectureRegistry {
         }
         // Serving settings (`EmbeddingConfiguration`), not an architecture argument.
         object.removeValue(forKey: "embedding")
-        var preprocessing: ImagePreprocessing.Configuration?
-        if let value = object.removeValue(forKey: "preprocessing") {
-            do {
-                let configuration = try JSONDecoder().decode(ImagePreprocessing.Configuration.self, from: JSONSerialization.data(withJSONObject: value))
-                try configuration.validate()
-                preprocessing = configuration
-            } catch {
-                throw ModelError.invalidConfiguration(field: "preprocessing", expected: "image preprocessing settings (\(error))")
-            }
-        }
+        let preprocessing = try takePreprocessing(from: &object)
         let body = try JSONSerialization.data(withJSONObject: object)
         let architecture: Architecture
         switch family(of: name)! {
@@ -153,6 +135,18 @@ public enum ArchitectureRegistry {
             throw ModelError.invalidConfiguration(field: "preprocessing", expected: "no image preprocessing for \(name) (not an image model)")
         }
         return (architecture, name, preprocessing)
+    }
+
+    /// Removes and checks the configuration's `preprocessing` object (`ImagePreprocessing.Configuration`), if any.
+    private static func takePreprocessing(from object: inout [String: Any]) throws -> ImagePreprocessing.Configuration? {
+        guard let value = object.removeValue(forKey: "preprocessing") else { return nil }
+        do {
+            let configuration = try JSONDecoder().decode(ImagePreprocessing.Configuration.self, from: JSONSerialization.data(withJSONObject: value))
+            try configuration.validate()
+            return configuration
+        } catch {
+            throw ModelError.invalidConfiguration(field: "preprocessing", expected: "image preprocessing settings (\(error))")
+        }
     }
 
     /// The more specific of two names of the same family (a preset over its family); an error when
