@@ -6,13 +6,15 @@ import Tensors
 // `periscope bench model …`: forward-pass latency of one model, the number the side-by-side
 // comparison with PyTorch (`scripts/bench-models`) reads from the last line.
 
-/// `bench model (MODEL | --architecture A [--config C.json] [--weights W] | --hf-dir DIR) --batch B
-/// [--seq S] [--image-size N] --iterations N [--warmup W] [--threads T]`: runs forward passes (seeded
-/// weights when none are given, zeros-and-noise inputs) and prints, as its last line,
+/// `bench model (MODEL | --architecture A [--config C.json] [--weights W] | --onnx M.onnx | --hf-dir DIR)
+/// (--batch B [--seq S] [--image-size N] | --input IN.safetensors) --iterations N [--warmup W] [--threads T]`:
+/// runs forward passes (seeded weights when none are given; seeded inputs of the model's shapes, or the
+/// tensors of `--input`, which is how `scripts/bench-models` gives every engine the same input) and
+/// prints, as its last line,
 /// `{"median_ms": …, "p90_ms": …, "iterations": …}`.
 enum BenchModelCommand {
     static let usage = "bench model " + ModelSource.usage
-        + " --batch B [--seq S] [--image-size N] --iterations N [--warmup W] [--threads T] [--without-fusion] [--profile-layers]"
+        + " (--batch B [--seq S] [--image-size N] | --input IN.safetensors) --iterations N [--warmup W] [--threads T] [--without-fusion] [--profile-layers]"
 
     static func run(_ arguments: inout CommandLineArguments) throws {
         let batch = try positive(&arguments, "batch", default: 1)
@@ -23,13 +25,15 @@ enum BenchModelCommand {
         let threads = try arguments.integerOption("threads")
         let profileLayers = arguments.flag("profile-layers")
         let withoutFusion = arguments.flag("without-fusion")
+        let inputPath = try arguments.option("input")
         let source = try ModelSource.parse(&arguments, requiresWeights: false)
         try arguments.finish()
         if let imageSize, imageSize <= 0 { throw CommandLineError.invalidValue(option: "image-size", value: "\(imageSize)", expected: "a positive integer") }
         if let threads, threads <= 0 { throw CommandLineError.invalidValue(option: "threads", value: "\(threads)", expected: "a positive integer") }
 
         let model = try source.load(seed: 42)
-        let inputs = try benchmarkInputs(model, batch: batch, sequence: sequence, imageSize: imageSize)
+        let inputs = try inputPath.map { try ModelInput.file($0).load(for: model) }
+            ?? benchmarkInputs(model, batch: batch, sequence: sequence, imageSize: imageSize)
         let pool = threads.map { ThreadPool(threadCount: $0) } ?? ThreadPool.shared
         defer { if threads != nil { pool.shutdown() } }
         let replica = try model.makeReplica()
