@@ -54,8 +54,9 @@ public func conv2dNaive(input: UnsafePointer<Float>, weight: UnsafePointer<Float
 
 // MARK: - Fast convolution
 
-/// How `conv2d` computes a layer (chosen by `ConvolutionPath.choose`; tests force each one).
-enum ConvolutionPath: CaseIterable {
+/// How `conv2d` computes a layer (chosen by `ConvolutionPath.choose`; tests and `periscope bench
+/// kernels` force each one).
+public enum ConvolutionPath: String, CaseIterable, Sendable {
     /// 1×1 without padding: the (possibly subsampled) input is the GEMM's B.
     case pointwise
     /// groups = C = O: direct kernel.
@@ -66,15 +67,18 @@ enum ConvolutionPath: CaseIterable {
     case paddedGEMM
     /// outᵀ = Xᵀ · Wᵀ with Xᵀ gathered into strips: wins when P·Q is small. Needs groups = 1.
     case swappedGEMM
+    /// 3×3, stride 1: Winograd F(4×4, 3×3), a quarter of the multiply-adds (`conv2dWinograd`).
+    case winograd
 
     /// Whether this path can compute `geometry`.
-    func supports(_ g: Conv2DGeometry) -> Bool {
+    public func supports(_ g: Conv2DGeometry) -> Bool {
         switch self {
         case .pointwise: g.kernelHeight == 1 && g.kernelWidth == 1 && g.paddingHeight == 0 && g.paddingWidth == 0
         case .depthwise: g.groups == g.inputChannels && g.groups == g.outputChannels && g.groups > 1
         case .implicitGEMM: true
         case .paddedGEMM: g.strideHeight == 1 && g.strideWidth == 1
         case .swappedGEMM: g.groups == 1
+        case .winograd: winogradSupports(g)
         }
     }
 }
@@ -94,28 +98,28 @@ public func conv2d(input: UnsafePointer<Float>, weight: PackedMatrix, bias: Unsa
            kernel: kernel, pool: pool, path: nil, weightIsTransient: false)
 }
 
-/// `conv2d` with the path forced (nil: choose), for tests. `weightIsTransient`: the weight is
-/// wrapped for this call only, so packing its panels is a cost of this call.
-func conv2d(input: UnsafePointer<Float>, weight: PackedMatrix, bias: UnsafePointer<Float>?,
-            output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool,
-            kernel: GEMMKernel = .preferred, pool: ThreadPool = .current, path forced: ConvolutionPath?,
-            weightIsTransient: Bool) {
+/// `conv2d` with the path forced (nil: choose), for tests and benchmarks. `weightIsTransient`: the
+/// weight is wrapped for this call only, so packing its panels is a cost of this call.
+public func conv2d(input: UnsafePointer<Float>, weight: PackedMatrix, bias: UnsafePointer<Float>?,
+                   output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool,
+                   kernel: GEMMKernel = .preferred, pool: ThreadPool = .current, path forced: ConvolutionPath?,
+                   weightIsTransient: Bool) {
     let K = g.inputChannelsPerGroup * g.kernelHeight * g.kernelWidth
     precondition(weight.rows == g.outputChannels && weight.columns == K,
                  "conv2d: weight is \(weight.rows)×\(weight.columns), geometry needs \(g.outputChannels)×\(K)")
-    if forced == .depthwise || (forced == nil && ConvolutionPath.depthwise.supports(g)) {
-        precondition(ConvolutionPath.depthwise.supports(g), "conv2d: the depthwise path cannot compute \(g)")
+    let (path, sideBySide) = forced.map { ($0, ConvolutionPath.runsImagesSideBySide(g, threads: pool.threadCount)) }
+        ?? ConvolutionPath.chosen(for: g, weight: weight, weightIsTransient: weightIsTransient, kernel: kernel, threads: pool.threadCount)
+    precondition(path.supports(g), "conv2d: path \(path) cannot compute \(g)")
+    switch path {
+    case .depthwise:
         conv2dDepthwise(input: input, weight: weight.pointer, bias: bias, output: output, geometry: g, relu: relu, pool: pool)
         return
+    case .winograd:
+        conv2dWinograd(input: input, weight: weight, bias: bias, output: output, geometry: g, relu: relu, kernel: kernel, pool: pool)
+        return
+    default:
+        break
     }
-    // Enough images × groups to share evenly between the threads: run them side by side, each
-    // on one thread (no synchronization inside a GEMM); otherwise one at a time on all threads.
-    let items = g.batch * g.groups, threads = pool.threadCount
-    let sideBySide = threads > 1 && items >= threads && ((items + threads - 1) / threads * threads) * 4 <= items * 5
-    let path = forced ?? ConvolutionPath.choose(g, weight: weight, weightIsTransient: weightIsTransient, kernel: kernel,
-                                                threads: sideBySide ? 1 : threads)
-    precondition(path.supports(g), "conv2d: path \(path) cannot compute \(g)")
-
     let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
     let outputSize = g.outputChannels * g.outputHeight * g.outputWidth
     let run = { (item: Int, threads: Int) in
@@ -125,19 +129,35 @@ func conv2d(input: UnsafePointer<Float>, weight: PackedMatrix, bias: UnsafePoint
                       kernel: kernel, threads: threads, pool: pool)
     }
     if sideBySide {
-        pool.parallelFor(items) { run($0, 1) }
+        pool.parallelFor(g.batch * g.groups) { run($0, 1) }
     } else {
-        for item in 0..<items { run(item, threads) }
+        for item in 0..<g.batch * g.groups { run(item, pool.threadCount) }
     }
 }
 
 extension ConvolutionPath {
+    /// Whether the GEMM paths run images × groups side by side, each on one thread (no
+    /// synchronization inside a GEMM): when there are enough to share evenly between the threads.
+    static func runsImagesSideBySide(_ g: Conv2DGeometry, threads: Int) -> Bool {
+        let items = g.batch * g.groups
+        return threads > 1 && items >= threads && ((items + threads - 1) / threads * threads) * 4 <= items * 5
+    }
+
+    /// The path `conv2d` takes for `g` on `threads` threads, and whether it runs images side by side.
+    public static func chosen(for g: Conv2DGeometry, weight: PackedMatrix, weightIsTransient: Bool = false,
+                              kernel: GEMMKernel = .preferred, threads: Int) -> (path: ConvolutionPath, sideBySide: Bool) {
+        if ConvolutionPath.depthwise.supports(g) { return (.depthwise, false) }
+        let sideBySide = runsImagesSideBySide(g, threads: threads)
+        return (choose(g, weight: weight, weightIsTransient: weightIsTransient, kernel: kernel, threads: sideBySide ? 1 : threads),
+                sideBySide)
+    }
+
     /// The cheapest path for `g` by the GEMM cost model (depthwise and pointwise when they apply).
     static func choose(_ g: Conv2DGeometry, weight: PackedMatrix, weightIsTransient: Bool, kernel: GEMMKernel,
                        threads: Int) -> ConvolutionPath {
         if ConvolutionPath.depthwise.supports(g) { return .depthwise }
         let candidates: [ConvolutionPath] = ConvolutionPath.pointwise.supports(g)
-            ? [.pointwise, .swappedGEMM] : [.implicitGEMM, .paddedGEMM, .swappedGEMM]
+            ? [.pointwise, .swappedGEMM] : [.implicitGEMM, .paddedGEMM, .swappedGEMM, .winograd]
         var best = candidates[0], bestCost = Double.infinity
         for path in candidates where path.supports(g) {
             // Near a tie keep the earlier (simpler) path.
@@ -150,6 +170,7 @@ extension ConvolutionPath {
     /// Estimated time of one image and group on `path`, in FMA-instruction slots.
     private static func estimatedCost(_ path: ConvolutionPath, _ g: Conv2DGeometry, weight: PackedMatrix, weightIsTransient: Bool,
                                       kernel: GEMMKernel, threads: Int) -> Double {
+        if path == .winograd { return winogradCost(g, weightIsTransient: weightIsTransient, kernel: kernel, threads: threads) }
         let dummy = UnsafeMutablePointer<Float>(bitPattern: 64)!
         let problem = convolutionProblem(image: dummy, group: 0, weight: weight, bias: nil, output: dummy, geometry: g,
                                          relu: false, path: path, scratch: dummy, kernel: kernel)
@@ -351,7 +372,7 @@ private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight:
                            a: weight.pointer + group * og * depth, aRowStride: depth, aDepthStride: 1,
                            panels: panels, c: scratch + layout.count, cRowStride: layout.columns, addToC: false,
                            epilogue: GEMMEpilogue(rowBias: bias.map { $0 + group * og }, relu: relu))
-    case .pointwise, .implicitGEMM, .depthwise:
+    case .pointwise, .implicitGEMM, .depthwise, .winograd:
         let panels: GEMMPanelSource
         if path == .pointwise {
             panels = .matrix(unitStride ? groupImage : UnsafePointer(scratch), depthStride: unitStride ? planeSize : pixels, widthStride: 1)

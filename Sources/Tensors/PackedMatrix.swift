@@ -30,6 +30,8 @@ public final class PackedMatrix: @unchecked Sendable {
     // Safe to share: everything else is immutable, and the panels behind this lock are
     // written once, before their pointer is published.
     private let cache = Mutex<[PanelLayout: PackedPanels]>([:])
+    // Other forms of the matrix built once by a kernel (the Winograd-transformed filters), by name.
+    private let derivedForms = Mutex<[String: PackedPanels]>([:])
 
     /// Wraps a 2-D float32 matrix [R, C].
     public convenience init(_ matrix: Tensor) {
@@ -61,7 +63,27 @@ public final class PackedMatrix: @unchecked Sendable {
 
     /// Bytes held by the packed panels built so far (not counting `source`).
     public var packedByteCount: Int {
-        cache.withLock { $0.values.reduce(0) { $0 + $1.count * MemoryLayout<Float>.stride } }
+        let panels = cache.withLock { $0.values.reduce(0) { $0 + $1.count } }
+        let derived = derivedForms.withLock { $0.values.reduce(0) { $0 + $1.count } }
+        return (panels + derived) * MemoryLayout<Float>.stride
+    }
+
+    /// A form of this matrix that a kernel computes from it once (`build` fills `count` floats from
+    /// `pointer`) and reuses on every call, cached under `name`.
+    func derived(_ name: String, count: Int, build: (UnsafeMutablePointer<Float>) -> Void) -> UnsafePointer<Float> {
+        if let form = derivedForms.withLock({ $0[name] }) {
+            precondition(form.count == max(count, 1), "PackedMatrix.derived: \(name) has \(form.count) floats, \(count) asked")
+            return UnsafePointer(form.base)
+        }
+        // Built outside the lock (it can take a while); if two calls race, the first stored wins.
+        let built = PackedPanels(count: max(count, 1))
+        build(built.base)
+        let form = derivedForms.withLock { forms in
+            if let stored = forms[name] { return stored }
+            forms[name] = built
+            return built
+        }
+        return UnsafePointer(form.base)
     }
 
     /// The panels of `kernel`'s width (`gemmPanelStride` apart), packing them on first use. `alongRows`: panel columns
@@ -91,8 +113,9 @@ private struct PanelLayout: Hashable {
     var alongRows: Bool
 }
 
-/// One packed copy of a matrix: 64-byte-aligned floats, freed with the object.
-private final class PackedPanels {
+/// One packed copy of a matrix: 64-byte-aligned floats, freed with the object. Written once before
+/// it is published under a lock, read-only after: safe to share.
+private final class PackedPanels: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>
     let count: Int
 

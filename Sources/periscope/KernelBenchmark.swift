@@ -6,15 +6,16 @@ import Tensors
 /// For every GEMM shape it times this engine and numpy (OpenBLAS, run with `OPENBLAS_CORETYPE`
 /// and `OPENBLAS_L2_SIZE` removed so it picks its AVX-512 kernel) at 1 and 2 threads, interleaving
 /// the two so background noise hits both, and reports medians and the ratio. For the ResNet-50
-/// 3×3 convolutions it reports GFLOP/s and the share of the FMA peak measured in the same run.
+/// 3×3 convolutions it reports GFLOP/s and the share of the FMA peak measured in the same run, and
+/// the time of every convolution path on ResNet's 3×3 layers with the one `conv2d` chooses.
 struct KernelBenchmark {
-    enum Section: String { case gemm, conv }
+    enum Section: String { case gemm, conv, paths }
 
     struct Options {
         var repetitions = 7
         var secondsPerMeasurement = 0.08
         var compareWithNumpy = true
-        var sections: [Section] = [.gemm, .conv]
+        var sections: [Section] = [.gemm, .conv, .paths]
         var threadCounts = [1, 2]
     }
 
@@ -55,6 +56,7 @@ struct KernelBenchmark {
 
         if options.sections.contains(.gemm) { try runGEMM(pools: pools) }
         if options.sections.contains(.conv) { runConvolutions(pools: pools, peaks: peaks) }
+        if options.sections.contains(.paths) { runConvolutionPaths(pools: pools) }
         print("load average at end: \(loadAverage())")
     }
 
@@ -166,6 +168,65 @@ struct KernelBenchmark {
                 row += [format(gigaflops, 1), format(100 * gigaflops / peaks[threads]!, 0) + "%"]
             }
             rows.append(row)
+        }
+        printTable(header: header, rows: rows)
+    }
+
+    // MARK: - Convolution paths
+
+    /// ResNet's 3×3 convolutions at batch 1 and 8 on every path that computes them: how each
+    /// path does and which one `conv2d` chooses (the cost model's check).
+    private func runConvolutionPaths(pools: [Int: ThreadPool]) {
+        let geometries = [1, 8].flatMap { batch in
+            Self.convolutionLayers.map { layer in
+                Conv2DGeometry(batch: batch, inputChannels: layer.channels, inputHeight: layer.size, inputWidth: layer.size,
+                               outputChannels: layer.channels, kernelSize: (3, 3), padding: (1, 1))
+            }
+        }
+        let paths = ConvolutionPath.allCases.filter { path in geometries.contains { path.supports($0) } }
+        var generator = SeededGenerator(seed: 5)
+        let layers = geometries.map { g in
+            (input: Tensor.uniform([g.batch, g.inputChannels, g.inputHeight, g.inputWidth], in: -1...1, using: &generator),
+             weight: PackedMatrix(convolutionWeight: Tensor.uniform([g.outputChannels, g.inputChannels, 3, 3], in: -0.1...0.1, using: &generator)),
+             bias: Tensor.uniform([g.outputChannels], in: -1...1, using: &generator),
+             output: Tensor(zeros: [g.batch, g.outputChannels, g.outputHeight, g.outputWidth]))
+        }
+        var samples: [[String: [Double]]] = Array(repeating: [:], count: layers.count)
+        for _ in 0..<options.repetitions {
+            for (index, layer) in layers.enumerated() {
+                let g = geometries[index]
+                for threads in options.threadCounts {
+                    for path in paths where path.supports(g) {
+                        var output = layer.output
+                        let seconds = layer.input.withFloats { x in
+                            layer.bias.withFloats { b in
+                                output.withMutableFloats { y in
+                                    measure {
+                                        conv2d(input: x.baseAddress!, weight: layer.weight, bias: b.baseAddress!, output: y.baseAddress!,
+                                               geometry: g, relu: true, pool: pools[threads]!, path: path, weightIsTransient: false)
+                                    }
+                                }
+                            }
+                        }
+                        samples[index]["\(threads) \(path)", default: []].append(seconds)
+                    }
+                }
+            }
+        }
+        print("")
+        print("conv2d 3×3 (ResNet layers) on each path, ms per call (median); * the path conv2d chooses")
+        let header = ["layer N, C→O, H×W", "threads"] + paths.map(\.rawValue)
+        var rows: [[String]] = []
+        for (index, g) in geometries.enumerated() {
+            for threads in options.threadCounts {
+                let chosen = ConvolutionPath.chosen(for: g, weight: layers[index].weight, threads: threads).path
+                var row = ["N\(g.batch), \(g.inputChannels)→\(g.outputChannels), \(g.inputHeight)×\(g.inputWidth)", "\(threads)"]
+                for path in paths {
+                    guard let values = samples[index]["\(threads) \(path)"] else { row.append("n/a"); continue }
+                    row.append(format(median(values) * 1e3, 3) + (path == chosen ? " *" : ""))
+                }
+                rows.append(row)
+            }
         }
         printTable(header: header, rows: rows)
     }

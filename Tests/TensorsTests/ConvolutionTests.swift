@@ -72,6 +72,12 @@ private func convolutionError(_ layer: ConvolutionCase, path: ConvolutionPath?, 
         // Wide horizontal stride and padding: the strided gather's valid column range at both edges.
         ConvolutionCase(channels: 2, height: 10, width: 14, outputChannels: 3, kernel: (3, 5), stride: (1, 3), padding: (1, 4),
                         dilation: (1, 2)),
+        // Winograd's edges: nine tiles across (a second group of eight, mostly past the row) and
+        // a partial last tile both ways; no padding; padding 2 and unequal paddings.
+        ConvolutionCase(batch: 2, channels: 7, height: 37, width: 35, outputChannels: 9, padding: (1, 1)),
+        ConvolutionCase(channels: 5, height: 13, width: 12, outputChannels: 6, bias: false),
+        ConvolutionCase(channels: 3, height: 6, width: 9, outputChannels: 4, padding: (2, 2)),
+        ConvolutionCase(batch: 3, channels: 4, height: 10, width: 11, outputChannels: 3, padding: (2, 1)),
     ]
 
     /// Every path that can compute a layer agrees with the naive convolution, with every GEMM
@@ -90,6 +96,17 @@ private func convolutionError(_ layer: ConvolutionCase, path: ConvolutionPath?, 
         }
     }
 
+    /// Winograd's transforms lose about a digit against the direct sum; at ResNet's depths
+    /// (K = 9·512) the error stays within the tolerance every other path meets.
+    @Test(arguments: [ConvolutionCase(channels: 512, height: 7, width: 7, outputChannels: 12, padding: (1, 1)),
+                      ConvolutionCase(batch: 2, channels: 64, height: 30, width: 29, outputChannels: 8, padding: (1, 1))])
+    func winogradIsAccurateAtDepth(layer: ConvolutionCase) {
+        for relu in [false, true] {
+            let error = convolutionError(layer, path: .winograd, kernel: .preferred, pool: twoThreadPool, relu: relu)
+            #expect(error < 1e-5, "relu \(relu): error \(error)")
+        }
+    }
+
     /// The path `conv2d` chooses by itself, with every GEMM kernel.
     @Test(arguments: GEMMKernel.available, [layers[0], layers[1], layers[2], layers[9]])
     func chosenPathMatchesNaive(kernel: GEMMKernel, layer: ConvolutionCase) {
@@ -105,7 +122,9 @@ private func convolutionError(_ layer: ConvolutionCase, path: ConvolutionPath?, 
         }
         #expect(path(ConvolutionCase(channels: 32, height: 20, width: 20, outputChannels: 32, padding: (1, 1), groups: 32)) == .depthwise)
         #expect(path(ConvolutionCase(channels: 64, height: 56, width: 56, outputChannels: 256, kernel: (1, 1))) == .pointwise)
-        #expect(path(ConvolutionCase(channels: 64, height: 56, width: 56, outputChannels: 64, padding: (1, 1))) == .paddedGEMM)
+        #expect(path(ConvolutionCase(channels: 64, height: 56, width: 56, outputChannels: 64, padding: (1, 1))) == .winograd)
+        #expect(path(ConvolutionCase(channels: 128, height: 28, width: 28, outputChannels: 128, padding: (1, 1))) == .winograd)
+        #expect(path(ConvolutionCase(channels: 64, height: 56, width: 56, outputChannels: 64, stride: (2, 2), padding: (1, 1))) != .winograd)
         #expect(path(ConvolutionCase(channels: 64, height: 56, width: 56, outputChannels: 64, stride: (2, 2), padding: (1, 1), groups: 2)) == .implicitGEMM)
         #expect(path(ConvolutionCase(channels: 512, height: 7, width: 7, outputChannels: 512, padding: (1, 1))) == .swappedGEMM)
     }

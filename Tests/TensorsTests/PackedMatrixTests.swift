@@ -20,6 +20,20 @@ import TestSupport
         #expect(packed.isPacking(weight))
     }
 
+    /// A derived form (Winograd's transformed filters) is built once, counted, and returned again.
+    @Test func derivedFormsAreBuiltOnce() {
+        let packed = PackedMatrix(randomTensor([4, 6], seed: 5))
+        var builds = 0
+        let first = packed.derived("doubled", count: 24) { target in
+            builds += 1
+            for i in 0..<24 { target[i] = 2 * packed.pointer[i] }
+        }
+        #expect(packed.derived("doubled", count: 24) { _ in builds += 1 } == first)
+        #expect(builds == 1)
+        #expect(first[5] == 2 * packed.pointer[5])
+        #expect(packed.packedByteCount == 24 * 4)
+    }
+
     @Test func convolutionWeightKeepsItsShape() {
         let packed = PackedMatrix(convolutionWeight: Tensor(zeros: [8, 3, 5, 7]))
         #expect(packed.rows == 8 && packed.columns == 105)
