@@ -10,14 +10,17 @@ func packPanels(source: UnsafePointer<Float>, depthStride: Int, widthStride: Int
                 depth depthRange: Range<Int>, width: Int, panelWidth: Int, panels: Range<Int>,
                 destination: UnsafeMutablePointer<Float>, panelStride: Int) {
     let depth = depthRange.count
+    if widthStride == 1 {
+        packRowsAcrossPanels(source + depthRange.lowerBound * depthStride, depthStride: depthStride, depth: depth, width: width,
+                             panelWidth: panelWidth, panels: panels, destination, panelStride: panelStride)
+        return
+    }
     for panel in panels {
         let firstColumn = panel * panelWidth
         let columns = min(panelWidth, width - firstColumn)
         let out = destination + (panel - panels.lowerBound) * panelStride
         let input = source + firstColumn * widthStride + depthRange.lowerBound * depthStride
-        if widthStride == 1 {
-            packRowsContiguous(input, depthStride: depthStride, depth: depth, columns: columns, panelWidth: panelWidth, out)
-        } else if depthStride == 1 {
+        if depthStride == 1 {
             packColumnsContiguous(input, widthStride: widthStride, depth: depth, columns: columns, panelWidth: panelWidth, out)
         } else {
             for p in 0..<depth {
@@ -29,21 +32,31 @@ func packPanels(source: UnsafePointer<Float>, depthStride: Int, widthStride: Int
     }
 }
 
-/// Rows of the panel are contiguous in X (B not transposed): vector copies.
-@inline(__always)
-private func packRowsContiguous(_ input: UnsafePointer<Float>, depthStride: Int, depth: Int, columns: Int,
-                                panelWidth: Int, _ out: UnsafeMutablePointer<Float>) {
+/// Rows of X are contiguous (B not transposed): row by row across all the panels, so each row is
+/// read as one contiguous run (rows far apart, as in a 1×1 convolution's image planes, would
+/// otherwise cost a cache miss per row per panel), with vector copies.
+private func packRowsAcrossPanels(_ input: UnsafePointer<Float>, depthStride: Int, depth: Int, width: Int, panelWidth: Int,
+                                  panels: Range<Int>, _ destination: UnsafeMutablePointer<Float>, panelStride: Int) {
     typealias Vector = SIMD8<Float>
-    let vectors = columns / 8
+    let firstColumn = panels.lowerBound * panelWidth
+    let columns = min(panels.count * panelWidth, width - firstColumn)
+    let fullPanels = columns / panelWidth, vectorsPerPanel = panelWidth / 8
     for p in 0..<depth {
-        let from = UnsafeRawPointer(input + p * depthStride)
-        let to = UnsafeMutableRawPointer(out + p * panelWidth)
-        for v in 0..<vectors {
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: v * 32, as: Vector.self), toByteOffset: v * 32, as: Vector.self)
+        let row = input + p * depthStride + firstColumn
+        for panel in 0..<fullPanels {
+            let from = UnsafeRawPointer(row + panel * panelWidth)
+            let to = UnsafeMutableRawPointer(destination + panel * panelStride + p * panelWidth)
+            for v in 0..<vectorsPerPanel {
+                to.storeBytes(of: from.loadUnaligned(fromByteOffset: v * 32, as: Vector.self), toByteOffset: v * 32, as: Vector.self)
+            }
         }
-        let line = out + p * panelWidth, row = input + p * depthStride
-        for x in (vectors * 8)..<columns { line[x] = row[x] }
-        for x in columns..<panelWidth { line[x] = 0 }
+        if fullPanels < panels.count {
+            // The last panel: the columns left, then zeros.
+            let line = destination + fullPanels * panelStride + p * panelWidth, from = row + fullPanels * panelWidth
+            let left = columns - fullPanels * panelWidth
+            for x in 0..<left { line[x] = from[x] }
+            for x in left..<panelWidth { line[x] = 0 }
+        }
     }
 }
 

@@ -103,6 +103,8 @@ enum BenchModelCommand {
         for (name, type, milliseconds) in rows.sorted(by: { $0.2 > $1.2 }).prefix(25) where milliseconds > 0 {
             print("  \(format(milliseconds)) ms  \(String(format: "%5.1f", 100 * milliseconds / max(total, 1e-9)))%  \(name) (\(type))")
         }
+        let byType = Dictionary(grouping: rows, by: \.1).mapValues { $0.reduce(0) { $0 + $1.2 } }
+        print("by module type: " + byType.sorted { $0.value > $1.value }.map { "\($0.key) \(format($0.value)) ms" }.joined(separator: ", "))
     }
 
     /// Inputs of the model's shapes: images of `imageSize` (or the model's own), token sequences of
