@@ -654,7 +654,6 @@ async function runInside() {
     groups.get(key).layers.push(name);
   }
   const started = performance.now();
-  const tokensPromise = input.kind === 'text' ? tokenize(input.text) : Promise.resolve(null);
   const results = [];
   let firstRequest = null;
   for (const group of groups.values()) {
@@ -667,7 +666,8 @@ async function runInside() {
     }
   }
   state.lastRequest = { model: state.model.name, request: { ...firstRequest, layers: names }, inputName: input.kind === 'image' ? input.name : null };
-  const tokens = await tokensPromise;
+  // After the features: a text the model cannot take fails there, with the features' error.
+  const tokens = input.kind === 'text' ? await tokenize(input.text) : null;
   const container = $('#inside-results');
   container.replaceChildren(...results.map((result) => layerCard(result, input, tokens)));
   $('#inside-status').textContent = `${results.length} layer${results.length === 1 ? '' : 's'} in ${Math.round(performance.now() - started)} ms`;
