@@ -211,6 +211,23 @@ import TestSupport
         }
     }
 
+    /// A BERT registered without its vocabulary has no tokenizer: text gets the server's error on the
+    /// page (what is missing and what to send instead), nothing is drawn, and nothing is left unhandled.
+    @Test func textOnAModelWithoutTokenizerShowsTheError() async throws {
+        try await withInspector(accessControl: .insecureDevelopment, fixtures: [.bertWithoutVocabulary("bert-ids")],
+                                expectedFailures: ["/v1/models/bert-ids/features"]) { service, browser, _ in
+            try await browser.navigate(to: "http://127.0.0.1:\(service.port)/#inside")
+            try await waitUntilIdle(browser)
+            try await selectModel("bert-ids", browser)
+            try await browser.type("the quick brown fox", into: "#inside-input textarea")
+            try await browser.click("#inside-run")
+            try await waitUntilIdle(browser, "!document.querySelector('#toast').hidden")
+            let message = try await browser.evaluate("return document.querySelector('#toast').textContent;", as: String.self)
+            #expect(message.contains("takes no text") && message.contains("vocab.txt") && message.contains("token ids"), "\(message)")
+            #expect(try await browser.evaluate("return document.querySelectorAll('#inside-results .layer-card').length;", as: Int.self) == 0)
+        }
+    }
+
     /// Auth on: the page asks for the token (kept in memory, never in the URL); an inference token
     /// sees no load/unload buttons, an admin token does.
     @Test func asksForATokenWhenAuthenticationIsOn() async throws {
@@ -269,11 +286,13 @@ import TestSupport
 
     // MARK: - Harness
 
-    /// Starts the service (ResNet at 112×112 and the BERT fixture) and a browser, runs `body`, checks
-    /// that the page logged no errors, and stops both whatever happens.
-    private func withInspector(accessControl: AccessControl,
+    /// Starts the service (ResNet at 112×112 and the BERT fixture unless `fixtures` says otherwise)
+    /// and a browser, runs `body`, checks that the page logged no errors (but failed requests to URLs
+    /// containing one of `expectedFailures`), and stops both whatever happens.
+    private func withInspector(accessControl: AccessControl, fixtures: [LiveService.Fixture] = [.resnet("resnet", imageSize: 112), .bert("bert")],
+                               expectedFailures: [String] = [],
                                _ body: (LiveService, WebDriver, Screenshots) async throws -> Void) async throws {
-        let service = try await LiveService.start([.resnet("resnet", imageSize: 112), .bert("bert")], accessControl: accessControl)
+        let service = try await LiveService.start(fixtures, accessControl: accessControl)
         let browser: WebDriver
         do {
             browser = try await WebDriver.start()
@@ -284,7 +303,7 @@ import TestSupport
         do {
             try await browser.setViewport(width: 1280, height: 800)
             try await body(service, browser, Screenshots())
-            try await expectNoErrors(browser)
+            try await expectNoErrors(browser, expectedFailures: expectedFailures)
         } catch {
             await browser.quit()
             await service.stop()
@@ -295,14 +314,16 @@ import TestSupport
     }
 
     /// The page's own error hook and the browser console: nothing but the expected network answers
-    /// (401 before the token, 403 from the admin probe with an inference token).
-    private func expectNoErrors(_ browser: WebDriver) async throws {
+    /// (401 before the token, 403 from the admin probe with an inference token, the test's own
+    /// `expectedFailures`).
+    private func expectNoErrors(_ browser: WebDriver, expectedFailures: [String]) async throws {
         let pageErrors = try await browser.evaluate("return window.inspectorErrors || ['no error hook: the script did not run'];", as: [String].self)
         #expect(pageErrors.isEmpty, "page errors: \(pageErrors)")
         let severe = try await browser.browserLog().filter { entry in
             entry.level == "SEVERE" && !(entry.message.contains("Failed to load resource")
                 && (entry.message.contains("401 (Unauthorized)")
-                    || (entry.message.contains("/v2/repository/index") && entry.message.contains("403 (Forbidden)"))))
+                    || (entry.message.contains("/v2/repository/index") && entry.message.contains("403 (Forbidden)"))
+                    || expectedFailures.contains { entry.message.contains($0) }))
         }
         #expect(severe.isEmpty, "console errors: \(severe.map(\.message))")
     }
