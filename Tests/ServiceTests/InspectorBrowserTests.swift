@@ -5,8 +5,8 @@ import TestSupport
 
 /// The Inspector page in a real headless Chromium, driven over WebDriver, against a live service
 /// on a loopback port the OS chose: the drawn heatmaps are the activations the API returns for the
-/// same request, coloured by the page's colour map; Grad-CAM is drawn; text shows its tokens; no
-/// console errors; the page works with authentication off and on.
+/// same request, coloured by the page's colour map; so are Grad-CAM, Grad-CAM++ and LayerCAM; text
+/// shows the tokenizer's tokens; no console errors; the page works with authentication off and on.
 ///
 /// Chromium and chromedriver must be installed (`apt-get install chromium chromium-driver`, as
 /// `.ci/run` does): without them these tests fail. Each view's screenshot (1280×800) is written to
@@ -53,8 +53,8 @@ import TestSupport
     // MARK: - Tests
 
     /// Auth off: the registry, a layer tree, two layers of ResNet for the fixture image checked
-    /// pixel by pixel against the API, a channel over the image, Grad-CAM checked against the API,
-    /// comparison, export, and the API docs.
+    /// pixel by pixel against the API, a channel over the image, each class-activation map checked
+    /// against the API, comparison, export, and the API docs.
     @Test func imageModelViewsMatchTheAPI() async throws {
         try await withInspector(accessControl: .insecureDevelopment) { service, browser, screenshots in
             try await browser.navigate(to: "http://127.0.0.1:\(service.port)/")
@@ -115,23 +115,32 @@ import TestSupport
             try await screenshots.take("channel", browser)
             try await browser.click("#zoom-close")
 
-            // Gradients: Grad-CAM of the top class, drawn from the API's map.
+            // Gradients: each class-activation map of the top class, drawn from the API's map.
             try await browser.click("a[data-view=gradients]")
-            try await browser.click("#gradients-run")
-            try await waitUntilIdle(browser, "document.querySelector('#gradients-overlay')")
-            #expect(try await browser.evaluate("return document.querySelectorAll('#gradients-top button').length;", as: Int.self) == 5)
-            let camClass = try await browser.evaluate("return Number(document.querySelector('#gradients-class').value);", as: Int.self)
-            let camLayer = try await browser.evaluate("return document.querySelector('#gradients-layer').value;", as: String.self)
-            #expect(camLayer == "layer4")
-            let overlay = try await browser.evaluate("return \(Self.canvasPixels)(document.querySelector('#gradients-overlay'));", as: CanvasPixels.self)
-            let attributions = try await service.post("/v1/models/resnet/attributions",
-                                                      json: #"{"image": [""# + imageBase64 + #""], "target": {"class": \#(camClass)}, "method": "gradcam", "layers": ["layer4"]}"#)
-            let cam = try #require(try FeatureRequests.features(attributions, key: "attributions")["gradcam:layer4"])
-            #expect(cam.shape.suffix(2) == [overlay.height, overlay.width])
-            _ = Self.expectPixels(overlay, values: cam.values, start: 0, low: Double(cam.values.min()!), high: Double(cam.values.max()!), "Grad-CAM")
-            try await browser.run("const s = document.querySelector('#gradients-opacity'); s.value = '45'; s.dispatchEvent(new Event('input'));")
-            #expect(try await browser.evaluate("return document.querySelector('#gradients-overlay').style.opacity;", as: String.self) == "0.45")
-            try await screenshots.take("gradients", browser)
+            #expect(try await browser.evaluate("return document.querySelector('#gradients-layer').value;", as: String.self) == "layer4")
+            #expect(try await browser.evaluate("return Array.from(document.querySelectorAll('#gradients-method option')).map((o) => o.value);", as: [String].self)
+                    == ["gradcam", "gradcam_plus_plus", "layercam", "saliency"])
+            for (method, title, layer) in [("gradcam", "Grad-CAM", "layer4"), ("gradcam_plus_plus", "Grad-CAM++", "layer4"), ("layercam", "LayerCAM", "layer3")] {
+                try await browser.run("document.querySelector('#gradients-method').value = arguments[0]; document.querySelector('#gradients-layer').value = arguments[1];",
+                                      arguments: [method, layer])
+                try await browser.click("#gradients-run")
+                try await waitUntilIdle(browser, "document.querySelector('#gradients-overlay')?.dataset.key === '\(method):\(layer)'")
+                #expect(try await browser.evaluate("return document.querySelectorAll('#gradients-top button').length;", as: Int.self) == 5)
+                #expect(try await browser.evaluate("return document.querySelector('#gradients-results h3').textContent;", as: String.self) == "\(title) of \(layer)")
+                let camClass = try await browser.evaluate("return Number(document.querySelector('#gradients-class').value);", as: Int.self)
+                let overlay = try await browser.evaluate("return \(Self.canvasPixels)(document.querySelector('#gradients-overlay'));", as: CanvasPixels.self)
+                let attributions = try await service.post("/v1/models/resnet/attributions",
+                                                          json: #"{"image": [""# + imageBase64 + #""], "target": {"class": \#(camClass)}, "method": "\#(method)", "layers": ["\#(layer)"]}"#)
+                let cam = try #require(try FeatureRequests.features(attributions, key: "attributions")["\(method):\(layer)"], "\(attributions.text.prefix(200))")
+                #expect(cam.shape.suffix(2) == [overlay.height, overlay.width])
+                _ = Self.expectPixels(overlay, values: cam.values, start: 0, low: Double(cam.values.min()!), high: Double(cam.values.max()!), title)
+                if method == "gradcam" {
+                    try await browser.run("const s = document.querySelector('#gradients-opacity'); s.value = '45'; s.dispatchEvent(new Event('input'));")
+                    try await screenshots.take("gradients", browser)
+                }
+                // The slider's opacity holds for the maps drawn after it moved.
+                #expect(try await browser.evaluate("return document.querySelector('#gradients-overlay').style.opacity;", as: String.self) == "0.45")
+            }
 
             // Compare two images across the blocks.
             try await browser.click("a[data-view=compare]")
@@ -163,8 +172,9 @@ import TestSupport
         }
     }
 
-    /// The text path: token rows (from the tokenize endpoint when the server has it, else indices
-    /// and the whitespace split, said on the page), each checked against the API, and token attributions.
+    /// The text path: the BERT fixture (with its WordPiece vocabulary): each layer's token rows are
+    /// labelled with the tokenize endpoint's tokens and drawn from the API's features, and the token
+    /// attributions colour the same tokens.
     @Test func textModelShowsTokens() async throws {
         try await withInspector(accessControl: .insecureDevelopment) { service, browser, screenshots in
             try await browser.navigate(to: "http://127.0.0.1:\(service.port)/#inside")
@@ -177,26 +187,44 @@ import TestSupport
             try await screenshots.take("look-inside-text", browser)
 
             let cards = try await browser.evaluate(Self.readTokenCards, as: [TokenCard].self)
+            #expect(cards.count == 2)
             let reply = try await service.post("/v1/models/bert/features", json: FeatureRequests.textBody([text], layers: cards.map(\.layer)))
             let features = try FeatureRequests.features(reply)
             let tokenize = try await service.post("/v1/models/bert/tokenize", json: #"{"text": ["\#(text)"]}"#)
+            #expect(tokenize.status == 200, "\(tokenize.text.prefix(200))")
+            let tokens = try tokenize.json().objectValue?["inputs"]?.arrayElements?.first?.objectValue?["tokens"]?.arrayElements?.compactMap(\.stringValue)
+            #expect(tokens == ["[CLS]", "the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "[SEP]"])
             for card in cards {
                 let (shape, values) = try #require(features[card.layer])
                 #expect(card.canvas.height == shape[1] && card.canvas.width == shape[2])
-                #expect(card.tokens.count == shape[1], "\(card.layer): a row label per token")
-                if tokenize.status == 404 {
-                    #expect(card.tokens == (0..<shape[1]).map { "#\($0)" })
-                    #expect(card.note.contains("no tokenize endpoint") && card.note.contains("quick · brown"))
-                } else {
-                    #expect(card.note.contains("tokenize"), "\(card.note)")
-                }
+                #expect(card.tokens == tokens, "\(card.layer): a row per token, labelled with the tokenizer's token")
+                #expect(card.special == ["[CLS]", "[SEP]"], "\(card.layer)")
+                #expect(card.note.contains("Tokens from POST v1/models/{name}/tokenize"), "\(card.note)")
                 _ = Self.expectPixels(card.canvas, values: values, start: 0, low: Double(values.min()!), high: Double(values.max()!), "\(card.layer) tokens")
             }
 
             try await browser.click("a[data-view=gradients]")
             try await browser.click("#gradients-run")
             try await waitUntilIdle(browser, "document.querySelectorAll('.token-text span').length > 0")
-            #expect(try await browser.evaluate("return document.querySelectorAll('.token-text span').length;", as: Int.self) == cards.first?.tokens.count)
+            #expect(try await browser.evaluate("return Array.from(document.querySelectorAll('.token-text span')).map((s) => s.textContent);", as: [String].self) == tokens)
+            try await screenshots.take("gradients-text", browser)
+        }
+    }
+
+    /// A BERT registered without its vocabulary has no tokenizer: text gets the server's error on the
+    /// page (what is missing and what to send instead), nothing is drawn, and nothing is left unhandled.
+    @Test func textOnAModelWithoutTokenizerShowsTheError() async throws {
+        try await withInspector(accessControl: .insecureDevelopment, fixtures: [.bertWithoutVocabulary("bert-ids")],
+                                expectedFailures: ["/v1/models/bert-ids/features"]) { service, browser, _ in
+            try await browser.navigate(to: "http://127.0.0.1:\(service.port)/#inside")
+            try await waitUntilIdle(browser)
+            try await selectModel("bert-ids", browser)
+            try await browser.type("the quick brown fox", into: "#inside-input textarea")
+            try await browser.click("#inside-run")
+            try await waitUntilIdle(browser, "!document.querySelector('#toast').hidden")
+            let message = try await browser.evaluate("return document.querySelector('#toast').textContent;", as: String.self)
+            #expect(message.contains("takes no text") && message.contains("vocab.txt") && message.contains("token ids"), "\(message)")
+            #expect(try await browser.evaluate("return document.querySelectorAll('#inside-results .layer-card').length;", as: Int.self) == 0)
         }
     }
 
@@ -258,11 +286,13 @@ import TestSupport
 
     // MARK: - Harness
 
-    /// Starts the service (ResNet at 112×112 and the BERT fixture) and a browser, runs `body`, checks
-    /// that the page logged no errors, and stops both whatever happens.
-    private func withInspector(accessControl: AccessControl,
+    /// Starts the service (ResNet at 112×112 and the BERT fixture unless `fixtures` says otherwise)
+    /// and a browser, runs `body`, checks that the page logged no errors (but failed requests to URLs
+    /// containing one of `expectedFailures`), and stops both whatever happens.
+    private func withInspector(accessControl: AccessControl, fixtures: [LiveService.Fixture] = [.resnet("resnet", imageSize: 112), .bert("bert")],
+                               expectedFailures: [String] = [],
                                _ body: (LiveService, WebDriver, Screenshots) async throws -> Void) async throws {
-        let service = try await LiveService.start([.resnet("resnet", imageSize: 112), .bert("bert")], accessControl: accessControl)
+        let service = try await LiveService.start(fixtures, accessControl: accessControl)
         let browser: WebDriver
         do {
             browser = try await WebDriver.start()
@@ -273,7 +303,7 @@ import TestSupport
         do {
             try await browser.setViewport(width: 1280, height: 800)
             try await body(service, browser, Screenshots())
-            try await expectNoErrors(browser)
+            try await expectNoErrors(browser, expectedFailures: expectedFailures)
         } catch {
             await browser.quit()
             await service.stop()
@@ -284,15 +314,16 @@ import TestSupport
     }
 
     /// The page's own error hook and the browser console: nothing but the expected network answers
-    /// (401 before the token, 403 from the admin probe with an inference token, 404 from a server
-    /// without the tokenize endpoint).
-    private func expectNoErrors(_ browser: WebDriver) async throws {
+    /// (401 before the token, 403 from the admin probe with an inference token, the test's own
+    /// `expectedFailures`).
+    private func expectNoErrors(_ browser: WebDriver, expectedFailures: [String]) async throws {
         let pageErrors = try await browser.evaluate("return window.inspectorErrors || ['no error hook: the script did not run'];", as: [String].self)
         #expect(pageErrors.isEmpty, "page errors: \(pageErrors)")
         let severe = try await browser.browserLog().filter { entry in
             entry.level == "SEVERE" && !(entry.message.contains("Failed to load resource")
-                && (entry.message.contains("401 (Unauthorized)") || entry.message.contains("/tokenize")
-                    || (entry.message.contains("/v2/repository/index") && entry.message.contains("403 (Forbidden)"))))
+                && (entry.message.contains("401 (Unauthorized)")
+                    || (entry.message.contains("/v2/repository/index") && entry.message.contains("403 (Forbidden)"))
+                    || expectedFailures.contains { entry.message.contains($0) }))
         }
         #expect(severe.isEmpty, "console errors: \(severe.map(\.message))")
     }
@@ -344,6 +375,8 @@ import TestSupport
     struct TokenCard: Decodable {
         var layer: String
         var tokens: [String]
+        /// The labels shown as special tokens.
+        var special: [String]
         var note: String
         var canvas: CanvasPixels
     }
@@ -366,6 +399,7 @@ import TestSupport
         return Array.from(document.querySelectorAll('#inside-results .layer-card')).map((card) => ({
           layer: card.dataset.layer, note: card.querySelector('.note').textContent,
           tokens: Array.from(card.querySelectorAll('.token-labels span')).map((span) => span.textContent),
+          special: Array.from(card.querySelectorAll('.token-labels span.special')).map((span) => span.textContent),
           canvas: \(canvasPixels)(card.querySelector('canvas.tokens')) }));
         """
 }

@@ -21,6 +21,8 @@ final class LiveService: Sendable {
         case resnet(String, imageSize: Int = 16)
         /// The BERT fixture (2 layers, hidden 32) with its vocabulary, so text works.
         case bert(String)
+        /// The BERT fixture without its vocabulary: no tokenizer, so token ids only.
+        case bertWithoutVocabulary(String)
         /// torchvision.ops.MLP(8, [16, 16, 4]) with LayerNorm and GELU, seeded weights.
         case mlp(String)
         /// The BERT fixture registered with `"embedding": <json>` in its configuration.
@@ -34,7 +36,7 @@ final class LiveService: Sendable {
 
         var name: String {
             switch self {
-            case .resnet(let name, _), .bert(let name), .mlp(let name), .bertEmbedding(let name, _), .sentenceTransformers(let name),
+            case .resnet(let name, _), .bert(let name), .bertWithoutVocabulary(let name), .mlp(let name), .bertEmbedding(let name, _), .sentenceTransformers(let name),
                  .miniLM(let name, _): name
             }
         }
@@ -89,9 +91,10 @@ final class LiveService: Sendable {
             configuration = resnetConfiguration.replacingOccurrences(of: #""resize_size": 16, "crop_size": 16"#,
                                                                      with: #""resize_size": \#(imageSize), "crop_size": \#(imageSize)"#)
             try copy(Fixtures.url("resnet_basic_1111/model.safetensors"), to: folder + "/model.safetensors")
-        case .bert:
+        case .bert, .bertWithoutVocabulary:
             architecture = "bert"
-            for file in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"] {
+            let tokenizerFiles = if case .bert = fixture { ["vocab.txt", "tokenizer_config.json"] } else { [String]() }
+            for file in ["config.json", "model.safetensors"] + tokenizerFiles {
                 try copy(Fixtures.url("bert_tiny/" + file), to: folder + "/" + file)
             }
             configuration = try String(contentsOf: Fixtures.url("bert_tiny/config.json"), encoding: .utf8)

@@ -267,7 +267,6 @@ const state = {
   compareInputs: { a: null, b: null },
   /** The last features request of Look inside, for Export. */
   lastRequest: null,
-  tokenizeSupported: undefined,
 };
 
 function inputKindOf(architecture, metadata) {
@@ -655,7 +654,6 @@ async function runInside() {
     groups.get(key).layers.push(name);
   }
   const started = performance.now();
-  const tokensPromise = input.kind === 'text' ? tokenize(input.text) : Promise.resolve(null);
   const results = [];
   let firstRequest = null;
   for (const group of groups.values()) {
@@ -668,33 +666,28 @@ async function runInside() {
     }
   }
   state.lastRequest = { model: state.model.name, request: { ...firstRequest, layers: names }, inputName: input.kind === 'image' ? input.name : null };
-  const tokens = await tokensPromise;
+  // After the features: a text the model cannot take fails there, with the features' error.
+  const tokens = input.kind === 'text' ? await tokenize(input.text) : null;
   const container = $('#inside-results');
   container.replaceChildren(...results.map((result) => layerCard(result, input, tokens)));
   $('#inside-status').textContent = `${results.length} layer${results.length === 1 ? '' : 's'} in ${Math.round(performance.now() - started)} ms`;
 }
 
-/** Token strings from `POST v1/models/{name}/tokenize` when the server has it, else null. */
+/**
+ * The model's tokens for `text` from `POST v1/models/{name}/tokenize`: `{tokens, special}`. The
+ * features request tokenizes the same way (same default truncation), so there is a token per row.
+ */
 async function tokenize(text) {
-  if (state.tokenizeSupported === false) return null;
-  try {
-    const response = await api.request('POST', modelPath(state.model.name, '/tokenize'), { json: { text: [text] } });
-    if (response.status === 404 || response.status === 405) {
-      state.tokenizeSupported = false;
-      return null;
-    }
-    if (!response.ok) return null;
-    state.tokenizeSupported = true;
-    const body = await response.json();
-    const entry = body && Array.isArray(body.tokens) ? body.tokens[0] : null;
-    if (!entry) return null;
-    const strings = Array.isArray(entry.tokens) ? entry.tokens : Array.isArray(entry) ? entry : null;
-    if (!strings) return null;
-    return { tokens: strings.map(String), special: Array.isArray(entry.special) ? entry.special : strings.map(() => false) };
-  } catch (error) {
-    if (error instanceof AuthCancelled) throw error;
-    return null;
-  }
+  const body = await api.json('POST', modelPath(state.model.name, '/tokenize'), { json: { text: [text] } });
+  const { tokens, special } = body.inputs[0];
+  return { tokens, special };
+}
+
+/** Row labels of a [N, T, H] layer: the tokenizer's tokens for text, positions otherwise (ViT's patches). */
+function tokenLabels(tokens, count) {
+  if (!tokens) return Array.from({ length: count }, (_, index) => ({ text: '#' + index, special: false }));
+  if (tokens.tokens.length !== count) throw new Error(`the tokenizer returned ${tokens.tokens.length} tokens for a layer of ${count} rows`);
+  return tokens.tokens.map((token, index) => ({ text: token, special: tokens.special[index] }));
 }
 
 function layerCard(result, input, tokens) {
@@ -711,7 +704,7 @@ function layerCard(result, input, tokens) {
   const card = el('section.layer-card', { dataset: { layer: name, low: String(low), high: String(high) } }, header);
   let body;
   if (shape.length === 4) body = channelGrid(name, shape, values, low, high, input);
-  else if (shape.length === 3) body = tokenMap(name, shape, values, low, high, input, tokens);
+  else if (shape.length === 3) body = tokenMap(name, shape, values, low, high, tokens);
   else body = vectorStrip(name, values, low, high);
   card.append(el('div.layer-body', {}, body, el('div.side-stats', {}, colourScale(low, high), histogram(values, low, high))));
   return card;
@@ -762,25 +755,15 @@ function heatmapCanvas(values, start, width, height, low, high) {
 }
 
 /** Transformer layers [N, T, H]: tokens × hidden units, and each token's L2 norm. */
-function tokenMap(name, shape, values, low, high, input, tokens) {
+function tokenMap(name, shape, values, low, high, tokens) {
   const [, count, hidden] = shape;
   const canvas = heatmapCanvas(values, 0, hidden, count, low, high);
   canvas.classList.add('tokens');
   canvas.dataset.tokens = String(count);
   const rowHeight = Math.max(14, Math.min(26, Math.floor(420 / count)));
   canvas.style.height = (rowHeight * count) + 'px';
-  let labels;
-  let note;
-  if (tokens && tokens.tokens.length === count) {
-    labels = tokens.tokens.map((token, index) => ({ text: token, special: Boolean(tokens.special[index]) }));
-    note = 'Tokens from POST v1/models/{name}/tokenize.';
-  } else {
-    labels = Array.from({ length: count }, (_, index) => ({ text: '#' + index, special: false }));
-    const words = input && input.kind === 'text' ? input.text.trim().split(/\s+/).filter(Boolean) : [];
-    note = tokens
-      ? `The tokenizer returned ${tokens.tokens.length} tokens for ${count} rows: rows are shown by index.`
-      : `This server has no tokenize endpoint: rows are token indices (${count} tokens, special tokens included); the text split on whitespace is: ${words.join(' · ')}`;
-  }
+  const labels = tokenLabels(tokens, count);
+  const note = tokens ? 'Tokens from POST v1/models/{name}/tokenize.' : 'Rows are token positions.';
   const norms = [];
   for (let t = 0; t < count; t++) {
     let sum = 0;
@@ -926,15 +909,18 @@ async function runGradients(chooseTop) {
       onclick: () => { $('#gradients-class').value = String(entry.index); busy('Computing', () => runGradients(false)); } },
     el('span', {}, el('strong', { text: 'class ' + entry.index }), ' ', (entry.probability * 100).toFixed(1) + '%'), el('span', {}, bar));
   }));
+  // Every method but saliency is a class-activation map of the chosen layer (`<method>:<layer>`).
   const method = $('#gradients-method').value;
+  const methodTitle = $('#gradients-method').selectedOptions[0].textContent;
+  const classActivationMap = method !== 'saliency';
   const layer = $('#gradients-layer').value;
   const request = { image: [input.base64], target: { class: chosen }, method, encoding: 'base64' };
-  if (method === 'gradcam') request.layers = [layer];
+  if (classActivationMap) request.layers = [layer];
   const response = await api.json('POST', modelPath(state.model.name, '/attributions'), { json: request });
-  const key = method === 'gradcam' ? 'gradcam:' + layer : 'input_grad';
+  const key = classActivationMap ? method + ':' + layer : 'input_grad';
   const tensor = decodeTensor(response.attributions[key]);
   let map, height, width;
-  if (method === 'gradcam') {
+  if (classActivationMap) {
     [height, width] = tensor.shape.slice(-2);
     map = tensor.values.subarray(0, height * width);
   } else {
@@ -952,7 +938,7 @@ async function runGradients(chooseTop) {
   heatmap.dataset.high = String(high);
   const stack = overlayStack(input, heatmap, 448, Number($('#gradients-opacity').value) / 100);
   $('#gradients-results').replaceChildren(el('section.layer-card', { dataset: { key } },
-    el('header', {}, el('h3', { text: method === 'gradcam' ? `Grad-CAM of ${layer}` : 'Saliency (|∂ logit / ∂ input|, max over colour channels)' }),
+    el('header', {}, el('h3', { text: classActivationMap ? `${methodTitle} of ${layer}` : 'Saliency (|∂ logit / ∂ input|, max over colour channels)' }),
       el('span.meta', { text: `class ${chosen} · [${tensor.shape.join(', ')}] · range ${formatNumber(low)} … ${formatNumber(high)} · ${Math.round(response.timing_ms.compute)} ms` })),
     el('div.cam-layout', {}, stack, el('div.side-stats', {}, colourScale(low, high), histogram(map, low, high),
       el('p.note', { text: 'Left: the input as the model saw it (resized and center-cropped), with the map stretched over it. The opacity slider fades the map.' })))));
@@ -974,11 +960,11 @@ async function runTextAttribution(input) {
     scores.push(Math.sqrt(sum));
   }
   const [low, high] = range(scores);
-  const labels = tokens && tokens.tokens.length === count ? tokens.tokens : Array.from({ length: count }, (_, index) => '#' + index);
+  const labels = tokenLabels(tokens, count);
   const opacity = Number($('#gradients-opacity').value) / 100;
   const spans = labels.map((label, index) => {
     const [r, g, b] = colourAt(normalized(scores[index], low, high));
-    const span = el('span.token', { text: label, title: 'gradient norm ' + formatNumber(scores[index]), dataset: { score: String(scores[index]) } });
+    const span = el('span.token', { text: label.text, title: 'gradient norm ' + formatNumber(scores[index]), dataset: { score: String(scores[index]) } });
     span.style.background = `rgba(${r}, ${g}, ${b}, ${opacity})`;
     span.style.color = normalized(scores[index], low, high) > 0.6 || opacity < 0.5 ? '#111' : '#fff';
     return span;
@@ -987,7 +973,6 @@ async function runTextAttribution(input) {
     el('header', {}, el('h3', { text: `Token attribution for ‖${layer}‖` }),
       el('span.meta', { text: `gradient norm per token · range ${formatNumber(low)} … ${formatNumber(high)}` })),
     el('div.token-text', {}, spans),
-    tokens ? null : el('p.note', { text: 'This server has no tokenize endpoint: tokens are shown by index.' }),
     colourScale(low, high)));
 }
 
