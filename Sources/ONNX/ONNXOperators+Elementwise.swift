@@ -121,6 +121,21 @@ extension ONNXOperators {
         }
     }
 
+    /// IsNaN and IsInf (`detect_negative`, `detect_positive`, both 1 by default): boolean results
+    /// of a float input (a MiniLM export masks with IsNaN after its attention softmax).
+    static func floatClassification(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
+        let x = try floatInput(inputs, 0, node)
+        let test: (Float) -> Bool
+        if node.operatorType == "IsNaN" {
+            test = { $0.isNaN }
+        } else {
+            let negative = try node.int("detect_negative", default: 1) != 0
+            let positive = try node.int("detect_positive", default: 1) != 0
+            test = { $0.isInfinite && ($0 < 0 ? negative : positive) }
+        }
+        return Tensor(shape: x.shape, elements: x.withUnsafeBufferPointer(as: Float.self) { $0.map(test) })
+    }
+
     static func unary(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
         let x = try input(inputs, 0, node)
         if node.operatorType == "Not" {

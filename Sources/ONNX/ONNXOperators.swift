@@ -15,7 +15,7 @@ enum ONNXOperators {
     static let supported: Set<String> = [
         "Abs", "Add", "And", "ArgMax", "AveragePool", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Constant",
         "ConstantOfShape", "Conv", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu",
-        "Gemm", "GatherND", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity",
+        "Gemm", "GatherND", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity", "IsInf", "IsNaN",
         "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Min", "Mod", "Mul",
         "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum", "Relu",
         "Reshape", "ScatterND", "Shape", "Sigmoid", "Sin", "Cos", "Size", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh",
@@ -66,6 +66,7 @@ enum ONNXOperators {
         case "Relu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Sin", "Cos",
              "HardSigmoid", "HardSwish", "LeakyRelu", "Elu", "Gelu", "Not":
             return [try unary(node, inputs)]
+        case "IsNaN", "IsInf": return [try floatClassification(node, inputs)]
         case "Clip": return [try clip(node, inputs)]
         case "Where": return [try whereOperator(node, inputs)]
         case "Cast": return [try cast(node, inputs)]
