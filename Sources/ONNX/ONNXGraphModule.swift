@@ -171,6 +171,8 @@ public final class ONNXGraphModule: Module {
                 if step.node.operatorType == "Relu" { relu = true }
             }
             return try ONNXOperators.convolution(head.node, arguments, batchNorm: batchNorm, relu: relu, cache: cache)
+        case "Sigmoid":
+            return try ONNXOperators.floatInput(arguments, 0, head.node).silu()
         default:
             // MatMul + Add: the bias rides in the GEMM epilogue when it is a vector over the output columns.
             let add = plan.steps[chain[1]]

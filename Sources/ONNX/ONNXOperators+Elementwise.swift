@@ -133,7 +133,13 @@ extension ONNXOperators {
             let positive = try node.int("detect_positive", default: 1) != 0
             test = { $0.isInfinite && ($0 < 0 ? negative : positive) }
         }
-        return Tensor(shape: x.shape, elements: x.withUnsafeBufferPointer(as: Float.self) { $0.map(test) })
+        var result = Tensor(uninitializedShape: x.shape, dtype: .bool)
+        x.withFloats { values in
+            result.withUnsafeMutableBufferPointer(as: Bool.self) { flags in
+                for index in values.indices { flags[index] = test(values[index]) }
+            }
+        }
+        return result
     }
 
     static func unary(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
@@ -158,7 +164,7 @@ extension ONNXOperators {
         case "Tanh": return x.tanh()
         case "Exp": return x.exp()
         case "Sqrt": return x.sqrt()
-        case "Erf": return x.map { Foundation.erf($0) }
+        case "Erf": return x.erf()
         case "Log": return x.map { Foundation.log($0) }
         case "Neg": return x * -1
         case "Abs": return x.map { Swift.abs($0) }
@@ -210,6 +216,7 @@ extension ONNXOperators {
         guard condition.dtype == .bool else { throw node.failure("condition must be boolean, got \(condition.dtype)") }
         guard x.dtype == y.dtype else { throw node.failure("X and Y have different types \(x.dtype) and \(y.dtype)") }
         let output = try ONNXBroadcast.shape([condition.shape, x.shape, y.shape], node: node)
+        if let selected = selectFloats(condition, x, y, output: output) { return selected }
         let c = ONNXBroadcast.offsets(of: condition.shape, in: output)
         let a = ONNXBroadcast.offsets(of: x.shape, in: output), b = ONNXBroadcast.offsets(of: y.shape, in: output)
         func select<Element: TensorElement>(_ type: Element.Type) -> Tensor {
@@ -228,6 +235,27 @@ extension ONNXOperators {
         case .bool: return select(Bool.self)
         default: throw node.failure("unsupported type \(x.dtype)")
         }
+    }
+
+    /// Where over floats when the condition has the output's shape and each branch has it too or is
+    /// one value (an attention mask: `Where(IsNaN(p), 0, p)`): one pass, no offset tables.
+    static func selectFloats(_ condition: Tensor, _ x: Tensor, _ y: Tensor, output: [Int]) -> Tensor? {
+        guard x.dtype == .float32, condition.shape == output, x.shape == output || x.count == 1,
+              y.shape == output || y.count == 1 else { return nil }
+        var result = Tensor(uninitializedShape: output)
+        condition.withUnsafeBufferPointer(as: Bool.self) { flags in
+            x.withFloats { left in
+                y.withFloats { right in
+                    result.withMutableFloats { out in
+                        let leftStep = left.count == 1 ? 0 : 1, rightStep = right.count == 1 ? 0 : 1
+                        for index in out.indices {
+                            out[index] = flags[index] ? left[index * leftStep] : right[index * rightStep]
+                        }
+                    }
+                }
+            }
+        }
+        return result
     }
 
     static func cast(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {

@@ -80,6 +80,13 @@ extension Tensor {
         }
     }
 
+    /// The error function (an ONNX export's exact GELU is Div, Erf, Add, Mul, Mul).
+    public func erf() -> Tensor {
+        applying(ErfOperation(), name: "erf").recordingGradient("erf", inputs: [self]) { [self] g in
+            [broadcastBinary(g, self.detached()) { grad, x in grad * 1.1283791670955126 * Foundation.exp(-x * x) }]
+        }
+    }
+
     public func exp() -> Tensor {
         let out = applying(ExpOperation(), name: "exp")
         return out.recordingGradient("exp", inputs: [self]) { g in [g * out] }

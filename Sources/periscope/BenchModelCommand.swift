@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import NN
+import ONNX
 import Tensors
 
 // `periscope bench model …`: forward-pass latency of one model, the number the side-by-side
@@ -66,13 +67,17 @@ enum BenchModelCommand {
     }
 
     /// Time per leaf module (summed over calls, median over iterations), measured with global hooks —
-    /// so on the un-fused path, where every module runs on its own.
+    /// so on the un-fused path, where every module runs on its own. An ONNX graph's modules are
+    /// zero-duration (their hooks run right after their node computed), so there a leaf is charged the
+    /// time since the previous leaf finished: its node's time, in the graph's sequential order.
     static func profile(_ replica: InferenceModel, inputs: [String: Tensor], iterations: Int) throws {
         final class Clock: @unchecked Sendable {
             var starts: [ObjectIdentifier: [UInt64]] = [:]
             var totals: [ObjectIdentifier: UInt64] = [:]
+            var lastFinish: UInt64 = 0
         }
         let clock = Clock()
+        let chargesSincePrevious = replica.module is ONNXGraphModule
         let leaves = replica.module.namedModules().filter { $0.module.children().isEmpty }
         let leafIdentifiers = Set(leaves.map { ObjectIdentifier($0.module) })
         let pre = GlobalModuleHooks.registerForwardPreHook { module, _ in
@@ -82,15 +87,17 @@ enum BenchModelCommand {
         }
         let post = GlobalModuleHooks.registerForwardHook(alwaysCall: true) { module, _, _ in
             let id = ObjectIdentifier(module)
-            if leafIdentifiers.contains(id), let start = clock.starts[id]?.popLast() {
-                clock.totals[id, default: 0] += DispatchTime.now().uptimeNanoseconds - start
-            }
+            guard leafIdentifiers.contains(id), let start = clock.starts[id]?.popLast() else { return nil }
+            let now = DispatchTime.now().uptimeNanoseconds
+            clock.totals[id, default: 0] += now - (chargesSincePrevious ? clock.lastFinish : start)
+            clock.lastFinish = now
             return nil
         }
         defer { pre.remove(); post.remove() }
         var perIteration: [[ObjectIdentifier: UInt64]] = []
         for _ in 0..<iterations {
             clock.totals = [:]
+            clock.lastFinish = DispatchTime.now().uptimeNanoseconds
             _ = try replica.forward(inputs: inputs)
             perIteration.append(clock.totals)
         }

@@ -42,6 +42,18 @@ import Testing
         #expect(plan.tensorLayerNames["logits"] == "fc")
     }
 
+    @Test func fusionsCoverConvolutionChainsAndSiLU() throws {
+        let plan = try Self.plan("ops_zoo")
+        let heads = Dictionary(grouping: plan.fusions.values.map { plan.steps[$0.chain[0]].node.operatorType }, by: { $0 }).mapValues(\.count)
+        // The zoo's Mul(x, Sigmoid(x)) feeds its output; the fused forward (ONNXParityTests) runs it as one SiLU.
+        #expect(heads["Sigmoid"] == 1)
+        let silu = try #require(plan.fusions.values.first { plan.steps[$0.chain[0]].node.operatorType == "Sigmoid" })
+        #expect(silu.chain.map { plan.steps[$0].node.operatorType } == ["Sigmoid", "Mul"])
+        // A lone Sigmoid (its value read elsewhere too, or not by a Mul of its input) stays unfused.
+        let tinyResNet = try Self.plan("tiny_resnet")
+        #expect(tinyResNet.fusions.values.allSatisfy { tinyResNet.steps[$0.chain[0]].node.operatorType == "Conv" })
+    }
+
     @Test func repeatedCallsOfOneScopeAreOneModule() throws {
         // The dynamo exporter gives both calls of a shared ReLU the scope `relu`: one module, two calls.
         var first = ONNXNode(name: "a", operatorType: "Relu", domain: "", inputs: ["x"], outputs: ["y"], attributes: [:],

@@ -95,6 +95,12 @@ public struct SiLUOperation: UnaryFloatOperation {
     public var grain: Int { transcendentalElementwiseGrain }
 }
 
+public struct ErfOperation: UnaryFloatOperation {
+    public init() {}
+    @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.erf(x) }
+    public var grain: Int { transcendentalElementwiseGrain }
+}
+
 public struct TanhOperation: UnaryFloatOperation {
     public init() {}
     @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.tanh(x) }
