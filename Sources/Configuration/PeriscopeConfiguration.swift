@@ -88,7 +88,7 @@ public struct PeriscopeConfiguration: Sendable, Equatable, Decodable {
         /// Most tokens (rows × padded length) in one text batch.
         public var maxBatchTokens = 8192
         /// Longest a text request waits for others to join its batch.
-        public var textMaxDelayMilliseconds = 2
+        public var textMaxDelayMilliseconds = 0
     }
 
     /// The embedded default models.

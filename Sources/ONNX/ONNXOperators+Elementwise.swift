@@ -125,18 +125,20 @@ extension ONNXOperators {
     /// of a float input (a MiniLM export masks with IsNaN after its attention softmax).
     static func floatClassification(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
         let x = try floatInput(inputs, 0, node)
-        let test: (Float) -> Bool
-        if node.operatorType == "IsNaN" {
-            test = { $0.isNaN }
-        } else {
-            let negative = try node.int("detect_negative", default: 1) != 0
-            let positive = try node.int("detect_positive", default: 1) != 0
-            test = { $0.isInfinite && ($0 < 0 ? negative : positive) }
-        }
+        let isNaN = node.operatorType == "IsNaN"
+        let negative = try node.int("detect_negative", default: 1) != 0
+        let positive = try node.int("detect_positive", default: 1) != 0
         var result = Tensor(uninitializedShape: x.shape, dtype: .bool)
         x.withFloats { values in
             result.withUnsafeMutableBufferPointer(as: Bool.self) { flags in
-                for index in values.indices { flags[index] = test(values[index]) }
+                if isNaN {
+                    for index in values.indices { flags[index] = values[index].isNaN }
+                } else {
+                    for index in values.indices {
+                        let value = values[index]
+                        flags[index] = value.isInfinite && (value < 0 ? negative : positive)
+                    }
+                }
             }
         }
         return result

@@ -25,7 +25,7 @@ public struct BatchingPolicy: Sendable, Equatable {
     public var textMaxDelay: Duration
 
     public init(isEnabled: Bool, maxBatchSize: Int, maxDelay: Duration, isTextEnabled: Bool = false, maxBatchTokens: Int = 8192,
-                textMaxDelay: Duration = .milliseconds(2)) {
+                textMaxDelay: Duration = .zero) {
         self.isEnabled = isEnabled
         self.maxBatchSize = maxBatchSize
         self.maxDelay = maxDelay
