@@ -14,13 +14,20 @@ public final class TensorStorage: @unchecked Sendable {
     /// Borrowed bytes (e.g. a read-only file mapping) are never written in place.
     public let isWritable: Bool
     private let owner: AnyObject?
+    /// The size of a block from `LargeBlockCache` (0: from `posix_memalign`, or borrowed).
+    private let largeBlockSize: Int
 
-    /// Allocates `byteCount` uninitialized, 64-byte-aligned bytes.
+    /// Allocates `byteCount` uninitialized, 64-byte-aligned bytes (large ones through `LargeBlockCache`).
     public init(byteCount: Int) {
-        var pointer: UnsafeMutableRawPointer?
-        let result = posix_memalign(&pointer, TensorStorage.alignment, max(byteCount, TensorStorage.alignment))
-        precondition(result == 0 && pointer != nil, "TensorStorage: cannot allocate \(byteCount) bytes")
-        self.base = pointer!
+        largeBlockSize = LargeBlockCache.blockSize(for: byteCount)
+        if largeBlockSize > 0 {
+            self.base = LargeBlockCache.shared.allocate(size: largeBlockSize)
+        } else {
+            var pointer: UnsafeMutableRawPointer?
+            let result = posix_memalign(&pointer, TensorStorage.alignment, max(byteCount, TensorStorage.alignment))
+            precondition(result == 0 && pointer != nil, "TensorStorage: cannot allocate \(byteCount) bytes")
+            self.base = pointer!
+        }
         self.byteCount = byteCount
         self.isWritable = true
         self.owner = nil
@@ -32,9 +39,22 @@ public final class TensorStorage: @unchecked Sendable {
         self.byteCount = byteCount
         self.isWritable = writable
         self.owner = owner
+        self.largeBlockSize = 0
     }
 
     deinit {
-        if owner == nil { free(base) }
+        guard owner == nil else { return }
+        if largeBlockSize > 0 {
+            LargeBlockCache.shared.release(base, size: largeBlockSize)
+        } else {
+            free(base)
+        }
     }
+
+    /// Frees the large blocks kept for reuse (`LargeBlockCache`): after a model is unloaded, so
+    /// resident memory drops by what its activations held.
+    public static func releaseCachedBlocks() { LargeBlockCache.shared.drain() }
+
+    /// Bytes of freed large blocks kept for reuse.
+    public static var cachedBlockBytes: Int { LargeBlockCache.shared.retainedBytes }
 }

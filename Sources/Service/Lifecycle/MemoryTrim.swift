@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,8 +43,11 @@ enum MemoryTrim {
         return true
     }
 
-    /// Releases free memory at the top of the heap and in every arena; a no-op without glibc.
+    /// Frees the tensor blocks kept for reuse and releases free memory at the top of the heap and
+    /// in every arena (the latter a no-op without glibc). After an unload; the periodic release
+    /// leaves the kept blocks alone (they are bounded, and reusing them is their point).
     static func releaseFreeMemory() {
+        TensorStorage.releaseCachedBlocks()
         _ = trim?(0)
     }
 }
