@@ -10,17 +10,20 @@ import Glibc
 /// its mmap threshold (at most 32 MiB) with fresh mappings and smaller ones from heaps that
 /// `malloc_trim` returns to the OS, so every request page-faulted its large activations in again:
 /// ConvNeXt-Tiny at batch 8 spent more time faulting in its 38.5 MB stage-1 activations than
-/// multiplying them. Blocks of at least `minimumBytes` are rounded up to whole 2 MiB huge pages
-/// (transparent huge pages requested with `madvise`, so a first touch faults 2 MiB, not 4 KiB), and
+/// multiplying them. Blocks of at least `minimumBytes` are rounded up to 64 KiB, and from 2 MiB to
+/// whole huge pages (transparent huge pages requested with `madvise`, so a first touch faults
+/// 2 MiB, not 4 KiB), and
 /// on release kept here, up to `capacity` bytes in all, for reuse; beyond that they are freed.
 /// `drain()` frees every kept block (after a model unload, so resident memory shows the unload).
 final class LargeBlockCache: Sendable {
     static let shared = LargeBlockCache(capacity: min(1 << 30, Int(ProcessInfo.processInfo.physicalMemory / 8)))
 
     /// Allocations below this size use `posix_memalign` directly.
-    static let minimumBytes = 1 << 20
-    /// Sizes are whole huge pages.
+    static let minimumBytes = 256 << 10
+    /// Blocks of a huge page or more are whole huge pages, 2 MiB aligned.
     static let granule = 2 << 20
+    /// Smaller blocks are whole multiples of this.
+    static let smallGranule = 64 << 10
 
     /// Kept blocks by size, as addresses (raw pointers are not `Sendable`).
     private struct State {
@@ -36,7 +39,9 @@ final class LargeBlockCache: Sendable {
 
     /// The size a request of `byteCount` bytes is served with (0: not a large block).
     static func blockSize(for byteCount: Int) -> Int {
-        byteCount < minimumBytes ? 0 : (byteCount + granule - 1) / granule * granule
+        if byteCount < minimumBytes { return 0 }
+        let unit = byteCount < granule ? smallGranule : granule
+        return (byteCount + unit - 1) / unit * unit
     }
 
     /// A block of `size` bytes (a `blockSize`), reused when one is kept, else newly mapped.
@@ -48,10 +53,11 @@ final class LargeBlockCache: Sendable {
         }
         if let reused, let block = UnsafeMutableRawPointer(bitPattern: reused) { return block }
         var pointer: UnsafeMutableRawPointer?
-        let result = posix_memalign(&pointer, Self.granule, size)
+        let isHuge = size >= Self.granule
+        let result = posix_memalign(&pointer, isHuge ? Self.granule : TensorStorage.alignment, size)
         precondition(result == 0 && pointer != nil, "TensorStorage: cannot allocate \(size) bytes")
         #if canImport(Glibc)
-        _ = madvise(pointer, size, MADV_HUGEPAGE)
+        if isHuge { _ = madvise(pointer, size, MADV_HUGEPAGE) }
         #endif
         return pointer!
     }

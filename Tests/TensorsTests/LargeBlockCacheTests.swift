@@ -4,9 +4,10 @@ import Testing
 
 /// The reuse of freed large tensor blocks: same size back, the capacity bound, draining.
 @Suite struct LargeBlockCacheTests {
-    @Test func sizesAreWholeHugePagesFromTheMinimum() {
+    @Test func sizesAreWholeGranules() {
         #expect(LargeBlockCache.blockSize(for: LargeBlockCache.minimumBytes - 1) == 0)
-        #expect(LargeBlockCache.blockSize(for: LargeBlockCache.minimumBytes) == LargeBlockCache.granule)
+        #expect(LargeBlockCache.blockSize(for: LargeBlockCache.minimumBytes + 1) == LargeBlockCache.minimumBytes + LargeBlockCache.smallGranule)
+        #expect(LargeBlockCache.blockSize(for: LargeBlockCache.granule - 1) == LargeBlockCache.granule)
         #expect(LargeBlockCache.blockSize(for: LargeBlockCache.granule + 1) == 2 * LargeBlockCache.granule)
     }
 
