@@ -173,6 +173,13 @@ public final class ONNXGraphModule: Module {
             return try ONNXOperators.convolution(head.node, arguments, batchNorm: batchNorm, relu: relu, cache: cache)
         case "Sigmoid":
             return try ONNXOperators.floatInput(arguments, 0, head.node).silu()
+        case "Add":
+            let a = try ONNXOperators.input(arguments, 0, head.node), b = try ONNXOperators.input(arguments, 1, head.node)
+            guard a.dtype == .float32, b.dtype == .float32 else {
+                return try ONNXOperators.unary(plan.steps[chain[1]].node, [ONNXOperators.arithmetic(head.node, arguments)])
+            }
+            _ = try ONNXBroadcast.shape([a.shape, b.shape], node: head.node)
+            return Tensor.addingReLU(a, b)
         default:
             // MatMul + Add: the bias rides in the GEMM epilogue when it is a vector over the output columns.
             let add = plan.steps[chain[1]]

@@ -45,7 +45,7 @@ public final class ONNXGraphPlan: Sendable {
     }
 
     /// Steps fused into one: a Conv with a following BatchNormalization and/or ReLU, a MatMul
-    /// with a following bias Add, or a Sigmoid with the Mul that makes it a SiLU. Indices are step indices, in order, the first being the head.
+    /// with a following bias Add, an Add with its Relu, or a Sigmoid with the Mul that makes it a SiLU. Indices are step indices, in order, the first being the head.
     struct Fusion: Sendable {
         let chain: [Int]
     }
@@ -385,9 +385,9 @@ public final class ONNXGraphPlan: Sendable {
 
     // MARK: - Fusion
 
-    /// Conv → BatchNormalization? → Relu?, MatMul (constant 2-D weight) → Add (constant bias), and
-    /// Sigmoid → Mul with the sigmoid's own input (SiLU), where each intermediate value has exactly
-    /// one reader and is not a graph output.
+    /// Conv → BatchNormalization? → Relu?, MatMul (constant 2-D weight) → Add (constant bias),
+    /// Add → Relu (a residual join), and Sigmoid → Mul with the sigmoid's own input (SiLU), where
+    /// each intermediate value has exactly one reader and is not a graph output.
     static func findFusions(steps: [Step], constant: Set<Int>, outputs: Set<Int>, valueCount: Int) -> [Int: Fusion] {
         var readers = [[Int]](repeating: [], count: valueCount)
         var producerStep = [Int: Int]()
@@ -418,6 +418,9 @@ public final class ONNXGraphPlan: Sendable {
                 guard add.node.operatorType == "Add", add.inputs.count == 2 else { continue }
                 let other = add.inputs[0] == value ? add.inputs[1] : add.inputs[0]
                 if let other, constant.contains(other), add.inputs.contains(value) { fusions[index] = Fusion(chain: [index, next]) }
+            case "Add" where step.inputs.count == 2:
+                // A residual join: Add → Relu in one pass.
+                if let next = soleReader(of: index), steps[next].node.operatorType == "Relu" { fusions[index] = Fusion(chain: [index, next]) }
             case "Sigmoid":
                 // SiLU as exported: Mul(x, Sigmoid(x)), the sigmoid read by that Mul only.
                 guard let input = step.inputs.first ?? nil, let value = step.outputs.first, !outputs.contains(value),

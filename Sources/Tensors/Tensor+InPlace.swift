@@ -42,6 +42,12 @@ extension Tensor {
         formInPlace(AddReLUOperation(), other, name: "add_relu_") { ($0 + $1).relu() }
     }
 
+    /// relu(lhs + rhs) in one pass into a new tensor (a residual join whose operands stay alive).
+    public static func addingReLU(_ lhs: Tensor, _ rhs: Tensor) -> Tensor {
+        if Tensor.shouldRecord(lhs, rhs) { return (lhs + rhs).relu() }
+        return broadcasting(AddReLUOperation(), lhs, rhs, name: "add_relu")
+    }
+
     // MARK: - Helpers
 
     mutating func formInPlace<Operation: BinaryFloatOperation>(_ operation: Operation, _ rhs: Tensor, name: String,

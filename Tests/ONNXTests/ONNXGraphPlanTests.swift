@@ -42,16 +42,19 @@ import Testing
         #expect(plan.tensorLayerNames["logits"] == "fc")
     }
 
-    @Test func fusionsCoverConvolutionChainsAndSiLU() throws {
+    @Test func fusionsCoverConvolutionChainsResidualJoinsAndSiLU() throws {
         let plan = try Self.plan("ops_zoo")
         let heads = Dictionary(grouping: plan.fusions.values.map { plan.steps[$0.chain[0]].node.operatorType }, by: { $0 }).mapValues(\.count)
         // The zoo's Mul(x, Sigmoid(x)) feeds its output; the fused forward (ONNXParityTests) runs it as one SiLU.
         #expect(heads["Sigmoid"] == 1)
         let silu = try #require(plan.fusions.values.first { plan.steps[$0.chain[0]].node.operatorType == "Sigmoid" })
         #expect(silu.chain.map { plan.steps[$0].node.operatorType } == ["Sigmoid", "Mul"])
-        // A lone Sigmoid (its value read elsewhere too, or not by a Mul of its input) stays unfused.
+        // The residual joins of a ResNet export: Add → Relu, next to its Conv → Relu chains.
         let tinyResNet = try Self.plan("tiny_resnet")
-        #expect(tinyResNet.fusions.values.allSatisfy { tinyResNet.steps[$0.chain[0]].node.operatorType == "Conv" })
+        let joins = tinyResNet.fusions.values.filter { tinyResNet.steps[$0.chain[0]].node.operatorType == "Add" }
+        #expect(joins.count == 2)
+        #expect(joins.allSatisfy { $0.chain.map { tinyResNet.steps[$0].node.operatorType } == ["Add", "Relu"] })
+        #expect(tinyResNet.fusions.values.allSatisfy { ["Conv", "Add"].contains(tinyResNet.steps[$0.chain[0]].node.operatorType) })
     }
 
     @Test func repeatedCallsOfOneScopeAreOneModule() throws {

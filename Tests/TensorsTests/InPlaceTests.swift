@@ -58,6 +58,11 @@ import TestSupport
         var x = a
         x.addReLUInPlace(b)
         #expect(identical(x, (a + b).relu()))
+        // The out-of-place form, with broadcasting, leaves its operands alone.
+        let row = random([9], seed: 32), snapshot = a.toArray()
+        #expect(identical(Tensor.addingReLU(a, row), (a + row).relu()))
+        #expect(identical(Tensor.addingReLU(a, b), (a + b).relu()))
+        #expect(a.toArray() == snapshot)
     }
 
     @Test func recordingFallsBackToOutOfPlaceOps() {
