@@ -20,6 +20,10 @@ import TestSupport
         Permutation(shape: [1, 64, 1, 49], order: [0, 3, 1, 2]),  // size-1 axes dropped
         Permutation(shape: [4, 256, 260], order: [0, 2, 1]),   // large enough to split over threads
         Permutation(shape: [2, 128, 8, 64], order: [0, 2, 1, 3]),
+        // ConvNeXt's NCHW ↔ NHWC: whole 8×8 register blocks plus ragged tile edges both ways.
+        Permutation(shape: [2, 24, 7, 9], order: [0, 2, 3, 1]),
+        Permutation(shape: [2, 7, 9, 24], order: [0, 3, 1, 2]),
+        Permutation(shape: [3, 40, 45], order: [0, 2, 1]),
     ]
 
     @Test(arguments: permutations)
