@@ -39,6 +39,19 @@ import TestSupport
         #expect(x.to(dtype).permuted([2, 0, 1]).toArray() == expected)
     }
 
+    @Test func transposedBlocksKeepEveryBitPattern() {
+        // 4-byte elements that are signalling and quiet NaNs, infinities and denormals as floats.
+        let patterns: [Int32] = [0x7F80_0001, 0x7FC0_0001, -0x0080_0000, 1, -1, 0x7F7F_FFFF, Int32.min, 0x0000_0100]
+        let values = (0..<(2 * 16 * 24)).map { patterns[$0 % patterns.count] &+ Int32($0 / patterns.count) }
+        let x = Tensor(shape: [2, 16, 24], elements: values)
+        let transposed = x.permuted([0, 2, 1]).withUnsafeBufferPointer(as: Int32.self) { Array($0) }
+        for b in 0..<2 {
+            for i in 0..<16 {
+                for j in 0..<24 { #expect(transposed[(b * 24 + j) * 16 + i] == values[(b * 16 + i) * 24 + j]) }
+            }
+        }
+    }
+
     @Test(arguments: [([5, 7], 0, 1..<4), ([5, 7], 1, 2..<7), ([2, 3, 300], 1, 1..<3), ([4, 9, 3], -1, 0..<1), ([6], 0, 0..<0)])
     func sliceMatchesReference(_ c: ([Int], Int, Range<Int>)) {
         let x = random(c.0, seed: 122)

@@ -91,7 +91,10 @@ public func permuteKernel(out: UnsafeMutableRawPointer, x: UnsafeRawPointer, sha
                 while ib < i8 {
                     var jb = j0
                     while jb < j8 {
-                        transpose8x8(s + ib + jb * strideJ, sourceStride: strideJ, d + ib * strideK + jb, destinationStride: strideK)
+                        // GEMM's 8×8 register transpose; moving 4-byte patterns as Float changes no bits.
+                        transpose8x8(UnsafeRawPointer(s + ib + jb * strideJ).assumingMemoryBound(to: Float.self), sourceStride: strideJ,
+                                     UnsafeMutableRawPointer(d + ib * strideK + jb).assumingMemoryBound(to: Float.self),
+                                     destinationStride: strideK)
                         jb += 8
                     }
                     ib += 8
@@ -141,30 +144,4 @@ func parallelCopy(out: UnsafeMutableRawPointer, x: UnsafeRawPointer, byteCount: 
     pool.parallelChunks(byteCount, minimumChunk: copyGrain) { range in
         (out + range.lowerBound).copyMemory(from: x + range.lowerBound, byteCount: range.count)
     }
-}
-
-/// d[i·destinationStride + j] = s[j·sourceStride + i] for i, j < 8, 4-byte elements: eight row
-/// loads, three rounds of two-source shuffles (unpack, pair shuffle, 128-bit halves), eight stores.
-@inline(__always)
-private func transpose8x8(_ s: UnsafePointer<UInt32>, sourceStride: Int, _ d: UnsafeMutablePointer<UInt32>, destinationStride: Int) {
-    typealias Row = SIMD8<UInt32>
-    @inline(__always) func load(_ j: Int) -> Row { UnsafeRawPointer(s + j * sourceStride).loadUnaligned(as: Row.self) }
-    @inline(__always) func low(_ x: Row, _ y: Row) -> Row { Row(x[0], y[0], x[1], y[1], x[4], y[4], x[5], y[5]) }
-    @inline(__always) func high(_ x: Row, _ y: Row) -> Row { Row(x[2], y[2], x[3], y[3], x[6], y[6], x[7], y[7]) }
-    @inline(__always) func pairsLow(_ x: Row, _ y: Row) -> Row { Row(x[0], x[1], y[0], y[1], x[4], x[5], y[4], y[5]) }
-    @inline(__always) func pairsHigh(_ x: Row, _ y: Row) -> Row { Row(x[2], x[3], y[2], y[3], x[6], x[7], y[6], y[7]) }
-    let r0 = load(0), r1 = load(1), r2 = load(2), r3 = load(3), r4 = load(4), r5 = load(5), r6 = load(6), r7 = load(7)
-    let a0 = low(r0, r1), a1 = high(r0, r1), a2 = low(r2, r3), a3 = high(r2, r3)
-    let a4 = low(r4, r5), a5 = high(r4, r5), a6 = low(r6, r7), a7 = high(r6, r7)
-    // b0 = column 0 (low half) and 4 (high half) of rows 0–3, b4 the same of rows 4–7, and so on.
-    let b0 = pairsLow(a0, a2), b1 = pairsHigh(a0, a2), b2 = pairsLow(a1, a3), b3 = pairsHigh(a1, a3)
-    let b4 = pairsLow(a4, a6), b5 = pairsHigh(a4, a6), b6 = pairsLow(a5, a7), b7 = pairsHigh(a5, a7)
-    @inline(__always) func store(_ index: Int, _ top: Row, _ bottom: Row) {
-        UnsafeMutableRawPointer(d + index * destinationStride).storeBytes(of: Row(lowHalf: top.lowHalf, highHalf: bottom.lowHalf), as: Row.self)
-        UnsafeMutableRawPointer(d + (index + 4) * destinationStride).storeBytes(of: Row(lowHalf: top.highHalf, highHalf: bottom.highHalf), as: Row.self)
-    }
-    store(0, b0, b4)
-    store(1, b1, b5)
-    store(2, b2, b6)
-    store(3, b3, b7)
 }
