@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
-        .testTarget(name: "PeriscopeTests", dependencies: ["periscope", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "PeriscopeTests", dependencies: ["periscope", "NN", "Registry", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "periscope-http-bench"], swiftSettings: baselineFlags),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: baselineFlags),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: baselineFlags),

@@ -3,7 +3,8 @@ import Models
 import NN
 import Tensors
 
-// `periscope extract …`: one forward pass from the command line, writing the requested layers.
+// `periscope extract …`: one forward pass from the command line, writing the requested layers;
+// or, with `--dataset`, the layers of every item of a dataset as shards (ExtractCommand+Dataset).
 
 /// `extract MODEL-SOURCE (--input IN.safetensors | --text "…"… | --image FILE) --layers L1,L2
 /// --output OUT.safetensors|OUT.json [--max-length N]`.
@@ -13,9 +14,10 @@ import Tensors
 /// safetensors file, or JSON `{"model": …, "features": {name: {"shape", "dtype", "data"}}}`.
 enum ExtractCommand {
     static let usage = "extract " + ModelSource.usage + " " + ModelInput.usage
-        + " --layers L1,L2 --output OUT.safetensors|OUT.json [--max-length N]"
+        + " --layers L1,L2 --output OUT.safetensors|OUT.json [--max-length N]\n  " + datasetUsage
 
     static func run(_ arguments: inout CommandLineArguments) throws {
+        if let dataset = try arguments.option("dataset") { return try runDataset(dataset, &arguments) }
         let input = try ModelInput.parse(&arguments)
         guard let layerList = try arguments.option("layers") else { throw CommandLineError.missingArgument("--layers L1,L2") }
         guard let outputPath = try arguments.option("output") else { throw CommandLineError.missingArgument("--output OUT.safetensors|OUT.json") }

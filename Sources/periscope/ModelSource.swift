@@ -56,10 +56,7 @@ enum ModelSource {
     func load(seed: UInt64 = 0) throws -> LoadedModel {
         switch self {
         case let .registered(name, version, configuration):
-            let registry = try ModelRegistry(databasePath: configuration.databasePath, modelRoot: configuration.modelRoot)
-            let verified = try registry.verifyWeights(name: name, version: version)
-            return try LoadedModel.load(architecture: verified.version.architecture, configuration: Data(verified.version.configuration.utf8),
-                                        weights: URL(fileURLWithPath: verified.absolutePath))
+            return try Self.loadVerified(Self.verify(name: name, version: version, configuration: configuration))
         case let .architecture(name, weights, configuration):
             var data: Data?
             if let configuration {
@@ -72,5 +69,43 @@ enum ModelSource {
         case let .huggingFaceDirectory(path):
             return try LoadedModel.load(huggingFaceDirectory: URL(fileURLWithPath: path, isDirectory: true))
         }
+    }
+
+    /// Loads the model and says which one it is (`ModelIdentity`: the registered checksum, or the
+    /// SHA-256 of the files it was read from), for records that must tell models apart.
+    func loadIdentified() throws -> (model: LoadedModel, identity: ModelIdentity) {
+        switch self {
+        case let .registered(name, version, configuration):
+            let verified = try Self.verify(name: name, version: version, configuration: configuration)
+            let identity = ModelIdentity(name: verified.version.name, version: verified.version.version, architecture: verified.version.architecture,
+                                         weightsSHA256: verified.version.sha256, configurationSHA256: nil)
+            return (try Self.loadVerified(verified), identity)
+        case let .architecture(_, weights, configuration):
+            let model = try load()
+            let identity = ModelIdentity(name: model.name, version: nil, architecture: model.name,
+                                         weightsSHA256: try weights.map { try ModelIdentity.sha256(ofFileAt: $0, option: "weights") } ?? "none (seeded)",
+                                         configurationSHA256: try configuration.map { try ModelIdentity.sha256(ofFileAt: $0, option: "config") })
+            return (model, identity)
+        case let .huggingFaceDirectory(path):
+            let model = try load()
+            let directory = URL(fileURLWithPath: path, isDirectory: true)
+            let identity = ModelIdentity(
+                name: directory.standardizedFileURL.lastPathComponent, version: nil, architecture: model.name,
+                weightsSHA256: try ModelIdentity.sha256(ofFileAt: directory.appendingPathComponent("model.safetensors").path, option: "hf-dir"),
+                configurationSHA256: try ModelIdentity.sha256(ofFileAt: directory.appendingPathComponent("config.json").path, option: "hf-dir"))
+            return (model, identity)
+        }
+    }
+
+    /// A registered version whose weights passed the registry's size and SHA-256 checks.
+    private static func verify(name: String, version: Int?, configuration: PeriscopeConfiguration) throws -> VerifiedWeights {
+        let registry = try ModelRegistry(databasePath: configuration.databasePath, modelRoot: configuration.modelRoot)
+        return try registry.verifyWeights(name: name, version: version)
+    }
+
+    /// Builds a registered version from its verified weights and its stored configuration.
+    private static func loadVerified(_ verified: VerifiedWeights) throws -> LoadedModel {
+        try LoadedModel.load(architecture: verified.version.architecture, configuration: Data(verified.version.configuration.utf8),
+                             weights: URL(fileURLWithPath: verified.absolutePath))
     }
 }

@@ -1,0 +1,83 @@
+import Foundation
+import Models
+import NN
+import Service
+
+// MARK: - `periscope extract … --dataset PATH --output-dir DIR`
+
+extension ExtractCommand {
+    static let datasetUsage = "extract " + ModelSource.usage + " --dataset DIR|TEXTS.txt|TEXTS.jsonl|IN.safetensors --layers L1,L2"
+        + " --output-dir DIR [--rows-per-shard N] [--batch-size B] [--pool none|mean|max|cls] [--flatten] [--normalize]"
+        + " [--dtype float32|float16] [--max-length N] [--strict] [--quiet] [--progress-interval SECONDS]"
+
+    /// Defaults of the dataset options.
+    static let defaultRowsPerShard = 1000
+    static let defaultBatchSize = 16
+
+    /// Extracts `--layers` over every item of the dataset at `datasetPath` (`DatasetExtraction`),
+    /// resuming the extraction already in `--output-dir` when there is one.
+    static func runDataset(_ datasetPath: String, _ arguments: inout CommandLineArguments) throws {
+        guard let layerList = try arguments.option("layers") else { throw CommandLineError.missingArgument("--layers L1,L2") }
+        guard let outputDirectory = try arguments.option("output-dir") else { throw CommandLineError.missingArgument("--output-dir DIR") }
+        let rowsPerShard = try positiveOption(&arguments, "rows-per-shard") ?? defaultRowsPerShard
+        let batchSize = try positiveOption(&arguments, "batch-size") ?? defaultBatchSize
+        let maxLength = try positiveOption(&arguments, "max-length")
+        let pool = try enumOption(&arguments, "pool", PoolingMode.self) ?? PoolingMode.none
+        let dtype = try enumOption(&arguments, "dtype", OutputDType.self) ?? .float32
+        let flatten = arguments.flag("flatten"), normalize = arguments.flag("normalize")
+        let strict = arguments.flag("strict"), quiet = arguments.flag("quiet")
+        let intervalText = try arguments.option("progress-interval")
+        let interval = try intervalText.map { (text: String) throws -> Double in
+            guard let value = Double(text), value > 0, value.isFinite else {
+                throw CommandLineError.invalidValue(option: "progress-interval", value: text, expected: "a positive number of seconds")
+            }
+            return value
+        } ?? 5
+        let source = try ModelSource.parse(&arguments, requiresWeights: true)
+        try arguments.finish()
+        let layers = try parseLayers(layerList)
+
+        let dataset = try Dataset.open(datasetPath)
+        let (model, identity) = try source.loadIdentified()
+        let options = ExtractionManifest.Options(
+            layers: layers.map(\.description), pool: pool.rawValue, flatten: flatten, normalize: normalize, dtype: dtype.rawValue,
+            batchSize: batchSize, rowsPerShard: rowsPerShard, maxLength: maxLength)
+        let plan = ExtractionManifest(model: identity, input: .init(kind: dataset.kind, path: datasetPath, items: dataset.items.count,
+                                                                    sha256: dataset.sha256), options: options)
+        let extraction = DatasetExtraction(
+            model: model, dataset: dataset, plan: plan, selectors: layers,
+            postProcessing: FeaturePostProcessing(pool: pool, flatten: flatten, normalize: normalize, dtype: dtype),
+            outputDirectory: outputDirectory, strict: strict, progressStyle: ExtractionProgress.style(quiet: quiet, interval: interval))
+        let summary = try extraction.run()
+        print(summaryLine(summary, directory: outputDirectory))
+    }
+
+    /// `wrote 9998 rows (2 items skipped) in 10 shards to OUT: 10000 items in 117.2 s, 85.3 items/s`.
+    static func summaryLine(_ summary: DatasetExtraction.Summary, directory: String) -> String {
+        let manifest = summary.manifest
+        let files = manifest.shards.filter { $0.file != nil }.count
+        var line = "wrote \(manifest.rows) rows (\(manifest.skipped.count) items skipped) in \(files) shards to \(directory)"
+        if summary.items == 0 && summary.firstShard == manifest.shards.count {
+            return line + ": already complete, nothing to do"
+        }
+        if summary.firstShard > 0 { line += ", resumed at shard \(summary.firstShard)" }
+        return line + String(format: ": %ld items in %.1f s, %.1f items/s", summary.items, summary.seconds, summary.itemsPerSecond)
+    }
+
+    /// `--name N` as a positive integer.
+    private static func positiveOption(_ arguments: inout CommandLineArguments, _ name: String) throws -> Int? {
+        guard let value = try arguments.integerOption(name) else { return nil }
+        guard value > 0 else { throw CommandLineError.invalidValue(option: name, value: String(value), expected: "a positive integer") }
+        return value
+    }
+
+    /// `--name VALUE` as one of an enumeration's raw values.
+    private static func enumOption<Value: RawRepresentable & CaseIterable>(_ arguments: inout CommandLineArguments, _ name: String,
+                                                                          _ type: Value.Type) throws -> Value? where Value.RawValue == String {
+        guard let text = try arguments.option(name) else { return nil }
+        guard let value = Value(rawValue: text) else {
+            throw CommandLineError.invalidValue(option: name, value: text, expected: "one of " + Value.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return value
+    }
+}
