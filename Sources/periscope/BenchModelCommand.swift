@@ -14,7 +14,7 @@ import Tensors
 /// `{"median_ms": …, "p90_ms": …, "iterations": …}`.
 enum BenchModelCommand {
     static let usage = "bench model " + ModelSource.usage
-        + " (--batch B [--seq S] [--image-size N] | --input IN.safetensors) --iterations N [--warmup W] [--threads T] [--without-fusion] [--profile-layers]"
+        + " (--batch B [--seq S] [--image-size N] | --input IN.safetensors) --iterations N [--warmup W] [--threads T] [--precision P] [--without-fusion] [--profile-layers]"
 
     static func run(_ arguments: inout CommandLineArguments) throws {
         let batch = try positive(&arguments, "batch", default: 1)
@@ -26,19 +26,20 @@ enum BenchModelCommand {
         let profileLayers = arguments.flag("profile-layers")
         let withoutFusion = arguments.flag("without-fusion")
         let inputPath = try arguments.option("input")
+        let precision = try ModelSource.parsePrecision(&arguments)
         let source = try ModelSource.parse(&arguments, requiresWeights: false)
         try arguments.finish()
         if let imageSize, imageSize <= 0 { throw CommandLineError.invalidValue(option: "image-size", value: "\(imageSize)", expected: "a positive integer") }
         if let threads, threads <= 0 { throw CommandLineError.invalidValue(option: "threads", value: "\(threads)", expected: "a positive integer") }
 
-        let model = try source.load(seed: 42)
+        let model = try source.load(seed: 42, precision: precision)
         let inputs = try inputPath.map { try ModelInput.file($0).load(for: model) }
             ?? benchmarkInputs(model, batch: batch, sequence: sequence, imageSize: imageSize)
         let pool = threads.map { ThreadPool(threadCount: $0) } ?? ThreadPool.shared
         defer { if threads != nil { pool.shutdown() } }
         let replica = try model.makeReplica()
         let shapes = inputs.keys.sorted().map { "\($0) \(inputs[$0]!.shape)" }.joined(separator: ", ")
-        print("model: \(model.name) (\(model.parameterCount) parameters), inputs: \(shapes), threads: \(pool.threadCount)"
+        print("model: \(model.name) (\(model.parameterCount) parameters), precision: \(model.precision), inputs: \(shapes), threads: \(pool.threadCount)"
               + (withoutFusion ? ", fused paths off" : ""))
 
         // A no-op global hook makes every module run on its own, as a capture of every layer does:

@@ -51,6 +51,7 @@ import Testing
         #expect(model.labels == (oldVersion >= 2 ? ["task": "demo"] : [:]))
         #expect(model.versions.map(\.version) == [3])
         #expect(model.versions[0].configuration == #"{"hidden": 4}"#)
+        #expect(model.versions[0].precision == .float32)
         #expect(try registry.verifyWeights(name: "old").version.sha256 == hexDigest(weights))
         try directory.write(weights, to: "models/new.safetensors")
         let next = try registry.register(ModelRegistration(name: "old", architecture: "mlp"), weightsPath: "new.safetensors")

@@ -99,7 +99,8 @@ struct RegistryEndpoints {
         let registration = ModelRegistration(
             name: try fields.requiredString("name"), architecture: try fields.requiredString("architecture"),
             configuration: configuration, description: try Self.description(fields.string("description")),
-            labels: try Self.labels(fields.object("labels")), preload: try fields.bool("preload"))
+            labels: try Self.labels(fields.object("labels")), preload: try fields.bool("preload"),
+            precision: try fields.choice("precision", as: ModelPrecision.self) ?? .float32)
         try Self.validate(registration)
         let registry = context.registry
         let (_, absolutePath) = try registry.modelRoot.resolve(weightsPath)
@@ -121,7 +122,8 @@ struct RegistryEndpoints {
         let expectedSHA256 = parameters.sha256
         let registration = ModelRegistration(
             name: name, architecture: architecture, configuration: configuration,
-            description: parameters.description, labels: labels, preload: parameters.preload)
+            description: parameters.description, labels: labels, preload: parameters.preload,
+            precision: parameters.precision ?? .float32)
         try Self.validate(registration)
         var expectedBytes: Int64?
         if case .contentLength(let length) = head.bodyFraming { expectedBytes = Int64(length) }
