@@ -11,8 +11,9 @@ import PackageDescription
 #if arch(x86_64)
 let baselineFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
 let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v4"])]
-// The C integer kernels: AVX2 intrinsics, optimized in debug builds too, and no contraction of
-// a·b + c into an FMA, so the epilogue rounds exactly like its naive twin.
+// The int8 GEMM micro-kernel in C (see Sources/CKernelsAVX2 for why not Swift): AVX2 intrinsics,
+// optimized in debug builds too, and no contraction of a·b + c into an FMA, so the epilogue rounds
+// exactly like its naive twin.
 let avx2CFlags: [CSetting] = [.unsafeFlags(["-march=x86-64-v3", "-O2", "-ffp-contract=off"])]
 #else
 let baselineFlags: [SwiftSetting] = []

@@ -1,66 +1,29 @@
-// AVX2 int8 GEMM for dynamically quantized linear layers: int16 operands (sign-extended int8),
-// vpmaddwd products summed in int32 — exact, unlike u8×s8 vpmaddubsw, which saturates to int16 —
-// and the dequantization, bias, residual and ReLU applied while the sums are in registers.
+// AVX2 int8 GEMM micro-kernel for dynamically quantized linear layers: int16 operands (int8 values
+// sign-extended), vpmaddwd products summed in int32 — exact, unlike u8×s8 vpmaddubsw, which
+// saturates to int16 — and the dequantization, bias, residual and ReLU applied while the sums are
+// in registers.
+//
+// Why C and not Swift like the other kernels: Swift's SIMD types have no pmaddwd, and LLVM forms it
+// from Swift SIMD code only in isolation. Tried on the release build (Swift 6.3.1, objdump, 2026-12-05):
+// widen 16 lanes, multiply, `evenHalf &+ oddHalf` → vpmulld + shuffles; widen the even and the odd
+// lanes, multiply, add → vpmaddwd in a lone function, but vpmulld + vpshufb in a register tile (a
+// widened operand shared by four products, the sum reassociated with the accumulator) and in a
+// dot-product tile of plain loads; in a register-only loop, vpmaddwd with constant weights turned
+// into shifts, with run-time ones back into vpmulld. With the intrinsic the instruction is what is
+// written. So this target holds only the tile loop and the throughput loop; packing and the row
+// quantization are Swift (KernelsAVX2/QuantizedGEMMAVX2.swift).
 //
 // Shape letters: M rows of A and C, N output channels (columns of C), K depth (pairs = ⌈K/2⌉).
 // Tiles are 6 rows × 16 channels (two panels): 12 ymm accumulators, 2 weight vectors, 1 broadcast.
-// Built with -mavx2 -ffp-contract=off so the epilogue rounds exactly like its naive twin
+// Built with -march=x86-64-v3 -ffp-contract=off so the epilogue rounds exactly like its naive twin
 // (`Reference.quantizedLinear`): separate multiply and adds, in the same order.
 #include "CKernelsAVX2.h"
-#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__AVX2__)
 #include <immintrin.h>
 
 int periscope_qgemm_avx2_built(void) { return 1; }
-
-void periscope_qgemm_pack_avx2(const int8_t *weights, long outputs, long depth, int16_t *panels) {
-    long pairs = (depth + 1) / 2, panelStride = 16 * pairs;
-    long panelCount = (outputs + 7) / 8;
-    memset(panels, 0, sizeof(int16_t) * (size_t)(panelCount * panelStride));
-    for (long j = 0; j < outputs; j++) {
-        int16_t *panel = panels + (j / 8) * panelStride + 2 * (j % 8);
-        const int8_t *row = weights + j * depth;
-        for (long k = 0; k < depth; k++) panel[16 * (k / 2) + (k % 2)] = row[k];
-    }
-}
-
-void periscope_quantize_rows_avx2(long rows, long depth, const float *x, long xRowStride,
-                                  int16_t *output, long outputRowStride, float *scales) {
-    const __m256 signBit = _mm256_set1_ps(-0.0f);
-    long vectorDepth = depth / 16 * 16;
-    for (long i = 0; i < rows; i++) {
-        const float *row = x + i * xRowStride;
-        int16_t *out = output + i * outputRowStride;
-        __m256 largest = _mm256_setzero_ps();
-        long k = 0;
-        for (; k + 8 <= depth; k += 8) largest = _mm256_max_ps(largest, _mm256_andnot_ps(signBit, _mm256_loadu_ps(row + k)));
-        float lanes[8], maxAbs = 0;
-        _mm256_storeu_ps(lanes, largest);
-        for (int j = 0; j < 8; j++) maxAbs = lanes[j] > maxAbs ? lanes[j] : maxAbs;
-        for (; k < depth; k++) { float a = row[k] < 0 ? -row[k] : row[k]; maxAbs = a > maxAbs ? a : maxAbs; }
-        float inverse = maxAbs > 0 ? 127.0f / maxAbs : 0.0f;
-        scales[i] = maxAbs / 127.0f;
-        __m256 factor = _mm256_set1_ps(inverse);
-        const __m256i low = _mm256_set1_epi32(-127), high = _mm256_set1_epi32(127);
-        for (k = 0; k < vectorDepth; k += 16) {
-            // cvtps rounds half to even (the default MXCSR mode), like rounded(.toNearestOrEven).
-            __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(row + k), factor));
-            __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(row + k + 8), factor));
-            q0 = _mm256_min_epi32(_mm256_max_epi32(q0, low), high);
-            q1 = _mm256_min_epi32(_mm256_max_epi32(q1, low), high);
-            // packs works per 128-bit lane: [q0 lo, q1 lo, q0 hi, q1 hi]; the permute restores order.
-            __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);
-            _mm256_storeu_si256((__m256i *)(out + k), packed);
-        }
-        for (; k < depth; k++) {
-            float q = nearbyintf(row[k] * inverse);
-            out[k] = (int16_t)(q > 127 ? 127 : (q < -127 ? -127 : q));
-        }
-        if (depth % 2) out[depth] = 0;
-    }
-}
 
 /// The pair A[i, 2q], A[i, 2q+1] in all 8 lanes.
 static inline __m256i broadcastPair(const int16_t *row, long q) {
@@ -151,16 +114,32 @@ void periscope_qgemm_avx2(long rows, long pairs, const int16_t *a, long aRowStri
     }
 }
 
+int periscope_madd_throughput_avx2(long iterations, int seed) {
+    // 12 independent vpmaddwd + vpaddd chains; each multiply reads its own accumulator, so nothing
+    // is loop-invariant, and 12 chains cover the latency on every pipe that can take them.
+    const __m256i w = _mm256_set1_epi32(seed | 0x00010001);
+    __m256i a[12];
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_epi32(seed + i);
+    for (long n = 0; n < iterations; n++) {
+        a[0] = _mm256_add_epi32(a[0], _mm256_madd_epi16(a[0], w)); a[1] = _mm256_add_epi32(a[1], _mm256_madd_epi16(a[1], w));
+        a[2] = _mm256_add_epi32(a[2], _mm256_madd_epi16(a[2], w)); a[3] = _mm256_add_epi32(a[3], _mm256_madd_epi16(a[3], w));
+        a[4] = _mm256_add_epi32(a[4], _mm256_madd_epi16(a[4], w)); a[5] = _mm256_add_epi32(a[5], _mm256_madd_epi16(a[5], w));
+        a[6] = _mm256_add_epi32(a[6], _mm256_madd_epi16(a[6], w)); a[7] = _mm256_add_epi32(a[7], _mm256_madd_epi16(a[7], w));
+        a[8] = _mm256_add_epi32(a[8], _mm256_madd_epi16(a[8], w)); a[9] = _mm256_add_epi32(a[9], _mm256_madd_epi16(a[9], w));
+        a[10] = _mm256_add_epi32(a[10], _mm256_madd_epi16(a[10], w)); a[11] = _mm256_add_epi32(a[11], _mm256_madd_epi16(a[11], w));
+    }
+    __m256i total = a[0];
+    for (int i = 1; i < 12; i++) total = _mm256_add_epi32(total, a[i]);
+    int lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, total);
+    return lanes[0] ^ lanes[7];
+}
+
 #else
 
 int periscope_qgemm_avx2_built(void) { return 0; }
-void periscope_qgemm_pack_avx2(const int8_t *weights, long outputs, long depth, int16_t *panels) {
-    (void)weights; (void)outputs; (void)depth; (void)panels;
-    __builtin_trap();
-}
-void periscope_quantize_rows_avx2(long rows, long depth, const float *x, long xRowStride,
-                                  int16_t *output, long outputRowStride, float *scales) {
-    (void)rows; (void)depth; (void)x; (void)xRowStride; (void)output; (void)outputRowStride; (void)scales;
+int periscope_madd_throughput_avx2(long iterations, int seed) {
+    (void)iterations; (void)seed;
     __builtin_trap();
 }
 void periscope_qgemm_avx2(long rows, long pairs, const int16_t *a, long aRowStride, const float *rowScales,

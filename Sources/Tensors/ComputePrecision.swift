@@ -21,12 +21,11 @@ public enum ComputePrecision: String, CaseIterable, Sendable, CustomStringConver
         case .float32, .int8:
             return nil
         case .bfloat16:
-            let missing = ["avx512_bf16"].filter { !CPUFeatures.current.flags.contains($0) }
-            if !missing.isEmpty {
-                return "needs the CPU feature \(missing.joined(separator: ", ")) (vdpbf16ps), which this CPU lacks; "
+            if !CPUFeatures.current.contains(["avx512_bf16"]) {
+                return "needs the CPU feature AVX512_BF16 (vdpbf16ps; avx512_bf16 in /proc/cpuinfo), which this CPU lacks; "
                     + "register the version as float32 or int8"
             }
-            return "this build has no bfloat16 GEMM yet (the CPU has avx512_bf16); register the version as float32 or int8"
+            return "this build has no bfloat16 GEMM yet (the CPU has AVX512_BF16); register the version as float32 or int8"
         }
     }
 }

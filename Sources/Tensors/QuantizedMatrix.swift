@@ -5,7 +5,7 @@ import Darwin
 #endif
 import Synchronization
 #if arch(x86_64)
-import CKernelsAVX2
+import KernelsAVX2
 #endif
 
 /// A constant weight W[R×C] quantized for int8 linear layers: each row (output channel) scaled
@@ -57,10 +57,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
     func avx2Panels() -> UnsafePointer<Int16> {
         packed.withLock { panels in
             if let panels { return UnsafePointer(panels.base) }
-            let pairs = (columns + 1) / 2
-            let count = (rows + 7) / 8 * 16 * pairs
-            let built = PackedInt16Panels(count: max(count, 16))
-            values.withUnsafeBufferPointer { periscope_qgemm_pack_avx2($0.baseAddress, rows, columns, built.base) }
+            let built = PackedInt16Panels(count: max(quantizedPackedCountAVX2(outputs: rows, depth: columns), 16))
+            values.withUnsafeBufferPointer { quantizedPackAVX2(weights: $0.baseAddress!, outputs: rows, depth: columns, panels: built.base) }
             panels = built
             return UnsafePointer(built.base)
         }

@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import CKernelsAVX2
+import KernelsAVX2
 #endif
 
 extension Tensor {
@@ -85,8 +86,9 @@ extension Tensor {
                                      outputRowStride: Int, scales: UnsafeMutablePointer<Float>, kernel: QuantizedKernel) {
         #if arch(x86_64)
         if kernel == .avx2 {
-            periscope_quantize_rows_avx2(range.count, depth, x + range.lowerBound * depth, depth,
-                                         output + range.lowerBound * outputRowStride, outputRowStride, scales + range.lowerBound)
+            quantizeRowsAVX2(rows: range.count, depth: depth, x: x + range.lowerBound * depth, xRowStride: depth,
+                             output: output + range.lowerBound * outputRowStride, outputRowStride: outputRowStride,
+                             scales: scales + range.lowerBound)
             return
         }
         #endif
@@ -96,7 +98,7 @@ extension Tensor {
             scales[i] = scale
             let target = output + i * outputRowStride
             for k in 0..<depth { target[k] = quantizeSymmetric(row[k], inverse: inverse) }
-            if depth < outputRowStride { target[depth] = 0 }
+            for k in depth..<outputRowStride { target[k] = 0 }
         }
     }
 }

@@ -1,6 +1,7 @@
-// Integer kernels for AVX2 that Swift's SIMD types cannot express (no pmaddwd): a small C target
-// built with its own -mavx2 flag, called from Tensors only when the CPU has AVX2 (see
-// QuantizedKernel). Everything here is plain C with intrinsics; the shape comments follow GEMM.swift.
+// The int8 GEMM micro-kernel for AVX2, in C because Swift does not get LLVM to emit vpmaddwd in a
+// register tile (see QuantizedGEMMAVX2.c): a small target built with its own -march=x86-64-v3,
+// called from Tensors only when the CPU has AVX2 (see QuantizedKernel). The weight panels are packed
+// and the rows quantized by Swift (KernelsAVX2/QuantizedGEMMAVX2.swift) in the layouts below.
 #ifndef PERISCOPE_CKERNELSAVX2_H
 #define PERISCOPE_CKERNELSAVX2_H
 
@@ -14,17 +15,9 @@
 /// Returns 1 when this build contains the AVX2 kernels (x86-64), 0 elsewhere.
 int periscope_qgemm_avx2_built(void);
 
-/// Packs a quantized weight W[N×K] (int8, row-major, one row per output channel) into panels of 8
-/// output channels, sign-extended to int16 and interleaved by pairs of k:
+/// Weight panels (packed by `quantizedPackAVX2`): 8 output channels interleaved by pairs of k,
 /// panel p, pair q holds W[8p + j, 2q + t] at panels[p·panelStride + 16q + 2j + t] (zero past N and K),
-/// with panelStride = 16·⌈K/2⌉. `panels` must hold ⌈N/8⌉·panelStride int16 values.
-void periscope_qgemm_pack_avx2(const int8_t *weights, long outputs, long depth, int16_t *panels);
-
-/// Quantizes each row of X[M×K] (float, rows `xRowStride` apart) symmetrically to int16 values in
-/// [-127, 127]: scale = max|x| / 127, q = round-half-even(x · (127 / max|x|)) (0 for an all-zero row),
-/// stored in rows `outputRowStride` apart and zero-filled up to the even length 2·⌈K/2⌉.
-void periscope_quantize_rows_avx2(long rows, long depth, const float *x, long xRowStride,
-                                  int16_t *output, long outputRowStride, float *scales);
+/// panelStride = 16·pairs, 64-byte aligned.
 
 /// C[i, j] for rows 0..<M and the output channels of panels [panelBegin, panelEnd) (j < N):
 ///   v = float(Σ_k A[i,k]·W[j,k]) · (rowScales[i] · columnScales[j]);  v = v + bias[j];  v = C[i,j] + v (accumulate);  relu
@@ -33,5 +26,13 @@ void periscope_quantize_rows_avx2(long rows, long depth, const float *x, long xR
 void periscope_qgemm_avx2(long rows, long pairs, const int16_t *a, long aRowStride, const float *rowScales,
                           const int16_t *panels, long panelBegin, long panelEnd, const float *columnScales,
                           const float *bias, long outputs, float *c, long cRowStride, int accumulate, int relu);
+
+/// Integer operations (a multiply and an add per product) one iteration of
+/// `periscope_madd_throughput_avx2` performs: 12 vpmaddwd × 16 products × 2.
+#define PERISCOPE_MADD_OPERATIONS_PER_ITERATION 384
+
+/// Runs `iterations` rounds of 12 independent vpmaddwd + vpaddd chains (register-only: the tile's
+/// inner step without its loads) and returns a value derived from them.
+int periscope_madd_throughput_avx2(long iterations, int seed);
 
 #endif
