@@ -64,7 +64,7 @@ struct RegistryEndpoints {
         return HTTPResponse(status: .created, contentType: "application/json", body: RegistryJSON.body(version), headers: headers)
     }
 
-    /// `{"name", "architecture", "weights_path", "config"?, "description"?, "labels"?, "preload"?}`:
+    /// `{"name", "architecture", "weights_path", "config"?, "description"?, "labels"?, "preload"?, "precision"?}`:
     /// a file already under the model root, registered where it is, once it has loaded. A directory
     /// (Hugging Face or sentence-transformers layout) stands for the `model.safetensors` in it, and
     /// its `config.json` is the configuration unless the body gives one.
@@ -76,7 +76,7 @@ struct RegistryEndpoints {
             throw RequestError(error)
         }
         let fields = try FieldReader(document, path: "$")
-        try fields.rejectUnknownKeys(["name", "architecture", "weights_path", "config", "description", "labels", "preload"])
+        try fields.rejectUnknownKeys(["name", "architecture", "weights_path", "config", "description", "labels", "preload", "precision"])
         var weightsPath = try fields.requiredString("weights_path")
         guard !weightsPath.isEmpty else { throw RequestError(field: "weights_path", "must not be empty") }
         // A model directory (Hugging Face or sentence-transformers) stands for its model.safetensors.
