@@ -96,7 +96,7 @@ import TestSupport
             #expect(quantized.status == 201 && recorded == "int8", "\(quantized.text)")
             #expect(try await register("brain", "bfloat16").status == 201)
             let unknown = try await register("bad", "fp8")
-            #expect(unknown.status == 400 && unknown.text.contains("precision: expected one of float32, bfloat16, int8, got 'fp8'"), "\(unknown.text)")
+            #expect(unknown.status == 400 && unknown.text.contains("precision: 'fp8' is not one of: float32, bfloat16, int8"), "\(unknown.text)")
             #expect(try await service.get("/v1/models/bad").status == 404)
 
             let float32 = try await service.post("/v1/models/mlp/features", json: Self.mlpInput)
