@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 #if arch(x86_64)
 import KernelsAVX2
@@ -25,7 +20,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// One scale per row: its largest magnitude / 127 (0 for an all-zero row).
     public let scales: [Float]
     // Written once under the lock, before the pointer is published.
-    private let packed = Mutex<PackedInt16Panels?>(nil)
+    private let packed = Mutex<AlignedBuffer<Int16>?>(nil)
 
     /// Quantizes a 2-D float32 matrix [R, C] row by row (round half to even).
     public init(_ matrix: Tensor) {
@@ -47,7 +42,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
         self.scales = scales
     }
 
-    /// Bytes of the int8 values plus the packed copies built so far.
+    /// Bytes of the int8 values plus the packed copy, once built.
     public var byteCount: Int {
         values.count + scales.count * 4 + packed.withLock { $0?.byteCount ?? 0 }
     }
@@ -57,7 +52,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     func avx2Panels() -> UnsafePointer<Int16> {
         packed.withLock { panels in
             if let panels { return UnsafePointer(panels.base) }
-            let built = PackedInt16Panels(count: max(quantizedPackedCountAVX2(outputs: rows, depth: columns), 16))
+            let built = AlignedBuffer<Int16>(count: max(quantizedPackedCountAVX2(outputs: rows, depth: columns), 16))
             values.withUnsafeBufferPointer { quantizedPackAVX2(weights: $0.baseAddress!, outputs: rows, depth: columns, panels: built.base) }
             panels = built
             return UnsafePointer(built.base)
@@ -78,23 +73,4 @@ func symmetricScale(_ values: UnsafeBufferPointer<Float>) -> (scale: Float, inve
 @inline(__always)
 func quantizeSymmetric(_ value: Float, inverse: Float) -> Int16 {
     Int16(min(max((value * inverse).rounded(.toNearestOrEven), -127), 127))
-}
-
-/// One packed int16 copy: 64-byte aligned (the kernel loads its panels aligned), freed with the object.
-private final class PackedInt16Panels {
-    let base: UnsafeMutablePointer<Int16>
-    let count: Int
-
-    init(count: Int) {
-        var pointer: UnsafeMutableRawPointer?
-        // Not inside the precondition: -Ounchecked drops its condition, side effects included.
-        let result = posix_memalign(&pointer, 64, count * MemoryLayout<Int16>.stride)
-        precondition(result == 0 && pointer != nil, "QuantizedMatrix: cannot allocate \(count) int16 values")
-        base = pointer!.bindMemory(to: Int16.self, capacity: count)
-        self.count = count
-    }
-
-    var byteCount: Int { count * MemoryLayout<Int16>.stride }
-
-    deinit { free(base) }
 }
