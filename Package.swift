@@ -11,9 +11,14 @@ import PackageDescription
 #if arch(x86_64)
 let baselineFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
 let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v4"])]
+// The int8 GEMM micro-kernel in C (see Sources/CKernelsAVX2 for why not Swift): AVX2 intrinsics,
+// optimized in debug builds too, and no contraction of a·b + c into an FMA, so the epilogue rounds
+// exactly like its naive twin.
+let avx2CFlags: [CSetting] = [.unsafeFlags(["-march=x86-64-v3", "-O2", "-ffp-contract=off"])]
 #else
 let baselineFlags: [SwiftSetting] = []
 let avx512Flags: [SwiftSetting] = []
+let avx2CFlags: [CSetting] = [.unsafeFlags(["-O2", "-ffp-contract=off"])]
 #endif
 // Only the micro-kernel targets drop runtime checks: everywhere else `precondition` must still
 // evaluate (under -Ounchecked it does not), because shape checks guard memory safety.
@@ -40,7 +45,8 @@ let package = Package(
         // Tensors: tensor type, ops, kernels, thread pool.
         .target(name: "KernelsAVX512", swiftSettings: avx512Flags + unchecked + optimizedInDebug),
         .target(name: "KernelsAVX2", swiftSettings: baselineFlags + unchecked + optimizedInDebug),
-        .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2"], swiftSettings: baselineFlags),
+        .target(name: "CKernelsAVX2", cSettings: avx2CFlags),
+        .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2", "CKernelsAVX2"], swiftSettings: baselineFlags),
         // NN: Module, Parameter, Buffer, hooks, capture, state dict, safetensors, layers.
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         // ONNX: protobuf reader, ONNX graphs as module trees, operators.

@@ -352,7 +352,7 @@ private final class BertSelfAttention: Module {
         if !training, projections.allSatisfy(\.canSkipHooks), hidden.dtype == .float32,
            !Tensor.shouldRecord([hidden] + projections.flatMap { [$0.weight.value] + ($0.bias.map { [$0.value] } ?? []) }) {
             let packed = packedProjectionWeights()
-            let qkv = Tensor.linear(hidden, packedWeight: packed.matrix, bias: packed.bias)
+            let qkv = packed.linear(hidden, bias: packed.bias)
             return Tensor.multiHeadAttention(packedProjections: qkv, headCount: headCount, keyBias: keyBias)
         }
         let q = try query(hidden), k = try key(hidden), v = try value(hidden)
@@ -374,12 +374,13 @@ private final class BertSelfAttention: Module {
             sources.append(linear.weight.value)
             if let bias = linear.bias { sources.append(bias.value) }
         }
-        if let packedProjection, packedProjection.isBuilt(from: sources, kind: "bert-qkv") { return packedProjection }
-        let packed = PackedWeightCache.shared.weights(kind: "bert-qkv", sources: sources) {
+        // Per-channel int8 scales make quantizing the concatenation the same as quantizing each part.
+        let precision = query.precision, kind = PackedWeights.linearKind("bert-qkv", precision: precision)
+        if let packedProjection, packedProjection.isBuilt(from: sources, kind: kind) { return packedProjection }
+        let packed = PackedWeightCache.shared.weights(kind: kind, sources: sources) {
             let weights = [query, key, value].map { $0.weight.value.to(.float32).detached() }
             let biases = [query, key, value].map { $0.bias?.value.to(.float32).detached() ?? Tensor(zeros: [$0.outFeatures]) }
-            return PackedWeights.Payload(matrix: PackedMatrix(Tensor.concatenate(weights, axis: 0)),
-                                         bias: Tensor.concatenate(biases, axis: 0))
+            return .linear(weight: Tensor.concatenate(weights, axis: 0), bias: Tensor.concatenate(biases, axis: 0), precision: precision)
         }
         packedProjection = packed
         return packed
@@ -454,10 +455,10 @@ private final class BertIntermediate: Module {
             let packed = dense.inferenceWeights()
             if let gelu = intermediateActFn as? HiddenActivation, let approximation = gelu.geluApproximation, let bias = packed.bias {
                 // Bias and GELU in one pass over the product.
-                return Tensor.linear(hidden, packedWeight: packed.matrix, bias: nil).gelu(addingBias: bias, approximation: approximation)
+                return packed.linear(hidden, bias: nil).gelu(addingBias: bias, approximation: approximation)
             }
             if intermediateActFn is ReLU {
-                return Tensor.linear(hidden, packedWeight: packed.matrix, bias: packed.bias, relu: true)
+                return packed.linear(hidden, bias: packed.bias, relu: true)
             }
         }
         return try intermediateActFn(dense(hidden))
@@ -484,8 +485,9 @@ private final class BertPooler: UnaryModule {
 // MARK: - Fused kernels
 
 /// residual + x·Wᵀ + b as one GEMM accumulating into a copy of `residual` (x [..., in], W [out, in],
-/// residual [..., out]).
+/// residual [..., out]); in int8 the residual is added in the quantized GEMM's epilogue.
 private func linearAccumulating(_ x: Tensor, _ weights: PackedWeights, into residual: Tensor) -> Tensor {
+    if let quantized = weights.quantized { return Tensor.linear(x, quantizedWeight: quantized, bias: weights.bias, adding: residual) }
     var out = residual.detachedCopy()
     let inFeatures = weights.matrix.columns, outFeatures = weights.matrix.rows
     let rows = x.count / Swift.max(inFeatures, 1)

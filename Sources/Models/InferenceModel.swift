@@ -23,6 +23,7 @@ public final class InferenceModel {
         module = try Initializers.withoutRandomValues { try model.architecture.makeModule() }
         try module.loadStateDict(model.weights)
         module.eval()
+        if model.precision != .float32 { module.setLinearPrecision(model.precision) }
         // Discover the whole tree now, so the first forward already takes the hook-free fast paths.
         _ = module.namedModules()
     }

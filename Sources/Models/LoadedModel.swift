@@ -42,6 +42,8 @@ public struct LoadedModel: Sendable {
     public var embedding = EmbeddingConfiguration()
     /// Parameter elements.
     public let parameterCount: Int
+    /// The arithmetic every replica computes in; float32 unless `setPrecision` chose another.
+    public private(set) var precision: ComputePrecision = .float32
 
     // MARK: - Loading
 
@@ -183,6 +185,19 @@ public struct LoadedModel: Sendable {
             weights[name] = tensor
         }
         return (weights, ignored)
+    }
+
+    // MARK: - Precision
+
+    /// Makes the replicas compute in `precision`, or throws `ModelError.unsupportedPrecision` when
+    /// this CPU or this model cannot (never a silent fallback to float32).
+    public mutating func setPrecision(_ precision: ComputePrecision) throws {
+        if let reason = precision.unavailableReason { throw ModelError.unsupportedPrecision(precision.rawValue, reason: reason) }
+        if precision == .int8, case .onnx = architecture {
+            throw ModelError.unsupportedPrecision("int8", reason: "an ONNX graph computes in float32 here (int8 quantizes the Linear layers "
+                                                  + "of the built-in architectures); quantize the export with ONNX Runtime instead")
+        }
+        self.precision = precision
     }
 
     // MARK: - Interface

@@ -24,6 +24,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidInput(name: String, reason: String)
     /// Text was given to a model without a tokenizer (no `vocab.txt`), or to a vision model.
     case textInputUnsupported(architecture: String)
+    /// The model cannot compute in the requested precision here (the CPU lacks a feature, or the
+    /// architecture has no layers of that precision).
+    case unsupportedPrecision(String, reason: String)
 
     public var description: String {
         switch self {
@@ -52,6 +55,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             "input '\(name)': \(reason)"
         case let .textInputUnsupported(architecture):
             "\(architecture): this model takes no text (text needs a BERT model directory with vocab.txt)"
+        case let .unsupportedPrecision(precision, reason):
+            "precision \(precision): \(reason)"
         }
     }
 

@@ -240,7 +240,7 @@ private final class MLPBlock: Sequential {
               !Tensor.shouldRecord(input, first.weight.value, first.bias?.value)
         else { return try super.forward(input) }
         let packed = first.inferenceWeights()
-        var x = Tensor.linear(input, packedWeight: packed.matrix, bias: nil)
+        var x = packed.linear(input, bias: nil)
         x = packed.bias.map { x.gelu(addingBias: $0, approximation: gelu.approximation) } ?? x.gelu(approximation: gelu.approximation)
         for layer in layers.dropFirst(2) { x = try layer(x) }
         return x

@@ -84,10 +84,13 @@ public final class PackedWeights: @unchecked Sendable {
         public var matrix: PackedMatrix
         /// The float32 bias [out], or nil.
         public var bias: Tensor?
+        /// The same weight quantized to int8 for a linear layer computing in int8, or nil.
+        public var quantized: QuantizedMatrix?
 
-        public init(matrix: PackedMatrix, bias: Tensor?) {
+        public init(matrix: PackedMatrix, bias: Tensor?, quantized: QuantizedMatrix? = nil) {
             self.matrix = matrix
             self.bias = bias
+            self.quantized = quantized
         }
     }
 
@@ -98,12 +101,15 @@ public final class PackedWeights: @unchecked Sendable {
     // Immutable after init; PackedMatrix is itself thread-safe.
     public let matrix: PackedMatrix
     public let bias: Tensor?
+    /// Set when a linear layer computes in int8: its products use this instead of `matrix`.
+    public let quantized: QuantizedMatrix?
 
     init(kind: String, sources: [Tensor], payload: Payload) {
         self.kind = kind
         self.sources = sources
         self.matrix = payload.matrix
         self.bias = payload.bias
+        self.quantized = payload.quantized
     }
 
     /// True when this entry was built by `kind` from exactly these tensors (same storage and layout).

@@ -12,15 +12,18 @@ public struct ModelRegistration: Sendable, Equatable {
     public var labels: [String: String]?
     /// Whether the server loads the model at start; `nil` keeps the existing setting (off for a new model).
     public var preload: Bool?
+    /// The precision of the new version (each version has its own).
+    public var precision: ModelPrecision
 
     /// A registration; every optional left `nil` keeps the model's current value.
     public init(name: String, architecture: String, configuration: String = "{}", description: String? = nil,
-                labels: [String: String]? = nil, preload: Bool? = nil) {
+                labels: [String: String]? = nil, preload: Bool? = nil, precision: ModelPrecision = .float32) {
         self.name = name
         self.architecture = architecture
         self.configuration = configuration
         self.description = description
         self.labels = labels
         self.preload = preload
+        self.precision = precision
     }
 }

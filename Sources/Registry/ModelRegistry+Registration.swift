@@ -122,14 +122,15 @@ extension ModelRegistry {
         try applyMetadata(id: id, description: registration.description, labels: registration.labels, preload: registration.preload, connection)
         try connection.execute(
             """
-            INSERT INTO model_versions (model_id, version, architecture, config_json, weights_path, byte_size, sha256, created_at, status, owns_weights_file)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'registered', ?)
+            INSERT INTO model_versions (model_id, version, architecture, config_json, weights_path, byte_size, sha256, created_at, status,
+                                        owns_weights_file, precision)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'registered', ?, ?)
             """,
             [.integer(id), .int(version), .text(registration.architecture), .text(registration.configuration), .text(weightsPath),
-             .integer(byteCount), .text(sha256), .integer(now), .bool(ownsWeightsFile)])
+             .integer(byteCount), .text(sha256), .integer(now), .bool(ownsWeightsFile), .text(registration.precision.rawValue)])
         return ModelVersion(
             name: registration.name, version: version, architecture: registration.architecture, configuration: registration.configuration,
             weightsPath: weightsPath, byteCount: byteCount, sha256: sha256, createdAt: date(now), status: .registered,
-            ownsWeightsFile: ownsWeightsFile)
+            precision: registration.precision, ownsWeightsFile: ownsWeightsFile)
     }
 }

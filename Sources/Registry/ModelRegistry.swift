@@ -106,7 +106,7 @@ public final class ModelRegistry: Sendable {
 
     static let versionColumns = """
         SELECT m.name, v.version, v.architecture, v.config_json, v.weights_path, v.byte_size, v.sha256,
-               v.created_at, v.status, v.status_reason, v.owns_weights_file
+               v.created_at, v.status, v.status_reason, v.owns_weights_file, v.precision
         FROM model_versions v JOIN models m ON m.id = v.model_id
         """
 
@@ -114,7 +114,9 @@ public final class ModelRegistry: Sendable {
         ModelVersion(
             name: row.text(0), version: row.int(1), architecture: row.text(2), configuration: row.text(3),
             weightsPath: row.text(4), byteCount: row.integer(5), sha256: row.text(6), createdAt: date(row.integer(7)),
-            status: ModelStatus(name: row.text(8), reason: row.optionalText(9)), ownsWeightsFile: row.int(10) != 0)
+            status: ModelStatus(name: row.text(8), reason: row.optionalText(9)),
+            // The column's CHECK admits only the three names.
+            precision: ModelPrecision(rawValue: row.text(11)) ?? .float32, ownsWeightsFile: row.int(10) != 0)
     }
 
     private static func assemble(_ row: SQLiteRow, _ connection: SQLiteConnection) throws -> RegisteredModel {

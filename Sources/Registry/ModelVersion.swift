@@ -20,6 +20,8 @@ public struct ModelVersion: Sendable, Equatable {
     public let createdAt: Date
     /// Where the version is in its lifecycle.
     public let status: ModelStatus
+    /// The arithmetic the version computes in (float32 unless registered otherwise).
+    public let precision: ModelPrecision
     /// True when the registry made the file (upload or copy) and deletes it with the version;
     /// false for a file registered by path, which stays the user's.
     public let ownsWeightsFile: Bool

@@ -31,6 +31,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidConfiguration(name: String, reason: String)
     /// A label key or value that is empty, too long or contains control characters.
     case invalidLabel(key: String, reason: String)
+    /// A precision that is not `float32`, `bfloat16` or `int8`; `field` is where it was given.
+    case invalidPrecision(String, field: String)
     /// A status change the lifecycle does not allow (for example `ready` without `loading`).
     case invalidTransition(name: String, version: Int, from: String, to: String)
     /// A file-system call failed.
@@ -62,6 +64,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
         case .checksumMismatch(let path, let expected, let actual): "weights file \(path) has SHA-256 \(actual), registered with \(expected)"
         case .invalidConfiguration(let name, let reason): "configuration of model '\(name)' is invalid: \(reason)"
         case .invalidLabel(let key, let reason): "invalid label '\(key)': \(reason)"
+        case .invalidPrecision(let text, let field):
+            "\(field): expected one of " + ModelPrecision.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(text)'"
         case .invalidTransition(let name, let version, let from, let to): "model '\(name)' version \(version) cannot go from \(from) to \(to)"
         case .io(let operation, let path, let code): "\(operation) \(path): \(String(cString: strerror(code)))"
         case .uploadClosed: "the upload was already committed or aborted"

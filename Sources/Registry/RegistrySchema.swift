@@ -62,6 +62,11 @@ enum RegistrySchema {
             SELECT m.name, MAX(v.version) FROM models m JOIN model_versions v ON v.model_id = m.id GROUP BY m.name;
         CREATE INDEX model_versions_status ON model_versions (status);
         """,
+        // 4: the precision each version computes in; existing versions keep float32.
+        """
+        ALTER TABLE model_versions ADD COLUMN precision TEXT NOT NULL DEFAULT 'float32'
+            CHECK (precision IN ('float32', 'bfloat16', 'int8'));
+        """,
     ]
 
     /// Brings the database to `targetVersion` (default: current), refusing newer schemas.

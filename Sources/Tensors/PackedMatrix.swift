@@ -113,20 +113,5 @@ private struct PanelLayout: Hashable {
     var alongRows: Bool
 }
 
-/// One packed copy of a matrix: 64-byte-aligned floats, freed with the object. Written once before
-/// it is published under a lock, read-only after: safe to share.
-private final class PackedPanels: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Float>
-    let count: Int
-
-    init(count: Int) {
-        var pointer: UnsafeMutableRawPointer?
-        // Not inside the precondition: -Ounchecked drops its condition, side effects included.
-        let result = posix_memalign(&pointer, 64, count * MemoryLayout<Float>.stride)
-        precondition(result == 0 && pointer != nil, "PackedMatrix: cannot allocate \(count) floats")
-        base = pointer!.bindMemory(to: Float.self, capacity: count)
-        self.count = count
-    }
-
-    deinit { free(base) }
-}
+/// One packed copy of a matrix: 64-byte-aligned floats.
+private typealias PackedPanels = AlignedBuffer<Float>

@@ -12,10 +12,11 @@ import Tensors
 /// runs forward passes (seeded weights when none are given; seeded inputs of the model's shapes, or the
 /// tensors of `--input`, which is how `scripts/bench-models` gives every engine the same input) and
 /// prints, as its last line,
-/// `{"median_ms": …, "p90_ms": …, "iterations": …}`.
+/// `{"median_ms": …, "p90_ms": …, "iterations": …}`. `--precision float32,int8` runs the model in each
+/// precision, interleaved, and adds `"precisions": {"float32": {…}, "int8": {…}}` to that line.
 enum BenchModelCommand {
     static let usage = "bench model " + ModelSource.usage
-        + " (--batch B [--seq S] [--image-size N] | --input IN.safetensors) --iterations N [--warmup W] [--threads T] [--without-fusion] [--profile-layers]"
+        + " (--batch B [--seq S] [--image-size N] | --input IN.safetensors) --iterations N [--warmup W] [--threads T] [--precision P[,P…]] [--without-fusion] [--profile-layers]"
 
     static func run(_ arguments: inout CommandLineArguments) throws {
         let batch = try positive(&arguments, "batch", default: 1)
@@ -27,43 +28,91 @@ enum BenchModelCommand {
         let profileLayers = arguments.flag("profile-layers")
         let withoutFusion = arguments.flag("without-fusion")
         let inputPath = try arguments.option("input")
+        let precisions = try parsePrecisions(&arguments)
         let source = try ModelSource.parse(&arguments, requiresWeights: false)
         try arguments.finish()
         if let imageSize, imageSize <= 0 { throw CommandLineError.invalidValue(option: "image-size", value: "\(imageSize)", expected: "a positive integer") }
         if let threads, threads <= 0 { throw CommandLineError.invalidValue(option: "threads", value: "\(threads)", expected: "a positive integer") }
 
-        let model = try source.load(seed: 42)
-        let inputs = try inputPath.map { try ModelInput.file($0).load(for: model) }
-            ?? benchmarkInputs(model, batch: batch, sequence: sequence, imageSize: imageSize)
+        // One load; each precision is a copy sharing the weight storage, with its own replica.
+        let loaded = try source.load(seed: 42, precision: precisions?.first)
+        let models = try (precisions ?? [loaded.precision]).map { precision in
+            var model = loaded
+            if model.precision != precision { try model.setPrecision(precision) }
+            return model
+        }
+        let inputs = try inputPath.map { try ModelInput.file($0).load(for: loaded) }
+            ?? benchmarkInputs(loaded, batch: batch, sequence: sequence, imageSize: imageSize)
         let pool = threads.map { ThreadPool(threadCount: $0) } ?? ThreadPool.shared
         defer { if threads != nil { pool.shutdown() } }
-        let replica = try model.makeReplica()
+        let replicas = try models.map { try $0.makeReplica() }
         let shapes = inputs.keys.sorted().map { "\($0) \(inputs[$0]!.shape)" }.joined(separator: ", ")
-        print("model: \(model.name) (\(model.parameterCount) parameters), inputs: \(shapes), threads: \(pool.threadCount)"
-              + (withoutFusion ? ", fused paths off" : ""))
+        print("model: \(loaded.name) (\(loaded.parameterCount) parameters), precision: \(models.map(\.precision.rawValue).joined(separator: ", ")), "
+              + "inputs: \(shapes), threads: \(pool.threadCount), CPU: \(cpuModel())" + (withoutFusion ? ", fused paths off" : ""))
 
         // A no-op global hook makes every module run on its own, as a capture of every layer does:
         // the time without the fused paths (folded BatchNorm, fused activations, packed q|k|v).
         let noOperation = withoutFusion ? GlobalModuleHooks.registerForwardHook { _, _, _ in nil } : nil
         defer { noOperation?.remove() }
-        var times: [Double] = [], processorTimes: [Double] = []
+        // Several precisions run interleaved (one forward of each per iteration), so background
+        // load hits them alike and the medians compare side by side.
+        var times = [[Double]](repeating: [], count: replicas.count), processorTimes = times
         try ThreadPool.withCurrent(pool) {
-            for _ in 0..<max(warmup, 0) { _ = try replica.forward(inputs: inputs) }
+            for _ in 0..<max(warmup, 0) { for replica in replicas { _ = try replica.forward(inputs: inputs) } }
             for _ in 0..<iterations {
-                let start = DispatchTime.now().uptimeNanoseconds, processorStart = Self.processorMilliseconds()
-                _ = try replica.forward(inputs: inputs)
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-                processorTimes.append(Self.processorMilliseconds() - processorStart)
+                for (index, replica) in replicas.enumerated() {
+                    let start = DispatchTime.now().uptimeNanoseconds, processorStart = Self.processorMilliseconds()
+                    _ = try replica.forward(inputs: inputs)
+                    times[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                    processorTimes[index].append(Self.processorMilliseconds() - processorStart)
+                }
             }
         }
-        if profileLayers { try ThreadPool.withCurrent(pool) { try profile(replica, inputs: inputs, iterations: iterations) } }
-        let sorted = times.sorted()
-        let median = Self.median(times)
-        let p90 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.9).rounded(.up)) - 1)]
-        // CPU time (all threads, spinning included) tells a slow machine from slow code.
-        print("min \(format(sorted.first!)) ms, median \(format(median)) ms, p90 \(format(p90)) ms, max \(format(sorted.last!)) ms; "
-              + "CPU time median \(format(Self.median(processorTimes))) ms")
-        print("{\"median_ms\": \(format(median)), \"p90_ms\": \(format(p90)), \"iterations\": \(iterations)}")
+        if profileLayers {
+            for (index, replica) in replicas.enumerated() {
+                if replicas.count > 1 { print("\(models[index].precision):") }
+                try ThreadPool.withCurrent(pool) { try profile(replica, inputs: inputs, iterations: iterations) }
+            }
+        }
+        var summaries: [String] = []
+        for (index, model) in models.enumerated() {
+            let sorted = times[index].sorted()
+            let median = Self.median(times[index])
+            let p90 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.9).rounded(.up)) - 1)]
+            // CPU time (all threads, spinning included) tells a slow machine from slow code.
+            print((models.count > 1 ? "\(model.precision): " : "") + "min \(format(sorted.first!)) ms, median \(format(median)) ms, "
+                  + "p90 \(format(p90)) ms, max \(format(sorted.last!)) ms; CPU time median \(format(Self.median(processorTimes[index]))) ms"
+                  + (index > 0 ? "; \(models[0].precision) median / this median " + String(format: "%.2f", Self.median(times[0]) / median) + "×" : ""))
+            summaries.append("{\"median_ms\": \(format(median)), \"p90_ms\": \(format(p90)), \"iterations\": \(iterations)}")
+        }
+        // The last line: the first precision's figures, and every precision's when there are several.
+        if models.count == 1 {
+            print(summaries[0])
+        } else {
+            let all = zip(models, summaries).map { "\"\($0.precision)\": \($1)" }.joined(separator: ", ")
+            print(String(summaries[0].dropLast()) + ", \"precisions\": {\(all)}}")
+        }
+    }
+
+    /// `--precision P[,P…]` (float32, bfloat16, int8): nil when absent (a registered model's own
+    /// precision, else float32).
+    static func parsePrecisions(_ arguments: inout CommandLineArguments) throws -> [ComputePrecision]? {
+        guard let text = try arguments.option("precision") else { return nil }
+        let names = text.split(separator: ",").map(String.init)
+        let precisions = names.compactMap(ComputePrecision.init(rawValue:))
+        guard !names.isEmpty, precisions.count == names.count, Set(precisions).count == precisions.count else {
+            throw CommandLineError.invalidValue(option: "precision", value: text,
+                                                expected: "one or more of " + ComputePrecision.allCases.map(\.rawValue).joined(separator: ", ") + ", comma-separated")
+        }
+        return precisions
+    }
+
+    /// The CPU's model name (a figure means little without it).
+    static func cpuModel() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let name = line.split(separator: ":", maxSplits: 1).last else { return "unknown" }
+        return name.trimmingCharacters(in: .whitespaces)
     }
 
     /// Time per leaf module (summed over calls, median over iterations), measured with global hooks —

@@ -14,19 +14,20 @@ import Tensors
 /// safetensors file, or JSON `{"model": …, "features": {name: {"shape", "dtype", "data"}}}`.
 enum ExtractCommand {
     static let usage = "extract " + ModelSource.usage + " " + ModelInput.usage
-        + " --layers L1,L2 --output OUT.safetensors|OUT.json [--max-length N]\n  " + datasetUsage
+        + " --layers L1,L2 --output OUT.safetensors|OUT.json [--max-length N] [--precision P]\n  " + datasetUsage
 
     static func run(_ arguments: inout CommandLineArguments) throws {
         if let dataset = try arguments.option("dataset") { return try runDataset(dataset, &arguments) }
         let input = try ModelInput.parse(&arguments)
         guard let layerList = try arguments.option("layers") else { throw CommandLineError.missingArgument("--layers L1,L2") }
         guard let outputPath = try arguments.option("output") else { throw CommandLineError.missingArgument("--output OUT.safetensors|OUT.json") }
+        let precision = try ModelSource.parsePrecision(&arguments)
         let source = try ModelSource.parse(&arguments, requiresWeights: true)
         try arguments.finish()
         let output = try TensorOutput(path: outputPath)
         let layers = try parseLayers(layerList)
 
-        let model = try source.load()
+        let model = try source.load(precision: precision)
         let inputs = try input.load(for: model)
         let replica = try model.makeReplica()
         let features = try replica.extractFeatures(layers: layers, inputs: inputs)

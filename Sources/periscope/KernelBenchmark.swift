@@ -7,15 +7,16 @@ import Tensors
 /// and `OPENBLAS_L2_SIZE` removed so it picks its AVX-512 kernel) at 1 and 2 threads, interleaving
 /// the two so background noise hits both, and reports medians and the ratio. For the ResNet-50
 /// 3×3 convolutions it reports GFLOP/s and the share of the FMA peak measured in the same run, and
-/// the time of every convolution path on ResNet's 3×3 layers with the one `conv2d` chooses.
+/// the time of every convolution path on ResNet's 3×3 layers with the one `conv2d` chooses; then
+/// what reduced precision can gain here (`runPrecision`).
 struct KernelBenchmark {
-    enum Section: String { case gemm, conv, paths }
+    enum Section: String { case gemm, conv, paths, precision }
 
     struct Options {
         var repetitions = 7
         var secondsPerMeasurement = 0.08
         var compareWithNumpy = true
-        var sections: [Section] = [.gemm, .conv, .paths]
+        var sections: [Section] = [.gemm, .conv, .paths, .precision]
         var threadCounts = [1, 2]
     }
 
@@ -57,6 +58,7 @@ struct KernelBenchmark {
         if options.sections.contains(.gemm) { try runGEMM(pools: pools) }
         if options.sections.contains(.conv) { runConvolutions(pools: pools, peaks: peaks) }
         if options.sections.contains(.paths) { runConvolutionPaths(pools: pools) }
+        if options.sections.contains(.precision) { runPrecision(pools: pools, floatPeakPerCore: median(kernelPeakSamples[kernel] ?? [peaks[1] ?? 0])) }
         print("load average at end: \(loadAverage())")
     }
 
@@ -234,7 +236,7 @@ struct KernelBenchmark {
     // MARK: - Measurement
 
     /// Seconds per call of `body`: one warm-up call sizes a batch of about `secondsPerMeasurement`.
-    private func measure(_ body: () -> Void) -> Double {
+    func measure(_ body: () -> Void) -> Double {
         let warmStart = DispatchTime.now().uptimeNanoseconds
         body()
         let warm = Double(DispatchTime.now().uptimeNanoseconds - warmStart) * 1e-9
@@ -252,16 +254,16 @@ struct KernelBenchmark {
         return results.reduce(0, +)
     }
 
-    private func median(_ values: [Double]) -> Double {
+    func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     // MARK: - Output
 
-    private func format(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
+    func format(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
 
-    private func printTable(header: [String], rows: [[String]]) {
+    func printTable(header: [String], rows: [[String]]) {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { column, cell in

@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Models
 import Registry
+import Tensors
 
 /// Where a command's model comes from: `MODEL` (a registered model, `--version V` optional),
 /// `--architecture A [--weights W.safetensors] [--config C.json]`, `--onnx MODEL.onnx [--config C.json]`
@@ -52,11 +53,34 @@ enum ModelSource {
         return .architecture(name: architecture!, weights: weights, configuration: configuration)
     }
 
-    /// Loads the model (seeded weights when an architecture comes without weights).
-    func load(seed: UInt64 = 0) throws -> LoadedModel {
+    /// `--precision float32|bfloat16|int8`: how the loaded model computes (nil: a registered model's
+    /// own precision, else float32).
+    static func parsePrecision(_ arguments: inout CommandLineArguments) throws -> ComputePrecision? {
+        try arguments.option("precision").map { text in
+            guard let precision = ComputePrecision(rawValue: text) else {
+                throw CommandLineError.invalidValue(option: "precision", value: text,
+                                                    expected: ComputePrecision.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return precision
+        }
+    }
+
+    /// Loads the model (seeded weights when an architecture comes without weights) in `precision`
+    /// (nil: a registered model's own, else float32).
+    func load(seed: UInt64 = 0, precision: ComputePrecision? = nil) throws -> LoadedModel {
+        var (model, registered) = try loadFloat32(seed: seed)
+        // ModelPrecision (what the registry stores) and ComputePrecision name the same three cases.
+        let chosen = precision ?? registered.flatMap { ComputePrecision(rawValue: $0.rawValue) } ?? .float32
+        if chosen != .float32 { try model.setPrecision(chosen) }
+        return model
+    }
+
+    /// The model in float32, and the precision its registration asks for (nil when not registered).
+    private func loadFloat32(seed: UInt64) throws -> (LoadedModel, ModelPrecision?) {
         switch self {
         case let .registered(name, version, configuration):
-            return try Self.loadVerified(Self.verify(name: name, version: version, configuration: configuration))
+            let verified = try Self.verify(name: name, version: version, configuration: configuration)
+            return (try Self.loadVerified(verified), verified.version.precision)
         case let .architecture(name, weights, configuration):
             var data: Data?
             if let configuration {
@@ -65,9 +89,9 @@ enum ModelSource {
                 }
                 data = contents
             }
-            return try LoadedModel.load(architecture: name, configuration: data, weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed)
+            return (try LoadedModel.load(architecture: name, configuration: data, weights: weights.map { URL(fileURLWithPath: $0) }, seed: seed), nil)
         case let .huggingFaceDirectory(path):
-            return try LoadedModel.load(huggingFaceDirectory: URL(fileURLWithPath: path, isDirectory: true))
+            return (try LoadedModel.load(huggingFaceDirectory: URL(fileURLWithPath: path, isDirectory: true)), nil)
         }
     }
 
@@ -79,7 +103,12 @@ enum ModelSource {
             let verified = try Self.verify(name: name, version: version, configuration: configuration)
             let identity = ModelIdentity(name: verified.version.name, version: verified.version.version, architecture: verified.version.architecture,
                                          weightsSHA256: verified.version.sha256, configurationSHA256: nil)
-            return (try Self.loadVerified(verified), identity)
+            // The registered precision, as `load` applies it (the identity's checksum covers the weights).
+            var model = try Self.loadVerified(verified)
+            if let precision = ComputePrecision(rawValue: verified.version.precision.rawValue), precision != .float32 {
+                try model.setPrecision(precision)
+            }
+            return (model, identity)
         case let .architecture(_, weights, configuration):
             let model = try load()
             let identity = ModelIdentity(name: model.name, version: nil, architecture: model.name,

@@ -11,7 +11,7 @@ import Registry
 /// The `models` subcommands.
 enum ModelsCommand {
     static let usage = """
-        models add NAME --architecture A --weights PATH [--config C.json] [--preload] [--description D] [--labels k=v,…] [--in-place]
+        models add NAME --architecture A --weights PATH [--config C.json] [--precision float32|bfloat16|int8] [--preload] [--description D] [--labels k=v,…] [--in-place]
         models add NAME --onnx MODEL.onnx [--config C.json] [--preload] [--description D] [--labels k=v,…] [--in-place]
           models list | show NAME | remove NAME [--version V] | set-default NAME V|latest | verify NAME [--version V]
           (every models action: [--config-file FILE] [--db PATH] [--model-root DIR] [--data-dir DIR] [--json];
@@ -68,6 +68,7 @@ enum ModelsCommand {
         let description = try arguments.option("description")
         let labels = try arguments.option("labels").map(parseLabels)
         let preload = arguments.flag("preload")
+        let precision = try arguments.option("precision").map { try ModelPrecision(parsing: $0, field: "--precision") } ?? .float32
         let inPlace = arguments.flag("in-place")
         let json = arguments.flag("json")
         let name = try arguments.requiredPositional("model NAME")
@@ -81,7 +82,7 @@ enum ModelsCommand {
         }
         let registration = ModelRegistration(
             name: name, architecture: architecture, configuration: configuration, description: description, labels: labels,
-            preload: preload ? true : nil)
+            preload: preload ? true : nil, precision: precision)
         var source = weights
         var inlinedCopy: URL?
         defer { if let inlinedCopy { try? FileManager.default.removeItem(at: inlinedCopy) } }
@@ -143,10 +144,10 @@ enum ModelsCommand {
         print("labels:       \(model.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
         print("preload:      \(model.preload ? "yes" : "no")")
         print("default:      \(model.defaultVersion.map { String($0.version) } ?? "-")\(model.pinnedVersion == nil ? " (latest)" : " (pinned)")")
-        var rows = [["VERSION", "STATUS", "ARCHITECTURE", "SIZE", "SHA256", "WEIGHTS", "CREATED"]]
+        var rows = [["VERSION", "STATUS", "ARCHITECTURE", "PRECISION", "SIZE", "SHA256", "WEIGHTS", "CREATED"]]
         for version in model.versions {
             rows.append([
-                String(version.version), version.status.description, version.architecture, byteText(version.byteCount),
+                String(version.version), version.status.description, version.architecture, version.precision.rawValue, byteText(version.byteCount),
                 String(version.sha256.prefix(16)), version.weightsPath, ISO8601DateFormatter().string(from: version.createdAt),
             ])
         }
@@ -200,7 +201,7 @@ enum ModelsCommand {
         var object: [String: Any] = [
             "name": version.name, "version": version.version, "architecture": version.architecture, "weights_path": version.weightsPath,
             "byte_size": version.byteCount, "sha256": version.sha256, "status": version.status.name,
-            "created_at": ISO8601DateFormatter().string(from: version.createdAt), "owns_weights_file": version.ownsWeightsFile,
+            "precision": version.precision.rawValue, "created_at": ISO8601DateFormatter().string(from: version.createdAt), "owns_weights_file": version.ownsWeightsFile,
         ]
         if let reason = version.status.reason { object["status_reason"] = reason }
         if let data = version.configuration.data(using: .utf8), let configuration = try? JSONSerialization.jsonObject(with: data) {

@@ -19,6 +19,35 @@ import TestSupport
         }
     }
 
+    /// int8 runs ViT's linear layers quantized (output close to float32, not equal; captures are
+    /// float32); bfloat16 is refused naming AVX512_BF16 (this build has no bf16 GEMM, and where the
+    /// CPU lacks the feature the message says so); an ONNX graph is refused int8.
+    @Test func precisionIsCheckedWhenSet() async throws {
+        try await onDedicatedThread {
+            let float32 = try VisionTransformerTests.fixtureModel()
+            var int8 = float32
+            try int8.setPrecision(.int8)
+            #expect(float32.precision == .float32 && int8.precision == .int8)
+            let inputs = float32.defaultInputs(batchSize: 2)
+            let reference = try float32.makeReplica().forward(inputs: inputs)
+            let replica = try int8.makeReplica()
+            let quantized = try replica.forward(inputs: inputs)
+            #expect(quantized.dtype == .float32 && quantized.shape == reference.shape)
+            #expect(isClose(quantized, reference, tolerance: 5e-2) && !isClose(quantized, reference, tolerance: 1e-6),
+                    "\(String(describing: difference(quantized, reference)))")
+            let features = try replica.extractFeatures(layers: [.name("encoder.layers.encoder_layer_0.mlp")], inputs: inputs)
+            #expect(features["encoder.layers.encoder_layer_0.mlp"]?.dtype == .float32)
+
+            var refused = float32
+            let reason = try #require(ComputePrecision.bfloat16.unavailableReason)
+            #expect(reason.contains("AVX512_BF16"))
+            #expect(throws: ModelError.unsupportedPrecision("bfloat16", reason: reason)) { try refused.setPrecision(.bfloat16) }
+            #expect(refused.precision == .float32)
+            var graph = try LoadedModel.load(architecture: "onnx", weights: Fixtures.url("onnx/tiny_resnet.onnx"))
+            #expect(throws: ModelError.self) { try graph.setPrecision(.int8) }
+        }
+    }
+
     @Test func float32FileWeightsStayMemoryMapped() async throws {
         try await onDedicatedThread {
             let model = try VisionTransformerTests.fixtureModel()

@@ -85,4 +85,35 @@ import TestSupport
             #expect(measured.maxAbsoluteError <= 1e-4, "\(measured)")
         }
     }
+
+    /// int8 (every Linear dynamically quantized): sentence embeddings within cosine 0.99 of float32
+    /// on the fixture texts (`scripts/check-int8-embeddings` gates 2,000 varied sentences through the
+    /// service), and a capture inside a quantized block is float32 and leaves the output unchanged.
+    @Test func int8EmbeddingsStayCloseToFloat32() async throws {
+        try await onDedicatedThread {
+            let float32 = try Self.model()
+            var int8 = float32
+            try int8.setPrecision(.int8)
+            let inputs = try float32.tokenize(Self.texts, maxLength: 128)
+            let mask = try #require(inputs["attention_mask"])
+            let replica = try int8.makeReplica()
+            let plain = try replica.forward(inputs: inputs)
+            let reference = try SentencePooling.mean.pool(try float32.makeReplica().forward(inputs: inputs), attentionMask: mask, normalize: true)
+            let quantized = try SentencePooling.mean.pool(plain, attentionMask: mask, normalize: true)
+            let width = reference.shape[1], a = reference.toArray(), b = quantized.toArray()
+            var cosines: [Double] = []
+            for row in 0..<reference.shape[0] {
+                // Both rows are L2-normalized: the dot product is the cosine.
+                cosines.append((0..<width).reduce(0.0) { $0 + Double(a[row * width + $1]) * Double(b[row * width + $1]) })
+            }
+            #expect(cosines.min()! >= 0.99 && cosines.min()! < 0.999_999_9, "\(cosines)")
+            print("all-MiniLM-L6-v2 int8 against float32: cosine min \(cosines.min()!), mean \(cosines.reduce(0, +) / Double(cosines.count))")
+
+            let layers = ["encoder.layer.1.intermediate", "encoder.layer.3.attention.self.query", "last_hidden_state"]
+            let features = try replica.extractFeatures(layers: layers.map { .name($0) }, inputs: inputs, stopEarly: false)
+            for layer in layers { #expect(features[layer]?.dtype == .float32, "\(layer)") }
+            let captured = try #require(features["last_hidden_state"])
+            #expect(isClose(captured, plain, tolerance: 1e-5), "\(String(describing: difference(captured, plain)))")
+        }
+    }
 }

@@ -34,6 +34,30 @@ import TestSupport
         }
     }
 
+    /// `--precision float32,int8` times both, interleaved, in one process; bfloat16 is refused
+    /// naming the CPU feature; an unknown precision names the accepted ones.
+    @Test func precisionsRunSideBySide() async throws {
+        try await onDedicatedThread {
+            let outcome = try PeriscopeProcess.run(["bench", "model", "--hf-dir", Fixtures.url("bert_tiny").path, "--batch", "2", "--seq", "8",
+                                                    "--iterations", "3", "--warmup", "1", "--precision", "float32,int8"])
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+            #expect(outcome.standardOutput.contains("precision: float32, int8"))
+            let last = try #require(outcome.standardOutput.split(separator: "\n").last)
+            let summary = try JSONSerialization.jsonObject(with: Data(last.utf8)) as! [String: Any]
+            let precisions = try #require(summary["precisions"] as? [String: [String: Any]])
+            #expect(Set(precisions.keys) == ["float32", "int8"])
+            #expect(summary["median_ms"] as? Double == precisions["float32"]?["median_ms"] as? Double)
+            #expect((precisions["int8"]?["median_ms"] as? Double ?? 0) > 0)
+
+            let refused = try PeriscopeProcess.run(["bench", "model", "--hf-dir", Fixtures.url("bert_tiny").path, "--iterations", "1",
+                                                    "--precision", "bfloat16"])
+            #expect(refused.status == 1 && refused.standardError.contains("precision bfloat16: ") && refused.standardError.contains("AVX512_BF16"),
+                    "\(refused.standardError)")
+            let unknown = try PeriscopeProcess.run(["bench", "model", "--hf-dir", Fixtures.url("bert_tiny").path, "--precision", "fp8"])
+            #expect(unknown.status == 1 && unknown.standardError.contains("float32, bfloat16, int8"), "\(unknown.standardError)")
+        }
+    }
+
     @Test func badModelsAreOneLineErrors() async throws {
         try await onDedicatedThread {
             let unknown = try PeriscopeProcess.run(["bench", "model", "--architecture", "alexnet", "--iterations", "1"])

@@ -6,6 +6,22 @@ import Testing
 @Suite struct ModelRegistryTests {
     // MARK: - Registering and reading
 
+    /// Each version records its own precision; the database refuses a name outside the three.
+    @Test func versionsKeepTheirPrecision() throws {
+        let directory = TemporaryDirectory()
+        let registry = try directory.registry()
+        try directory.write(testBytes(count: 100, seed: 2), to: "models/w.safetensors")
+        let first = try registry.register(ModelRegistration(name: "m", architecture: "mlp"), weightsPath: "w.safetensors")
+        let second = try registry.register(ModelRegistration(name: "m", architecture: "mlp", precision: .int8), weightsPath: "w.safetensors")
+        #expect(first.precision == .float32 && second.precision == .int8)
+        #expect(try directory.registry().model(named: "m").versions.map(\.precision) == [.float32, .int8])
+        let connection = try SQLiteConnection(path: directory.databasePath, busyTimeoutMilliseconds: 1000)
+        #expect(throws: RegistryError.self) { try connection.execute("UPDATE model_versions SET precision = 'fp8'") }
+        #expect(try registry.model(named: "m").versions.map(\.precision) == [.float32, .int8])
+        #expect(throws: RegistryError.invalidPrecision("fp16", field: "precision")) { try ModelPrecision(parsing: "fp16") }
+        #expect(RegistryError.invalidPrecision("fp16", field: "precision").description == "precision: expected one of float32, bfloat16, int8, got 'fp16'")
+    }
+
     @Test func registersByPathAndReadsBack() throws {
         let directory = TemporaryDirectory()
         let registry = try directory.registry()

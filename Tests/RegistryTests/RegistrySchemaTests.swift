@@ -41,6 +41,10 @@ import Testing
                 try connection.execute("UPDATE models SET preload = 1")
                 try connection.execute("INSERT INTO model_labels (model_id, key, value) VALUES (1, 'task', 'demo')")
             }
+            if oldVersion >= 3 {
+                // What the registry writes with a version since schema 3 (the migration seeds it only for older data).
+                try connection.execute("INSERT INTO version_sequences (name, last_version) VALUES ('old', 3)")
+            }
         }
         let registry = try directory.registry()
         #expect(registry.schemaVersionAtOpen == oldVersion)
@@ -51,6 +55,7 @@ import Testing
         #expect(model.labels == (oldVersion >= 2 ? ["task": "demo"] : [:]))
         #expect(model.versions.map(\.version) == [3])
         #expect(model.versions[0].configuration == #"{"hidden": 4}"#)
+        #expect(model.versions[0].precision == .float32)
         #expect(try registry.verifyWeights(name: "old").version.sha256 == hexDigest(weights))
         try directory.write(weights, to: "models/new.safetensors")
         let next = try registry.register(ModelRegistration(name: "old", architecture: "mlp"), weightsPath: "new.safetensors")

@@ -16,7 +16,7 @@ import TestSupport
             #expect(try await service.get("/v2/health/ready").status == 200)
 
             let metadata = try await service.get("/v2/models/mlp")
-            #expect(metadata.text == #"{"name":"mlp","versions":["1"],"platform":"periscope_mlp","inputs":[{"name":"input","datatype":"FP32","shape":[-1,8]}],"outputs":[{"name":"output","datatype":"FP32","shape":[-1,4]}]}"#)
+            #expect(metadata.text == #"{"name":"mlp","versions":["1"],"platform":"periscope_mlp","precision":"float32","inputs":[{"name":"input","datatype":"FP32","shape":[-1,8]}],"outputs":[{"name":"output","datatype":"FP32","shape":[-1,4]}]}"#)
             let bert = try await service.get("/v2/models/bert/versions/1")
             #expect(bert.status == 200 && bert.text.contains(#"{"name":"last_hidden_state","datatype":"FP32","shape":[-1,-1,32]}"#))
             #expect(try await service.get("/v2/models/mlp/ready").status == 200)

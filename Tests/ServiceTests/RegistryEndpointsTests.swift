@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import Registry
 import Tensors
 import Testing
@@ -70,6 +71,59 @@ import TestSupport
             #expect(try await service.request("DELETE", "/v1/models/second").status == 204)
             #expect(try await service.post("/v1/models/second/features", json: Self.mlpInput).status == 404)
             #expect(FileManager.default.fileExists(atPath: registry.modelRoot.absolutePath("copy.safetensors")), "a file registered in place stays")
+        } catch {
+            await service.stop()
+            throw error
+        }
+        await service.stop()
+    }
+
+    /// Precision is per version: recorded, listed, shown in the V2 metadata and the metrics' labels;
+    /// int8 serves its own (close, not equal) values; bfloat16 without the CPU feature fails to
+    /// load, naming it, while the other models keep serving; an unknown name is a 400 naming the field.
+    @Test func precisionIsPerVersion() async throws {
+        let service = try await LiveService.start([.mlp("mlp")])
+        do {
+            let registry = service.application.registry
+            try FileManager.default.copyItem(atPath: registry.modelRoot.absolutePath("mlp/model.safetensors"),
+                                             toPath: registry.modelRoot.absolutePath("copy.safetensors"))
+            func register(_ name: String, _ precision: String) async throws -> LiveReply {
+                try await service.post("/v1/models", json: #"{"name":""# + name + #"","architecture":"mlp","weights_path":"copy.safetensors","config":"#
+                                       + LiveService.mlpConfiguration + #","precision":""# + precision + #""}"#)
+            }
+            let quantized = try await register("quant", "int8")
+            let recorded = try quantized.json().objectValue?["precision"]?.stringValue
+            #expect(quantized.status == 201 && recorded == "int8", "\(quantized.text)")
+            #expect(try await register("brain", "bfloat16").status == 201)
+            let unknown = try await register("bad", "fp8")
+            #expect(unknown.status == 400 && unknown.text.contains("precision: 'fp8' is not one of: float32, bfloat16, int8"), "\(unknown.text)")
+            #expect(try await service.get("/v1/models/bad").status == 404)
+
+            let float32 = try await service.post("/v1/models/mlp/features", json: Self.mlpInput)
+            let int8 = try await service.post("/v1/models/quant/features", json: Self.mlpInput)
+            #expect(float32.status == 200 && int8.status == 200, "\(int8.text)")
+            func output(_ reply: LiveReply) throws -> [Double] {
+                try reply.json().objectValue?["features"]?.objectValue?["output"]?.objectValue?["data"]?.arrayElements?
+                    .compactMap { $0.numberValue?.doubleValue } ?? []
+            }
+            let (reference, approximate) = (try output(float32), try output(int8))
+            #expect(reference.count == 4 && approximate.count == 4 && reference != approximate)
+            for (a, b) in zip(reference, approximate) { #expect(abs(a - b) <= 0.05 * max(1, abs(a)), "\(reference) vs \(approximate)") }
+
+            let listed = try await service.get("/v1/models")
+            #expect(listed.text.contains(#""name":"quant","version":1,"#) && listed.text.contains(#""precision":"int8""#))
+            #expect(listed.text.contains(#""precision":"float32""#))
+            #expect(try await service.get("/v2/models/quant").text.contains(#""precision":"int8""#))
+            let metrics = try await service.get("/metrics").text
+            #expect(metrics.contains(#"periscope_compute_seconds_count{model="quant",precision="int8"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"periscope_compute_seconds_count{model="mlp",precision="float32"} 1"#))
+
+            let refused = try await service.post("/v1/models/brain/features", json: Self.mlpInput)
+            let reason = try #require(ComputePrecision.bfloat16.unavailableReason)
+            #expect(refused.status == 503 && refused.errorType == "model_failed" && refused.text.contains(reason), "\(refused.text)")
+            #expect(try registry.version(name: "brain").status == .failed(reason: ModelError.unsupportedPrecision("bfloat16", reason: reason).description))
+            #expect(try await service.post("/v1/models/mlp/features", json: Self.mlpInput).status == 200, "the other models still serve")
+            #expect(try await service.post("/v1/models/quant/features", json: Self.mlpInput).status == 200)
         } catch {
             await service.stop()
             throw error

@@ -10,12 +10,12 @@ import Testing
         metrics.requestFinished(model: nil, endpoint: "features", status: 404, seconds: 0.0002, responseBytes: 80)
         metrics.setQueueDepth(3)
         metrics.observeQueueWait(model: "resnet50", seconds: 0.002)
-        metrics.observeCompute(model: "resnet50", seconds: 0.028, batchSize: 4)
+        metrics.observeCompute(model: "resnet50", precision: "int8", seconds: 0.028, batchSize: 4)
         metrics.observeEncode(model: "resnet50", seconds: 0.004)
         metrics.addActiveHooks(3)
         metrics.addActiveHooks(-3)
         metrics.setLoadedModels(2)
-        metrics.observeModelLoad(model: "resnet50", seconds: 1.7)
+        metrics.observeModelLoad(model: "resnet50", precision: "int8", seconds: 1.7)
         let (types, samples) = try ExpositionParser.parse(metrics.exposition())
         for (name, type) in [("periscope_requests_total", "counter"), ("periscope_request_duration_seconds", "histogram"),
                              ("periscope_response_bytes_total", "counter"), ("periscope_requests_in_flight", "gauge"),
@@ -38,7 +38,7 @@ import Testing
         #expect(sample("periscope_models_loaded") == 2)
         #expect(sample("periscope_batch_size_bucket", ["model": "resnet50", "le": "2"]) == 0)
         #expect(sample("periscope_batch_size_bucket", ["model": "resnet50", "le": "4"]) == 1)
-        #expect(sample("periscope_compute_seconds_count", ["model": "resnet50"]) == 1)
-        #expect(sample("periscope_model_load_seconds_bucket", ["model": "resnet50", "le": "+Inf"]) == 1)
+        #expect(sample("periscope_compute_seconds_count", ["model": "resnet50", "precision": "int8"]) == 1)
+        #expect(sample("periscope_model_load_seconds_bucket", ["model": "resnet50", "precision": "int8", "le": "+Inf"]) == 1)
     }
 }

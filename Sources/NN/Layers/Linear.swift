@@ -6,6 +6,11 @@ open class Linear: UnaryModule {
     public let outFeatures: Int
     public let weight: Parameter
     public let bias: Parameter?
+    /// The arithmetic of the inference path: float32, or int8 (dynamic quantization: weights per
+    /// output channel, activations per row at run time). Gradient recording always runs float32.
+    public var precision: ComputePrecision = .float32 {
+        didSet { precondition(precision != .bfloat16, "Linear: no bfloat16 kernel (ComputePrecision.unavailableReason)") }
+    }
     /// The packed weight of the inference path (shared with replicas through `PackedWeightCache`).
     private var packedWeights: PackedWeights?
 
@@ -32,19 +37,20 @@ open class Linear: UnaryModule {
         let x = try floatInput(input)
         if !Tensor.shouldRecord(x, weight.value, bias?.value) {
             let packed = inferenceWeights()
-            return Tensor.linear(x, packedWeight: packed.matrix, bias: packed.bias)
+            return packed.linear(x, bias: packed.bias)
         }
         return Tensor.linear(x, weight: weight.float32Value, bias: bias?.float32Value)
     }
 
-    /// The weight packed once for inference (and the bias in float32), rebuilt only when the
-    /// parameters get new values; replicas sharing the weight storage share it.
+    /// The weight packed once for inference (quantized too in int8; the bias in float32), rebuilt
+    /// only when the parameters or the precision change; replicas sharing the weight storage share it.
     public final func inferenceWeights() -> PackedWeights {
         var sources = [weight.value]
         if let bias { sources.append(bias.value) }
-        if let packedWeights, packedWeights.isBuilt(from: sources, kind: "linear") { return packedWeights }
-        let packed = PackedWeightCache.shared.weights(kind: "linear", sources: sources) {
-            PackedWeights.Payload(matrix: PackedMatrix(weight.float32Value.detached()), bias: bias?.float32Value.detached())
+        let kind = PackedWeights.linearKind("linear", precision: precision)
+        if let packedWeights, packedWeights.isBuilt(from: sources, kind: kind) { return packedWeights }
+        let packed = PackedWeightCache.shared.weights(kind: kind, sources: sources) {
+            .linear(weight: weight.float32Value.detached(), bias: bias?.float32Value.detached(), precision: precision)
         }
         packedWeights = packed
         return packed

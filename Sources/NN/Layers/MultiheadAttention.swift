@@ -185,19 +185,21 @@ open class MultiheadAttention: Module {
         }
         var sources = [inProjWeight.value]
         if let inProjBias { sources.append(inProjBias.value) }
+        // The input projection computes in out_proj's precision: the module's linear layers share one.
+        let precision = outProj.precision, kind = PackedWeights.linearKind("linear", precision: precision)
         let projection: PackedWeights
-        if let packedInProjection, packedInProjection.isBuilt(from: sources, kind: "linear") {
+        if let packedInProjection, packedInProjection.isBuilt(from: sources, kind: kind) {
             projection = packedInProjection
         } else {
-            projection = PackedWeightCache.shared.weights(kind: "linear", sources: sources) {
-                PackedWeights.Payload(matrix: PackedMatrix(inProjWeight.float32Value.detached()), bias: inProjBias?.float32Value.detached())
+            projection = PackedWeightCache.shared.weights(kind: kind, sources: sources) {
+                .linear(weight: inProjWeight.float32Value.detached(), bias: inProjBias?.float32Value.detached(), precision: precision)
             }
             packedInProjection = projection
         }
-        let qkv = Tensor.linear(try floatInput(query), packedWeight: projection.matrix, bias: projection.bias)
+        let qkv = projection.linear(try floatInput(query), bias: projection.bias)
         let context = Tensor.multiHeadAttention(packedProjections: qkv, headCount: headCount, keyBias: keyBias)
         let output = outProj.inferenceWeights()
-        return Tensor.linear(context, packedWeight: output.matrix, bias: output.bias)
+        return output.linear(context, bias: output.bias)
     }
 
     // MARK: - Masks

@@ -26,7 +26,7 @@ enum DomainErrorMapping {
         let message = error.description
         switch error {
         case .invalidName, .invalidVersion, .pathOutsideModelRoot, .invalidPath, .notARegularFile, .invalidConfiguration,
-             .invalidLabel, .uploadSizeMismatch, .uploadChecksumMismatch:
+             .invalidLabel, .invalidPrecision, .uploadSizeMismatch, .uploadChecksumMismatch:
             return HTTPError(.badRequest, message)
         case .modelNotFound, .versionNotFound, .weightsNotFound:
             return HTTPError(.notFound, message)

@@ -56,6 +56,9 @@ struct InferenceEndpoints {
         }
         buffer.append(raw: #"],"platform":"#)
         buffer.append(string: "periscope_" + architecture.family)
+        // Not in the protocol's required fields; clients ignore what they do not know.
+        buffer.append(raw: #","precision":"#)
+        buffer.append(string: record.precision.rawValue)
         buffer.append(raw: #","inputs":["#)
         for (index, input) in architecture.inputs.enumerated() {
             if index > 0 { buffer.append(UInt8(ascii: ",")) }

@@ -64,7 +64,7 @@ struct RegistryEndpoints {
         return HTTPResponse(status: .created, contentType: "application/json", body: RegistryJSON.body(version), headers: headers)
     }
 
-    /// `{"name", "architecture", "weights_path", "config"?, "description"?, "labels"?, "preload"?}`:
+    /// `{"name", "architecture", "weights_path", "config"?, "description"?, "labels"?, "preload"?, "precision"?}`:
     /// a file already under the model root, registered where it is, once it has loaded. A directory
     /// (Hugging Face or sentence-transformers layout) stands for the `model.safetensors` in it, and
     /// its `config.json` is the configuration unless the body gives one.
@@ -76,7 +76,7 @@ struct RegistryEndpoints {
             throw RequestError(error)
         }
         let fields = try FieldReader(document, path: "$")
-        try fields.rejectUnknownKeys(["name", "architecture", "weights_path", "config", "description", "labels", "preload"])
+        try fields.rejectUnknownKeys(["name", "architecture", "weights_path", "config", "description", "labels", "preload", "precision"])
         var weightsPath = try fields.requiredString("weights_path")
         guard !weightsPath.isEmpty else { throw RequestError(field: "weights_path", "must not be empty") }
         // A model directory (Hugging Face or sentence-transformers) stands for its model.safetensors.
@@ -99,7 +99,8 @@ struct RegistryEndpoints {
         let registration = ModelRegistration(
             name: try fields.requiredString("name"), architecture: try fields.requiredString("architecture"),
             configuration: configuration, description: try Self.description(fields.string("description")),
-            labels: try Self.labels(fields.object("labels")), preload: try fields.bool("preload"))
+            labels: try Self.labels(fields.object("labels")), preload: try fields.bool("preload"),
+            precision: try fields.choice("precision", as: ModelPrecision.self) ?? .float32)
         try Self.validate(registration)
         let registry = context.registry
         let (_, absolutePath) = try registry.modelRoot.resolve(weightsPath)
@@ -121,7 +122,8 @@ struct RegistryEndpoints {
         let expectedSHA256 = parameters.sha256
         let registration = ModelRegistration(
             name: name, architecture: architecture, configuration: configuration,
-            description: parameters.description, labels: labels, preload: parameters.preload)
+            description: parameters.description, labels: labels, preload: parameters.preload,
+            precision: parameters.precision ?? .float32)
         try Self.validate(registration)
         var expectedBytes: Int64?
         if case .contentLength(let length) = head.bodyFraming { expectedBytes = Int64(length) }

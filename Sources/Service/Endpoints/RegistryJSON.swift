@@ -4,7 +4,7 @@ import Registry
 /// The registry's records as openapi.yaml's `ModelVersion`, `Model` and `ModelList` JSON.
 enum RegistryJSON {
     /// `ModelVersion`: name, version, architecture, weights_path, byte_size, sha256, status
-    /// (+ status_reason when failed), created_at, owns_weights_file, config.
+    /// (+ status_reason when failed), precision, created_at, owns_weights_file, config.
     static func append(_ version: ModelVersion, to buffer: JSONOutputBuffer) {
         buffer.append(raw: #"{"name":"#)
         buffer.append(string: version.name)
@@ -24,6 +24,8 @@ enum RegistryJSON {
             buffer.append(raw: #","status_reason":"#)
             buffer.append(string: reason)
         }
+        buffer.append(raw: #","precision":"#)
+        buffer.append(string: version.precision.rawValue)
         buffer.append(raw: #","created_at":"#)
         buffer.append(string: version.createdAt.formatted(.iso8601))
         buffer.append(raw: #","owns_weights_file":"#)

@@ -3,7 +3,7 @@ import HTTP
 import Registry
 
 /// The query of `POST /v1/models`: an upload's metadata (`name`, `architecture`, `config`,
-/// `description`, `labels`, `preload`, `sha256`). Every parameter present is checked against
+/// `description`, `labels`, `preload`, `precision`, `sha256`). Every parameter present is checked against
 /// openapi.yaml whatever the body, so a bad value is always a 400.
 struct UploadParameters {
     var name: String?
@@ -13,6 +13,7 @@ struct UploadParameters {
     var description: String?
     var labels: [String: String]?
     var preload: Bool?
+    var precision: ModelPrecision?
     var sha256: String?
 
     init(_ request: HTTPRequest) throws(ServiceError) {
@@ -56,6 +57,12 @@ struct UploadParameters {
             self.labels = labels
         }
         preload = try RequestParameters.queryBool(request, "preload")
+        if let text = head.queryValue(named: "precision") {
+            guard let precision = ModelPrecision(rawValue: text) else {
+                throw .invalidParameter(name: "precision", problem: RegistryError.invalidPrecision(text, field: "precision").description)
+            }
+            self.precision = precision
+        }
         if let text = head.queryValue(named: "sha256") {
             guard text.utf8.count == 64, text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
                 throw .invalidParameter(name: "sha256", problem: "expected 64 lowercase hexadecimal digits")

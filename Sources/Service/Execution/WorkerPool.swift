@@ -359,7 +359,7 @@ public final class WorkerPool: @unchecked Sendable {
         if let metrics {
             let model = first.model?.name ?? "-"
             for seconds in queueSeconds { metrics.observeQueueWait(model: model, seconds: seconds) }
-            metrics.observeCompute(model: model, seconds: computeSeconds, batchSize: live.count)
+            metrics.observeCompute(model: model, precision: first.model?.model.precision.rawValue ?? "-", seconds: computeSeconds, batchSize: live.count)
         }
         reportHooks(of: context)
         lock.withLock { averageExecutionSeconds = 0.8 * averageExecutionSeconds + 0.2 * computeSeconds }

@@ -4,6 +4,7 @@ import HTTP
 import Models
 import Registry
 import Synchronization
+import Tensors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -290,7 +291,8 @@ public final class ModelManager: Sendable {
     private func performLoad(_ record: ModelVersion) async throws -> ServedModel {
         let started = ContinuousClock.now
         let key = ModelKey(record)
-        logger.info("model loading", ["model": .string(key.name), "version": .int(key.version), "architecture": .string(record.architecture)])
+        logger.info("model loading", ["model": .string(key.name), "version": .int(key.version), "architecture": .string(record.architecture),
+                                      "precision": .string(record.precision.rawValue)])
         var served: ServedModel?
         do {
             let registry = self.registry
@@ -313,7 +315,7 @@ public final class ModelManager: Sendable {
             }
             await recordStatus(.ready, of: key)
             let seconds = WorkerPool.seconds(from: started, to: .now)
-            metrics.observeModelLoad(model: key.name, seconds: seconds)
+            metrics.observeModelLoad(model: key.name, precision: record.precision.rawValue, seconds: seconds)
             logger.info("model loaded", [
                 "model": .string(key.name), "version": .int(key.version), "duration_ms": .double((seconds * 1e6).rounded() / 1e3),
                 "parameters": .int(loaded.parameterCount), "layers": .int(catalog.layers.count), "workers": .int(pool.settings.workers),
@@ -355,6 +357,8 @@ public final class ModelManager: Sendable {
         let weights = URL(fileURLWithPath: verified.absolutePath)
         let configuration = Data(record.configuration.utf8)
         var model = try LoadedModel.load(architecture: record.architecture, configuration: configuration, weights: weights)
+        // ModelPrecision (what the registry stores) and ComputePrecision name the same three cases.
+        try model.setPrecision(ComputePrecision(rawValue: record.precision.rawValue)!)
         model.embedding = try EmbeddingConfiguration(configuration: configuration)
         let takesText: Bool = switch model.architecture {
         case .bert: true

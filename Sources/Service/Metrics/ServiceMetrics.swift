@@ -9,16 +9,17 @@
 /// | periscope_requests_in_flight | gauge | |
 /// | periscope_queue_depth | gauge | |
 /// | periscope_queue_wait_seconds | histogram | model |
-/// | periscope_compute_seconds | histogram | model |
+/// | periscope_compute_seconds | histogram | model, precision |
 /// | periscope_encode_seconds | histogram | model |
 /// | periscope_batch_size | histogram | model |
 /// | periscope_active_hooks | gauge | |
 /// | periscope_models_loaded | gauge | |
-/// | periscope_model_load_seconds | histogram | model |
+/// | periscope_model_load_seconds | histogram | model, precision |
 /// | periscope_jobs_dropped_total | counter | reason |
 ///
 /// `model` is the model name (`-` for requests that never resolved one), `endpoint` a short route
-/// name (`features`, `infer`, `layers`, …), `status` the numeric HTTP status.
+/// name (`features`, `infer`, `layers`, …), `status` the numeric HTTP status, `precision` the
+/// arithmetic the model version computes in (`float32`, `int8`, …).
 public final class ServiceMetrics: Sendable {
     public let registry: MetricsRegistry
 
@@ -54,7 +55,8 @@ public final class ServiceMetrics: Sendable {
         queueDepth = registry.gauge("periscope_queue_depth", help: "Jobs waiting in the request queue.").labels()
         queueWait = registry.histogram("periscope_queue_wait_seconds", help: "Time jobs spent queued before a worker took them.",
                                        labelNames: ["model"], upperBounds: latency)
-        compute = registry.histogram("periscope_compute_seconds", help: "Forward-pass time per job (batch).", labelNames: ["model"], upperBounds: latency)
+        compute = registry.histogram("periscope_compute_seconds", help: "Forward-pass time per job (batch).",
+                                     labelNames: ["model", "precision"], upperBounds: latency)
         encode = registry.histogram("periscope_encode_seconds", help: "Time spent post-processing and encoding responses.",
                                     labelNames: ["model"], upperBounds: latency)
         batchSize = registry.histogram("periscope_batch_size", help: "Requests per forward pass (dynamic batching).",
@@ -62,7 +64,7 @@ public final class ServiceMetrics: Sendable {
         activeHooks = registry.gauge("periscope_active_hooks", help: "Capture hooks registered on worker replicas now (0 between jobs).").labels()
         modelsLoaded = registry.gauge("periscope_models_loaded", help: "Model versions loaded and ready.").labels()
         modelLoad = registry.histogram("periscope_model_load_seconds", help: "Time to load a model version (weights, replicas, warm-up).",
-                                       labelNames: ["model"], upperBounds: Self.loadSecondsBounds)
+                                       labelNames: ["model", "precision"], upperBounds: Self.loadSecondsBounds)
         droppedJobs = registry.counter("periscope_jobs_dropped_total",
                                        help: "Queued jobs answered without running, by reason (deadline_exceeded, client_disconnected, unavailable, …).",
                                        labelNames: ["reason"])
@@ -87,8 +89,8 @@ public final class ServiceMetrics: Sendable {
 
     public func setQueueDepth(_ depth: Int) { queueDepth.set(Double(depth)) }
     public func observeQueueWait(model: String, seconds: Double) { queueWait.labels(model).observe(seconds) }
-    public func observeCompute(model: String, seconds: Double, batchSize size: Int) {
-        compute.labels(model).observe(seconds)
+    public func observeCompute(model: String, precision: String, seconds: Double, batchSize size: Int) {
+        compute.labels(model, precision).observe(seconds)
         batchSize.labels(model).observe(Double(size))
     }
     public func observeEncode(model: String, seconds: Double) { encode.labels(model).observe(seconds) }
@@ -101,7 +103,7 @@ public final class ServiceMetrics: Sendable {
     // MARK: - Models
 
     public func setLoadedModels(_ count: Int) { modelsLoaded.set(Double(count)) }
-    public func observeModelLoad(model: String, seconds: Double) { modelLoad.labels(model).observe(seconds) }
+    public func observeModelLoad(model: String, precision: String, seconds: Double) { modelLoad.labels(model, precision).observe(seconds) }
 
     /// The text exposition for `GET /metrics`.
     public func exposition() -> String { registry.exposition() }

@@ -1,0 +1,24 @@
+import Tensors
+
+extension PackedWeights {
+    /// The cache kind of a linear weight computing in `precision` (a new precision is a new entry).
+    public static func linearKind(_ base: String, precision: ComputePrecision) -> String {
+        precision == .float32 ? base : "\(base) \(precision)"
+    }
+
+    /// `relu?(x · Wᵀ + bias)` (+ `residual`) over the last axis with this weight, in int8 when the
+    /// weight is quantized, else with the packed float32 GEMM. Inference only (no gradient reaches W).
+    public func linear(_ x: Tensor, bias: Tensor?, relu: Bool = false) -> Tensor {
+        if let quantized { return Tensor.linear(x, quantizedWeight: quantized, bias: bias, relu: relu) }
+        return Tensor.linear(x, packedWeight: matrix, bias: bias, relu: relu)
+    }
+}
+
+extension PackedWeights.Payload {
+    /// A linear layer's weight [out, in] and bias, packed for float32 and, for int8, also quantized
+    /// per output channel.
+    public static func linear(weight: Tensor, bias: Tensor?, precision: ComputePrecision) -> Self {
+        precondition(precision != .bfloat16, "PackedWeights: no bfloat16 linear kernel (ComputePrecision.unavailableReason)")
+        return Self(matrix: PackedMatrix(weight), bias: bias, quantized: precision == .int8 ? QuantizedMatrix(weight) : nil)
+    }
+}
