@@ -57,6 +57,7 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
     public static let serviceUnavailable = HTTPStatus(code: 503)
     public static let gatewayTimeout = HTTPStatus(code: 504)
     public static let httpVersionNotSupported = HTTPStatus(code: 505)
+    public static let insufficientStorage = HTTPStatus(code: 507)
 
     /// The IANA reason phrase for `code`, or a generic one for unregistered codes.
     static func standardReasonPhrase(_ code: Int) -> String {
@@ -97,6 +98,7 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
         case 503: "Service Unavailable"
         case 504: "Gateway Timeout"
         case 505: "HTTP Version Not Supported"
+        case 507: "Insufficient Storage"
         default:
             switch code / 100 {
             case 1: "Informational"

@@ -157,10 +157,11 @@ public struct LoadedModel: Sendable {
         self.parameterCount = module.parameterCount
     }
 
-    /// Reads every tensor of a safetensors file (memory-mapped).
+    /// Reads every tensor of a safetensors file into memory (not mapped: the model must not depend
+    /// on the file once loaded — a file truncated under a mapping would crash the server).
     private static func readWeights(_ url: URL) throws -> StateDict {
         do {
-            return try SafetensorsFile(contentsOf: url).stateDict()
+            return try SafetensorsFile(readingContentsOf: url).stateDict()
         } catch {
             throw ModelError.unreadableFile(path: url.path, reason: "\(error)")
         }

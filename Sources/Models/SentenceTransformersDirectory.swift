@@ -125,7 +125,7 @@ public enum SentenceTransformersDirectory {
         let weightsURL = folder.appendingPathComponent("model.safetensors")
         let state: StateDict
         do {
-            state = try SafetensorsFile(contentsOf: weightsURL).stateDict()
+            state = try SafetensorsFile(readingContentsOf: weightsURL).stateDict()
         } catch {
             throw ModelError.unreadableFile(path: weightsURL.path, reason: "the Dense weights must be a model.safetensors (\(error))")
         }

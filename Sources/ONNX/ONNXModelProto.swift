@@ -35,7 +35,9 @@ public struct ONNXModelProto: Sendable {
         guard size <= limit else { throw ONNXError.tooLarge(what: "the model file", bytes: size, limit: limit) }
         let data: Data
         do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
+            // Read, not mapped: what the graph keeps must not depend on the file (a file truncated
+            // under a mapping faults on the next access).
+            data = try Data(contentsOf: url)
         } catch {
             throw ONNXError.malformed(message: "ModelProto", reason: "cannot read '\(url.path)' (\(error.localizedDescription))")
         }

@@ -78,6 +78,6 @@ extension ModelRegistry {
         guard sha256 == record.sha256 else {
             throw RegistryError.checksumMismatch(path: record.weightsPath, expected: record.sha256, actual: sha256)
         }
-        return VerifiedWeights(version: record, absolutePath: path)
+        return VerifiedWeights(version: record, absolutePath: path, identity: FileIdentity(info))
     }
 }

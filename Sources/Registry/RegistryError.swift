@@ -46,6 +46,17 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A fault injected by a test (stands in for a crash or a failing disk).
     case injectedFault(String)
 
+    /// Whether the disk or the quota ran out (`ENOSPC`, `EDQUOT`, or SQLite's `SQLITE_FULL` — its
+    /// primary code, as extended result codes are on): the operation failed for space, and
+    /// freeing some lets it succeed.
+    public var isOutOfSpace: Bool {
+        switch self {
+        case .io(_, _, let errorNumber): errorNumber == ENOSPC || errorNumber == EDQUOT
+        case .database(let code, _, _): code & 0xFF == 13
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .invalidName(let name):

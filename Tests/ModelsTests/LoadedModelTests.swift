@@ -48,13 +48,15 @@ import TestSupport
         }
     }
 
-    @Test func float32FileWeightsStayMemoryMapped() async throws {
+    @Test func float32FileWeightsAreReadOnceIntoOneBuffer() async throws {
         try await onDedicatedThread {
             let model = try VisionTransformerTests.fixtureModel()
             let first = model.weights["conv_proj.weight"]!, second = model.weights["heads.head.weight"]!
-            // One mapping for the whole file: the tensors are views into it, nothing was copied.
+            // The file is read into one buffer and the tensors are views into it: nothing is copied
+            // per tensor, and nothing is mapped from the file (a file truncated under a mapping
+            // faults on the next access: ModelManagerTests' weights-file test).
             #expect(first.storage === second.storage)
-            #expect(!first.storage.isWritable)
+            #expect(first.storage.byteCount >= (first.count + second.count) * MemoryLayout<Float>.stride)
         }
     }
 

@@ -1,10 +1,16 @@
 import Foundation
 import Tensors
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A safetensors file or body, validated in full when opened: 8-byte little-endian header length,
 /// JSON header (`{"name": {"dtype", "shape", "data_offsets"}, "__metadata__": {…}}`), raw data.
 ///
-/// Files are memory-mapped; a tensor whose bytes are aligned for its dtype is a zero-copy view
+/// Files are memory-mapped (`init(contentsOf:)`; a served model's weights are read instead,
+/// `init(readingContentsOf:)`); a tensor whose bytes are aligned for its dtype is a zero-copy view
 /// of the mapping (read-only storage: writing to it copies first), others are copied. In-memory
 /// bodies (HTTP requests) are copied once into aligned storage and viewed the same way.
 ///
@@ -44,6 +50,34 @@ public final class SafetensorsFile: Sendable {
     public convenience init(contentsOf url: URL) throws {
         let mapping = try MemoryMappedFile(path: url.path, minimumByteCount: 8)
         let storage = TensorStorage(borrowing: mapping.base, byteCount: mapping.byteCount, owner: mapping)
+        try self.init(storage: storage)
+    }
+
+    /// Reads the whole file at `url` into memory and validates it. Unlike `init(contentsOf:)`,
+    /// nothing read from it depends on the file afterwards: a server's weights must not, since a
+    /// file truncated under a memory mapping faults (SIGBUS) on the next access and one rewritten
+    /// in place changes what the mapping shows.
+    public convenience init(readingContentsOf url: URL) throws {
+        let path = url.path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SafetensorsError.io(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw SafetensorsError.io(path: path, reason: String(cString: strerror(errno))) }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw SafetensorsError.io(path: path, reason: "not a regular file") }
+        let size = Int(status.st_size)
+        guard size >= 8 else { throw SafetensorsError.fileTooSmall(byteCount: size) }
+        let storage = TensorStorage(byteCount: size)
+        var offset = 0
+        while offset < size {
+            let count = pread(descriptor, storage.base + offset, size - offset, off_t(offset))
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                let reason = count < 0 ? String(cString: strerror(errno)) : "the file shrank to \(offset) bytes while being read (\(size) expected)"
+                throw SafetensorsError.io(path: path, reason: reason)
+            }
+            offset += count
+        }
         try self.init(storage: storage)
     }
 

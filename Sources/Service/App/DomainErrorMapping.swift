@@ -32,6 +32,10 @@ enum DomainErrorMapping {
             return HTTPError(.notFound, message)
         case .sizeMismatch, .checksumMismatch, .invalidTransition:
             return HTTPError(.conflict, message)
+        case _ where error.isOutOfSpace:
+            // Whatever was being written was removed again and nothing was registered.
+            return HTTPError(.insufficientStorage, "the server's disk is full, nothing was changed: \(message)",
+                             errorType: "insufficient_storage")
         case .database, .newerSchema:
             return HTTPError(.serviceUnavailable, "the model registry is unavailable: \(message)")
         case .io, .uploadClosed, .injectedFault:

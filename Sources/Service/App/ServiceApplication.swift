@@ -77,6 +77,7 @@ public final class ServiceApplication: Sendable {
             if let demo { _ = try? await BlockingWork.run { demo.registerIfNeeded() } }
             manager.startPreloading(extra: preload)
         }
+        manager.startWatchingWeightFiles()
     }
 
     /// Waits until `/readyz` would answer 200 (for tests and tools); throws after `timeout`.
@@ -92,6 +93,7 @@ public final class ServiceApplication: Sendable {
 
     /// Stops the workers (after the HTTP server has drained): queued jobs get 503, running ones finish.
     public func shutdown() {
+        manager.stopWatchingWeightFiles()
         pool.shutdown()
     }
 

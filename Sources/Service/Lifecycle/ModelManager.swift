@@ -58,6 +58,13 @@ public final class ModelManager: Sendable {
     private let knownNames = Mutex<Set<String>>([])
     /// Versions loaded at start; nil until start-up has listed them.
     private let startupKeys = Mutex<[ModelKey]?>(nil)
+    /// The weights files of the versions loaded here, as verified (`checkWeightFiles`).
+    private let weightFiles = Mutex<[ModelKey: WatchedWeights]>([:])
+    /// The task running `checkWeightFiles` periodically while serving.
+    private let weightFileWatcher = Mutex<Task<Void, Never>?>(nil)
+
+    /// How often serving compares the loaded versions' weights files with what was verified.
+    public static let weightFileCheckInterval: Duration = .seconds(5)
 
     public init(registry: ModelRegistry, pool: WorkerPool, batching: PeriscopeConfiguration.Batching, metrics: ServiceMetrics,
                 logger: Logger) {
@@ -263,6 +270,60 @@ public final class ModelManager: Sendable {
         metrics.setLoadedModels(readyModels.count)
     }
 
+    // MARK: - Weights files changed under loaded models
+
+    /// Compares the weights file of every ready version with the one its SHA-256 was verified on.
+    /// A version whose file was deleted, replaced, resized or rewritten since is marked failed
+    /// (here and in the registry, with the reason) and its replicas retired; the other versions
+    /// keep serving, and `POST …/load` verifies the file again. Nothing crashes in between: the
+    /// loaded weights are in memory, not mapped from the file. Returns the versions marked failed.
+    @discardableResult
+    public func checkWeightFiles() async -> [ModelKey] {
+        var failed: [ModelKey] = []
+        for (key, file) in weightFiles.withLock({ $0 }) {
+            guard let change = file.change() else { continue }
+            let reason = "weights file \(file.storedPath) \(change) while the model was loaded; POST /v1/models/\(key.name)/load verifies it again"
+            let model: ServedModel? = phases.withLock { phases in
+                guard case .ready(let model) = phases[key] else { return nil }
+                phases[key] = .failed(reason: reason)
+                return model
+            }
+            weightFiles.withLock { files in if files[key] == file { files[key] = nil } }
+            guard let model else { continue }
+            logger.error("weights file changed under a loaded model", [
+                "model": .string(key.name), "version": .int(key.version), "path": .string(file.storedPath), "change": .string(change),
+            ])
+            await retire(model, error: .modelFailed(name: key.name, version: key.version, reason: reason), event: "model failed")
+            await recordStatus(.failed(reason: reason), of: key)
+            updateLoadedGauge()
+            failed.append(key)
+        }
+        return failed
+    }
+
+    /// Runs `checkWeightFiles` every `interval` until `stopWatchingWeightFiles` (the server does
+    /// while it serves).
+    public func startWatchingWeightFiles(every interval: Duration = ModelManager.weightFileCheckInterval) {
+        let task = Task.detached { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self, !Task.isCancelled else { return }
+                await self.checkWeightFiles()
+            }
+        }
+        weightFileWatcher.withLock { watcher in
+            watcher?.cancel()
+            watcher = task
+        }
+    }
+
+    public func stopWatchingWeightFiles() {
+        weightFileWatcher.withLock { watcher in
+            watcher?.cancel()
+            watcher = nil
+        }
+    }
+
     // MARK: - The load itself
 
     /// A task that loads `record` and leaves the version `ready` or `failed` (called with
@@ -299,6 +360,9 @@ public final class ModelManager: Sendable {
             await recordStatus(.loading, of: key)
             let verified = try await BlockingWork.run { try registry.verifyWeights(name: key.name, version: key.version) }
             let loaded = try await BlockingWork.run { try Self.build(verified) }
+            // The weights are read after the hash was checked: the file must still be that one.
+            let weightsFile = WatchedWeights(verified)
+            if let change = weightsFile.change() { throw WeightsChangedWhileLoading(path: record.weightsPath, change: change) }
             var problems: [String] = []
             let labels = (try? registry.model(named: key.name).labels) ?? [:]
             let policy = BatchingPolicy(configuration: batching, labels: labels, problems: &problems)
@@ -313,6 +377,7 @@ public final class ModelManager: Sendable {
             if policy.batches && !batchLeading {
                 logger.warning("batching off: a layer's output does not lead with the batch", ["model": .string(model.displayName)])
             }
+            weightFiles.withLock { $0[key] = weightsFile }
             await recordStatus(.ready, of: key)
             let seconds = WorkerPool.seconds(from: started, to: .now)
             metrics.observeModelLoad(model: key.name, precision: record.precision.rawValue, seconds: seconds)
