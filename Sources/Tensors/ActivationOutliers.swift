@@ -29,9 +29,11 @@ public enum ActivationOutliers {
         sumOfSquares > 0 && 127 * 127 * depth > thresholdSquared * sumOfSquares
     }
 
-    /// Whether a feature quantized to `value` passes the threshold.
-    @inline(__always)
-    static func isCandidate(_ value: Int, sumOfSquares: Int, depth: Int) -> Bool {
-        value * value * depth > thresholdSquared * sumOfSquares
+    /// The smallest |q| that passes the threshold: the least t with t² · K > α² · Σq², exactly.
+    static func smallestCandidate(sumOfSquares: Int, depth: Int) -> Int {
+        var t = Int((Double(thresholdSquared * sumOfSquares) / Double(depth)).squareRoot())
+        while t > 0 && (t - 1) * (t - 1) * depth > thresholdSquared * sumOfSquares { t -= 1 }
+        while t * t * depth <= thresholdSquared * sumOfSquares { t += 1 }
+        return t
     }
 }

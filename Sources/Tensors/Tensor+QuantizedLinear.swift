@@ -115,20 +115,21 @@ extension Tensor {
     private static func quantizeRows(_ range: Range<Int>, depth: Int, x: UnsafePointer<Float>, output: UnsafeMutablePointer<Int16>,
                                      outputRowStride: Int, scales: UnsafeMutablePointer<Float>, outliers: RowOutliers,
                                      kernel: QuantizedKernel) {
-        quantizeRowsSymmetric(range, depth: depth, x: x, xRowStride: depth, output: output, outputRowStride: outputRowStride,
-                              scales: scales, kernel: kernel)
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: range.count)
         var scratch: UnsafeMutablePointer<Float>?
-        defer { scratch?.deallocate() }
+        defer { sums.deallocate(); scratch?.deallocate() }
+        quantizeRowsSymmetric(range, depth: depth, x: x, xRowStride: depth, output: output, outputRowStride: outputRowStride,
+                              scales: scales, sumsOfSquares: sums - range.lowerBound, kernel: kernel)
         for i in range {
             let q = output + i * outputRowStride
-            var sumOfSquares = 0
-            for k in 0..<depth { sumOfSquares &+= Int(q[k]) &* Int(q[k]) }
+            let sumOfSquares = Int(sums[i - range.lowerBound])
             guard ActivationOutliers.rowMayHaveOutliers(sumOfSquares: sumOfSquares, depth: depth) else { continue }
             // The candidates of largest magnitude (ties: the lower feature), kept sorted by insertion
             // in the row's slots: at most `limit`, no allocation per row.
             let row = x + i * depth
             var count = 0
-            for k in 0..<depth where ActivationOutliers.isCandidate(Int(q[k]), sumOfSquares: sumOfSquares, depth: depth) {
+            let threshold = ActivationOutliers.smallestCandidate(sumOfSquares: sumOfSquares, depth: depth)
+            for k in candidateFeatures(q, depth: depth, threshold: threshold) {
                 let magnitude = abs(row[k])
                 var slot = count
                 while slot > 0 && abs(outliers[i, slot - 1].value) < magnitude { slot -= 1 }
@@ -146,19 +147,39 @@ extension Tensor {
             copy.update(from: row, count: depth)
             for slot in 0..<count { copy[outliers[i, slot].feature] = 0 }
             quantizeRowsSymmetric(0..<1, depth: depth, x: copy, xRowStride: depth, output: q, outputRowStride: outputRowStride,
-                                  scales: scales + i, kernel: kernel)
+                                  scales: scales + i, sumsOfSquares: nil, kernel: kernel)
         }
     }
 
-    /// Quantizes rows `range` of x symmetrically (scale = max|row| / 127) into int16 values and row scales.
+    /// The features k < depth of a quantized row with |q_k| ≥ `threshold`, in increasing order; 16
+    /// values are compared at a time, and only a block with one is looked at feature by feature.
+    private static func candidateFeatures(_ q: UnsafePointer<Int16>, depth: Int, threshold: Int) -> [Int] {
+        var features: [Int] = []
+        if threshold > 127 { return features }
+        let limit = SIMD16<Int16>(repeating: Int16(threshold))
+        var k = 0
+        while k + 16 <= depth {
+            let v = UnsafeRawPointer(q + k).loadUnaligned(as: SIMD16<Int16>.self)
+            if any(v .>= limit .| (0 &- v) .>= limit) {
+                for j in k..<k + 16 where abs(Int(q[j])) >= threshold { features.append(j) }
+            }
+            k += 16
+        }
+        for j in k..<depth where abs(Int(q[j])) >= threshold { features.append(j) }
+        return features
+    }
+
+    /// Quantizes rows `range` of x symmetrically (scale = max|row| / 127) into int16 values and row
+    /// scales, and each row's Σq² into `sumsOfSquares[i]` when given.
     private static func quantizeRowsSymmetric(_ range: Range<Int>, depth: Int, x: UnsafePointer<Float>, xRowStride: Int,
                                               output: UnsafeMutablePointer<Int16>, outputRowStride: Int,
-                                              scales: UnsafeMutablePointer<Float>, kernel: QuantizedKernel) {
+                                              scales: UnsafeMutablePointer<Float>, sumsOfSquares: UnsafeMutablePointer<Int32>?,
+                                              kernel: QuantizedKernel) {
         #if arch(x86_64)
         if kernel == .avx2 {
             quantizeRowsAVX2(rows: range.count, depth: depth, x: x + range.lowerBound * xRowStride, xRowStride: xRowStride,
                              output: output + range.lowerBound * outputRowStride, outputRowStride: outputRowStride,
-                             scales: scales + range.lowerBound)
+                             scales: scales + range.lowerBound, sumsOfSquares: sumsOfSquares.map { $0 + range.lowerBound })
             return
         }
         #endif
@@ -167,8 +188,13 @@ extension Tensor {
             let (scale, inverse) = symmetricScale(row)
             scales[i] = scale
             let target = output + i * outputRowStride
-            for k in 0..<depth { target[k] = quantizeSymmetric(row[k], inverse: inverse) }
+            var squares: Int32 = 0
+            for k in 0..<depth {
+                target[k] = quantizeSymmetric(row[k], inverse: inverse)
+                squares &+= Int32(target[k]) &* Int32(target[k])
+            }
             for k in depth..<outputRowStride { target[k] = 0 }
+            sumsOfSquares?[i] = squares
         }
     }
 }

@@ -78,6 +78,18 @@ private let shapes: [(m: Int, k: Int, n: Int)] = [
         #expect(Reference.activationOutliers([Float](repeating: 0, count: 200)).isEmpty)
     }
 
+    /// The kernels scan for |q| ≥ t; t must be exactly the least value passing q² · K > α² · Σq².
+    @Test func smallestCandidateIsExact() {
+        for depth in [1, 63, 64, 65, 129, 384, 1536, 3072] {
+            for sumOfSquares in [1, 2, 63, 64, 250, 16_129, 16_130, 100_000, 16_129 * depth] {
+                let t = ActivationOutliers.smallestCandidate(sumOfSquares: sumOfSquares, depth: depth)
+                var brute = 0
+                while brute * brute * depth <= ActivationOutliers.thresholdSquared * sumOfSquares { brute += 1 }
+                #expect(t == brute, "K \(depth) Σq² \(sumOfSquares)")
+            }
+        }
+    }
+
     /// What the outliers are for: a [CLS]-like row, one feature holding nearly all its energy, keeps
     /// the resolution of the others. Symmetric int8 of the whole row would leave them with a step of
     /// 30/127 = 0.24 against values of at most 0.5.
