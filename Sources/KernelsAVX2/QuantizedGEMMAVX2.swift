@@ -31,9 +31,11 @@ public func quantizedPackAVX2(weights: UnsafePointer<Int8>, outputs: Int, depth:
 /// Quantizes each row of X[M×K] (rows `xRowStride` apart) symmetrically to int16 values in
 /// [-127, 127]: scale = max|x| / 127, q = round-half-even(x · (127 / max|x|)) (0 for an all-zero row),
 /// stored in rows `outputRowStride` apart, zero from K to `outputRowStride` — the same operations, in
-/// the same order, as `Reference.quantizedLinear`'s, so the values are identical.
+/// the same order, as `Reference.quantizedLinear`'s, so the values are identical. Also writes each
+/// row's Σq² (exact: at most 127²·K) to `sumsOfSquares` when given.
 public func quantizeRowsAVX2(rows: Int, depth: Int, x: UnsafePointer<Float>, xRowStride: Int,
-                             output: UnsafeMutablePointer<Int16>, outputRowStride: Int, scales: UnsafeMutablePointer<Float>) {
+                             output: UnsafeMutablePointer<Int16>, outputRowStride: Int, scales: UnsafeMutablePointer<Float>,
+                             sumsOfSquares: UnsafeMutablePointer<Int32>? = nil) {
     typealias Vector = SIMD8<Float>
     let signMask = SIMD8<UInt32>(repeating: 0x7FFF_FFFF)
     for i in 0..<rows {
@@ -55,10 +57,14 @@ public func quantizeRowsAVX2(rows: Int, depth: Int, x: UnsafePointer<Float>, xRo
         // Clamped first, then rounded half to even by adding 1.5·2²³ (the float's low bits are then
         // the integer): the same value as rounding then clamping, in a loop LLVM vectorizes (SIMD's
         // own rounding and Int32 conversion went through unspecialized generic calls here).
+        var squares: Int32 = 0
         for k in 0..<depth {
             let clamped = Swift.min(Swift.max(values[k] * inverse, -127), 127) + 12_582_912
-            out[k] = Int16(truncatingIfNeeded: Int32(bitPattern: clamped.bitPattern) &- 0x4B40_0000)
+            let q = Int32(bitPattern: clamped.bitPattern) &- 0x4B40_0000
+            out[k] = Int16(truncatingIfNeeded: q)
+            squares &+= q &* q
         }
+        sumsOfSquares?[i] = squares
         if depth < outputRowStride { (out + depth).update(repeating: 0, count: outputRowStride - depth) }
     }
 }

@@ -19,6 +19,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
     public let values: [Int8]
     /// One scale per row: its largest magnitude / 127 (0 for an all-zero row).
     public let scales: [Float]
+    /// The same int8 values column-major [C, R]: input feature c's weights for every channel,
+    /// contiguous, for the float32 products of activation outliers (`ActivationOutliers`).
+    public let columnValues: [Int8]
     // Written once under the lock, before the pointer is published.
     private let packed = Mutex<AlignedBuffer<Int16>?>(nil)
 
@@ -38,13 +41,16 @@ public final class QuantizedMatrix: @unchecked Sendable {
         }
         self.rows = rows
         self.columns = columns
+        var columnValues = [Int8](repeating: 0, count: rows * columns)
+        for r in 0..<rows { for c in 0..<columns { columnValues[c * rows + r] = values[r * columns + c] } }
         self.values = values
         self.scales = scales
+        self.columnValues = columnValues
     }
 
     /// Bytes of the int8 values plus the packed copy, once built.
     public var byteCount: Int {
-        values.count + scales.count * 4 + packed.withLock { $0?.byteCount ?? 0 }
+        values.count + columnValues.count + scales.count * 4 + packed.withLock { $0?.byteCount ?? 0 }
     }
 
     #if arch(x86_64)
