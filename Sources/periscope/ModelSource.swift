@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Models
 import Registry
+import Service
 import Tensors
 
 /// Where a command's model comes from: `MODEL` (a registered model, `--version V` optional),

@@ -3,8 +3,8 @@ import Foundation
 /// Progress of a long extraction on standard error: on a terminal a bar redrawn in place (items,
 /// items/s, ETA, errors so far), otherwise a line every `interval` seconds, or nothing (`--quiet`).
 /// Rates count only the items of this run, so a resumed run does not claim the earlier run's work.
-final class ExtractionProgress {
-    enum Style: Equatable {
+public final class ExtractionProgress {
+    public enum Style: Equatable, Sendable {
         case bar
         case lines(interval: Double)
         case quiet
@@ -31,7 +31,7 @@ final class ExtractionProgress {
     }
 
     /// The bar on a terminal, lines every `interval` seconds otherwise; nothing when `quiet`.
-    static func style(quiet: Bool, interval: Double) -> Style {
+    public static func style(quiet: Bool, interval: Double) -> Style {
         if quiet { return .quiet }
         return isatty(STDERR_FILENO) != 0 ? .bar : .lines(interval: interval)
     }
