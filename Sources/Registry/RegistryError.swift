@@ -45,6 +45,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     case uploadChecksumMismatch(expected: String, actual: String)
     /// A fault injected by a test (stands in for a crash or a failing disk).
     case injectedFault(String)
+    /// No extraction job with this id.
+    case jobNotFound(String)
 
     public var description: String {
         switch self {
@@ -72,6 +74,7 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
         case .uploadSizeMismatch(let expected, let actual): "upload has \(actual) bytes, expected \(expected)"
         case .uploadChecksumMismatch(let expected, let actual): "upload has SHA-256 \(actual), expected \(expected)"
         case .injectedFault(let point): "injected fault at \(point)"
+        case .jobNotFound(let id): "unknown job '\(id)'"
         }
     }
 }
