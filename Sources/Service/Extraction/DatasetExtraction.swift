@@ -25,6 +25,8 @@ public struct DatasetExtraction {
     /// Whether an unreadable item stops the extraction instead of being skipped.
     let strict: Bool
     let progressStyle: ExtractionProgress.Style
+    /// Told of progress and asked before each batch (a service job); nil for the command line.
+    public var monitor: (any ExtractionMonitor)?
 
     /// What a run did.
     public struct Summary {
@@ -75,12 +77,15 @@ public struct DatasetExtraction {
                 if strict, let first = prepared.skipped.first { throw DatasetExtractionError.unreadableItem(first) }
                 skipped += prepared.skipped
                 progress.advance(items: prepared.skipped.count, errors: prepared.skipped.count)
+                monitor?.didAdvance(progress)
                 for batch in prepared.batches {
+                    try monitor?.willRunBatch()
                     let features = try extract(batch, request: request, replica: replica)
                     let keepsMask = builder.padsTokenAxis && features.contains { $0.tensor.rank == 3 }
                     try builder.append(positions: batch.positions, ids: batch.positions.map { dataset.items[$0].id },
                                        features: features, attentionMask: keepsMask ? batch.inputs["attention_mask"] : nil)
                     progress.advance(items: batch.positions.count, errors: 0)
+                    monitor?.didAdvance(progress)
                 }
             }
             try record(builder, shard: shard, items: items, skipped: skipped, complete: shard == shardCount - 1, in: &manifest)

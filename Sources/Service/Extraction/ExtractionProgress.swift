@@ -11,11 +11,12 @@ public final class ExtractionProgress {
     }
 
     let style: Style
-    let total: Int
+    public let total: Int
     private let startedAt: ContinuousClock.Instant
     private let doneAtStart: Int
-    private var done: Int
-    private var errors: Int
+    /// Items counted so far (earlier runs' included), and the skipped ones among them.
+    public private(set) var done: Int
+    public private(set) var errors: Int
     private var lastReport: ContinuousClock.Instant
 
     /// Starts counting `total` items of which `done` (with `errors` among them) are already done.
@@ -58,13 +59,13 @@ public final class ExtractionProgress {
     }
 
     /// Seconds since the start.
-    var elapsedSeconds: Double {
+    public var elapsedSeconds: Double {
         let elapsed = ContinuousClock.now - startedAt
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
     /// Items per second in this run.
-    var itemsPerSecond: Double {
+    public var itemsPerSecond: Double {
         let seconds = elapsedSeconds
         return seconds > 0 ? Double(done - doneAtStart) / seconds : 0
     }
