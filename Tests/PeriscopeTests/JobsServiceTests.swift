@@ -172,6 +172,32 @@ import TestSupport
         try Self.expectSameShards(setup.jobsRoot.appendingPathComponent("out"), reference)
     }
 
+    @Test func aQueuedJobCancelledBeforeItStartsNeverRunsAndTheRunningOneGoesOn() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        _ = try ExtractDatasetTests.imageDataset(in: setup.jobsRoot, copies: 60)
+        let server = try await setup.startServer()
+        defer { server.stop() }
+        let (_, first) = try await server.send("POST", "/v1/jobs", json: Self.job(dataset: "images", output: "first"))
+        let (_, second) = try await server.send("POST", "/v1/jobs", json: Self.job(dataset: "images", output: "second"))
+        let firstID = try #require(first["id"] as? String), secondID = try #require(second["id"] as? String)
+        _ = try await server.waitForJob(firstID) { $0["state"] as? String == "running" }
+        let (_, queued) = try await server.send("GET", "/v1/jobs/\(secondID)")
+        #expect(queued["state"] as? String == "queued", "\(queued)")
+
+        let (status, cancelled) = try await server.send("DELETE", "/v1/jobs/\(secondID)")
+        #expect(status == 200 && cancelled["state"] as? String == "cancelled", "\(cancelled)")
+        #expect(cancelled["error"] as? String == "cancelled before it started" && cancelled["started_at"] == nil)
+        let metrics = try await server.text("/metrics")
+        #expect(metrics.contains(#"periscope_extraction_jobs{state="queued"} 0"#) && metrics.contains(#"periscope_extraction_jobs{state="running"} 1"#),
+                "\(metrics)")
+        let finished = try await server.waitForJob(firstID) { ["succeeded", "failed", "cancelled"].contains($0["state"] as? String) }
+        #expect(finished["state"] as? String == "succeeded", "\(finished)")
+        #expect(!FileManager.default.fileExists(atPath: setup.jobsRoot.appendingPathComponent("second").path))
+        let (_, after) = try await server.send("GET", "/v1/jobs/\(secondID)")
+        #expect(after["state"] as? String == "cancelled")
+    }
+
     @Test func aServerKilledMidJobResumesItAtTheNextStartByteIdentically() async throws {
         let setup = try Setup()
         defer { setup.remove() }

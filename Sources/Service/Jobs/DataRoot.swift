@@ -59,11 +59,6 @@ struct DataRoot: Sendable {
         throw RequestError(field: field, "'\(userPath)' does not exist under the data root \(path)")
     }
 
-    /// The relative form of `absolutePath`, a path inside the root.
-    func relative(_ absolutePath: String) -> String {
-        String(absolutePath.dropFirst(path.count + 1))
-    }
-
     /// Whether `absolutePath` (symlinks resolved) is inside the root.
     func contains(resolving absolutePath: String) -> Bool {
         Self.resolvedPath(absolutePath)?.hasPrefix(path + "/") ?? false

@@ -89,7 +89,7 @@ public final class JobManager: Sendable {
             if record.state == .cancelled { return JobView(record, itemsPerSecond: 0) }
             throw ServiceError.conflict("job \(id) already \(record.state.rawValue); only a queued or running job can be cancelled")
         }
-        run.cancel()
+        if run.cancel() { finish(run) }
         logger.info("job cancellation requested", ["job": .string(id)])
         let deadline = ContinuousClock.now + wait
         while runs.withLock({ $0[id] != nil }) && ContinuousClock.now < deadline {
@@ -111,6 +111,11 @@ public final class JobManager: Sendable {
             return
         }
         for var record in interrupted {
+            if record.cancelRequested {
+                JobRun.end(&record, .cancelled, error: "cancelled")
+                try? registry.updateJob(record)
+                continue
+            }
             do {
                 let specification = try JobSpecification.decode(record.specification)
                 let root = try DataRoot(path: dataRootPath)
@@ -146,15 +151,9 @@ public final class JobManager: Sendable {
 
     /// Runs a job on the background lane, from its first shard or where its directory stops.
     private func execute(_ run: JobRun) {
-        if run.isCancelled {
-            run.update { Self.end(&$0, .cancelled, error: "cancelled before it started") }
-            return finish(run)
-        }
+        // A job cancelled while it was queued has ended already.
+        guard run.start() else { return }
         let specification = run.specification
-        run.update { record in
-            record.state = .running
-            record.startedAt = record.startedAt ?? Date()
-        }
         refreshGauges()
         do {
             let record = try manager.record(name: specification.model, version: specification.version)
@@ -170,28 +169,22 @@ public final class JobManager: Sendable {
             run.update { record in
                 record.itemsDone = summary.manifest.itemsDone
                 record.errors = summary.manifest.skipped.count
-                Self.end(&record, .succeeded, error: nil)
+                JobRun.end(&record, .succeeded, error: nil)
             }
             logger.info("job succeeded", ["job": .string(run.id), "rows": .int(summary.manifest.rows), "items": .int(summary.items),
                                           "seconds": .double(summary.seconds)])
         } catch is JobRun.Cancelled {
-            run.update { Self.end(&$0, .cancelled, error: "cancelled") }
+            run.update { JobRun.end(&$0, .cancelled, error: "cancelled") }
             logger.info("job cancelled", ["job": .string(run.id)])
         } catch ServiceError.shuttingDown {
             // Left `running` (with its progress): the next start resumes it.
             run.update { _ in }
             logger.info("job interrupted by shutdown; it resumes at the next start", ["job": .string(run.id)])
         } catch {
-            run.update { Self.end(&$0, .failed, error: "\(error)") }
+            run.update { JobRun.end(&$0, .failed, error: "\(error)") }
             logger.error("job failed", ["job": .string(run.id), "error": .string("\(error)")])
         }
         finish(run)
-    }
-
-    private static func end(_ record: inout JobRecord, _ state: JobState, error: String?) {
-        record.state = state
-        record.error = error
-        record.finishedAt = Date()
     }
 
     private func finish(_ run: JobRun) {

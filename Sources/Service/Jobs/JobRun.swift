@@ -47,10 +47,38 @@ final class JobRun: ExtractionMonitor, Sendable {
     var itemsPerSecond: Double { state.withLock { $0.itemsPerSecond } }
     var isCancelled: Bool { cancelFlag.load(ordering: .acquiring) }
 
-    /// Asks the job to stop (at its next batch) and records the request.
-    func cancel() {
+    /// Asks the job to stop (at its next batch) and records the request; a job that has not
+    /// started is cancelled at once (then returns true).
+    func cancel() -> Bool {
         cancelFlag.store(true, ordering: .releasing)
-        update { $0.cancelRequested = true }
+        var ended = false
+        update { record in
+            record.cancelRequested = true
+            if record.state == .queued {
+                JobRun.end(&record, .cancelled, error: "cancelled before it started")
+                ended = true
+            }
+        }
+        return ended
+    }
+
+    /// Marks the job running, unless it was cancelled before it started (then returns false).
+    func start() -> Bool {
+        var started = false
+        update { record in
+            guard record.state == .queued || record.state == .running, !isCancelled else { return }
+            record.state = .running
+            record.startedAt = record.startedAt ?? Date()
+            started = true
+        }
+        return started
+    }
+
+    /// Sets a final state.
+    static func end(_ record: inout JobRecord, _ state: JobState, error: String?) {
+        record.state = state
+        record.error = error
+        record.finishedAt = Date()
     }
 
     /// Changes the record and saves it (a failure to save is logged: the job goes on).
