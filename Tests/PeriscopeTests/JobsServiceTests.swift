@@ -226,6 +226,31 @@ import TestSupport
         try Self.expectSameShards(output, reference)
     }
 
+    @Test func aServerStoppedWithSIGTERMMidJobExitsCleanlyAndResumesIt() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        _ = try ExtractDatasetTests.imageDataset(in: setup.jobsRoot, copies: 60)
+        let output = setup.jobsRoot.appendingPathComponent("out")
+        let first = try await setup.startServer()
+        let (_, job) = try await first.send("POST", "/v1/jobs", json: Self.job(dataset: "images", output: "out"))
+        let id = try #require(job["id"] as? String)
+        func recordedShards() -> Int { ((try? ExtractDatasetTests.manifest(output))?["shards"] as? [Any])?.count ?? 0 }
+        let deadline = ContinuousClock.now + .seconds(300)
+        while recordedShards() < 1 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        first.process.process.terminate()
+        #expect(await first.process.exitStatus() == 0, "\(first.process.logText)")
+        #expect(first.process.logText.contains("job interrupted by shutdown"), "\(first.process.logText)")
+
+        let second = try await setup.startServer()
+        defer { second.stop() }
+        let finished = try await second.waitForJob(id) { ["succeeded", "failed", "cancelled"].contains($0["state"] as? String) }
+        #expect(finished["state"] as? String == "succeeded", "\(finished)")
+        let reference = setup.directory.appendingPathComponent("reference")
+        let command = try setup.extract(dataset: "images", output: reference)
+        #expect(command.status == 0, "\(command.standardError)")
+        try Self.expectSameShards(output, reference)
+    }
+
     // MARK: - Priority
 
     @Test func interactiveRequestsAreAnsweredWhileAJobRuns() async throws {
