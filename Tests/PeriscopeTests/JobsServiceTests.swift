@@ -129,6 +129,18 @@ import TestSupport
         #expect(listed == 403)
     }
 
+    @Test func aDataRootThatCannotBeCreatedIs503NamingTheSetting() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        let file = setup.directory.appendingPathComponent("plain-file")
+        try Data("x".utf8).write(to: file)
+        let server = try await setup.startServer(environment: ["PERISCOPE_JOBS_DATA_ROOT": file.path + "/jobs"])
+        defer { server.stop() }
+        let (status, error) = try await server.send("POST", "/v1/jobs", json: Self.job(dataset: "images", output: "out"))
+        #expect(status == 503 && (error["error"] as? String)?.contains("jobs.data_root") == true, "\(error)")
+        #expect(try await server.text("/healthz") == "ok\n")
+    }
+
     // MARK: - Cancel and resume
 
     @Test func aCancelledJobStopsAndItsDirectoryResumesToTheCommandsOutput() async throws {
@@ -313,8 +325,8 @@ import TestSupport
         func remove() { try? FileManager.default.removeItem(at: directory) }
 
         /// `periscope serve` on this data directory (admin open with `insecure`).
-        func startServer(insecure: Bool = true) async throws -> Server {
-            var environment = ServeCommandTests.environment(directory)
+        func startServer(insecure: Bool = true, environment extra: [String: String] = [:]) async throws -> Server {
+            var environment = ServeCommandTests.environment(directory, extra)
             if insecure { environment["PERISCOPE_INSECURE_DEV_MODE"] = "true" }
             let process = try ServeProcess(arguments: ["--port", "0", "--data-dir", dataDirectory.path, "--workers", "1"],
                                            environment: environment)

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import HTTP
 
 /// The directory extraction jobs read datasets from and write shards to (`jobs.data_root`), and
 /// the checks that keep a job's paths inside it.
@@ -17,11 +18,16 @@ struct DataRoot: Sendable {
     /// The root, absolute and with symlinks resolved.
     let path: String
 
-    /// Uses `path` (created with its parents when missing) as the root.
-    init(path: String) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    /// Uses `path` (created with its parents when missing) as the root; a root that cannot be
+    /// created or resolved is the server's problem, not the request's: 503 naming the setting.
+    init(path: String) throws(HTTPError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw HTTPError(.serviceUnavailable, "jobs.data_root \(path) cannot be created: \(error.localizedDescription)")
+        }
         guard let resolved = realpath(path, nil) else {
-            throw ServiceError.invalidParameter(name: "jobs.data_root", problem: "cannot be resolved: \(String(cString: strerror(errno)))")
+            throw HTTPError(.serviceUnavailable, "jobs.data_root \(path) cannot be resolved: \(String(cString: strerror(errno)))")
         }
         defer { free(resolved) }
         self.path = String(cString: resolved)
