@@ -49,6 +49,40 @@ import TestSupport
         #expect(metrics.contains(#"periscope_extraction_jobs_finished_total{state="succeeded"} 1"#))
     }
 
+    @Test func aTextJobOnATokenizerModelWritesTheCommandsShards() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        // The BERT fixture directory under the model root, registered in place (vocab.txt next to the weights).
+        let bert = setup.dataDirectory.appendingPathComponent("models/bert_tiny")
+        try FileManager.default.copyItem(at: Fixtures.url("bert_tiny"), to: bert)
+        let added = try PeriscopeProcess.run(["models", "add", "bert", "--architecture", "bert", "--config", bert.appendingPathComponent("config.json").path,
+                                              "--weights", bert.appendingPathComponent("model.safetensors").path, "--in-place",
+                                              "--data-dir", setup.dataDirectory.path])
+        #expect(added.status == 0, "\(added.standardError)")
+        let lines = [#"{"text": "Hello, world!", "id": "greeting"}"#, #""short""#, "not json", #"{"text": "The café's naïve résumé"}"#, #""again""#]
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: setup.jobsRoot.appendingPathComponent("texts.jsonl"))
+        let server = try await setup.startServer()
+        defer { server.stop() }
+        let body: [String: Any] = ["model": "bert", "dataset": "texts.jsonl", "output_dir": "text-out", "layers": ["last_hidden_state"],
+                                   "pool": "mean", "normalize": true, "rows_per_shard": 2, "batch_size": 2]
+        let (status, job) = try await server.send("POST", "/v1/jobs", json: body)
+        #expect(status == 202, "\(job)")
+        let id = try #require(job["id"] as? String)
+        let done = try await server.waitForJob(id) { ["succeeded", "failed", "cancelled"].contains($0["state"] as? String) }
+        #expect(done["state"] as? String == "succeeded", "\(done)")
+        #expect((done["progress"] as? [String: Any])?["errors"] as? Int == 1)
+
+        let reference = setup.directory.appendingPathComponent("reference")
+        let command = try PeriscopeProcess.run(["extract", "bert", "--dataset", setup.jobsRoot.appendingPathComponent("texts.jsonl").path,
+                                                "--layers", "last_hidden_state", "--pool", "mean", "--normalize", "--rows-per-shard", "2",
+                                                "--batch-size", "2", "--output-dir", reference.path, "--quiet", "--data-dir", setup.dataDirectory.path])
+        #expect(command.status == 0, "\(command.standardError)")
+        try Self.expectSameShards(setup.jobsRoot.appendingPathComponent("text-out"), reference)
+        // A model without a tokenizer refuses a text dataset before the job is accepted.
+        let (refused, error) = try await server.send("POST", "/v1/jobs", json: Self.job(dataset: "texts.jsonl", output: "o"))
+        #expect(refused == 400 && (error["error"] as? String)?.contains("tokenizer") == true, "\(error)")
+    }
+
     // MARK: - Bad input
 
     @Test func pathsLeavingTheDataRootAndBadOptionsAre4xxNamingTheField() async throws {
