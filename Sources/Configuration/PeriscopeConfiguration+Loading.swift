@@ -63,6 +63,8 @@ extension PeriscopeConfiguration {
         if configuration.modelRoot.isEmpty { configuration.modelRoot = configuration.dataDirectory + "/models" }
         configuration.databasePath = absolute(configuration.databasePath)
         configuration.modelRoot = absolute(configuration.modelRoot)
+        if configuration.jobs.dataRoot.isEmpty { configuration.jobs.dataRoot = configuration.dataDirectory + "/jobs" }
+        configuration.jobs.dataRoot = absolute(configuration.jobs.dataRoot)
         configuration.authTokensFile = configuration.authTokensFile.map(absolute)
         configuration.demo.minilmDirectory = configuration.demo.minilmDirectory.map(absolute)
         return configuration

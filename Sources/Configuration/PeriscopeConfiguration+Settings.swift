@@ -37,6 +37,8 @@ extension PeriscopeConfiguration {
         setting("insecure_dev_mode", .boolean, "false", "Without auth_tokens_file, open the admin endpoints (register, delete, load/unload) to anyone; logs a warning. Development only.") { $0.insecureDevMode = $1.boolean },
         setting("demo.enabled", .boolean, "true", "With an empty registry, register and preload the demo models at start.") { $0.demo.enabled = $1.boolean },
         setting("demo.resnet18_seed", .integer(0...Int.max), "0", "Seed of the demo ResNet-18's initialization.") { $0.demo.resnet18Seed = $1.integer },
+        setting("jobs.data_root", .optionalString, "null", "Directory the dataset and output_dir of every extraction job (POST /v1/jobs) must be in; paths leaving it (.., absolute paths elsewhere, symlinks out) are refused; null = <data_dir>/jobs.") { $0.jobs.dataRoot = $1.text ?? "" },
+        setting("jobs.nice", .integer(0...19), "10", "Nice value of the thread extraction jobs run on (and its intra-op threads); higher yields more CPU to interactive requests.") { $0.jobs.nice = $1.integer },
         setting("demo.minilm_dir", .optionalString, "\".cache/minilm\"", "Directory with all-MiniLM-L6-v2 (config.json, model.safetensors, vocab.txt), relative to the working directory (scripts/fetch-minilm fills .cache/minilm); skipped when absent; null = no MiniLM demo.") { $0.demo.minilmDirectory = $1.text },
     ]
 

@@ -49,6 +49,8 @@ public struct PeriscopeConfiguration: Sendable, Equatable, Decodable {
     public var insecureDevMode = false
     /// The models registered on first start.
     public var demo = DemoModels()
+    /// Dataset extraction jobs.
+    public var jobs = Jobs()
 
     /// HTTP server limits.
     public struct HTTPLimits: Sendable, Equatable {
@@ -101,6 +103,14 @@ public struct PeriscopeConfiguration: Sendable, Equatable, Decodable {
         /// when absent; `nil`: no MiniLM demo. The default, `.cache/minilm` in the working directory,
         /// is where `scripts/fetch-minilm` puts it in a checkout.
         public var minilmDirectory: String? = ".cache/minilm"
+    }
+
+    /// Dataset extraction jobs (`POST /v1/jobs`).
+    public struct Jobs: Sendable, Equatable {
+        /// The directory every job's dataset and output directory must be in (absolute once resolved).
+        public var dataRoot = ""
+        /// Nice value of the background lane the jobs run on.
+        public var nice = 10
     }
 
     /// Log severities, least to most severe.

@@ -62,7 +62,7 @@ public final class ModelRegistry: Sendable {
     }
 
     /// Runs `body` with the read connection (SELECTs only), holding its lock.
-    private func withReadConnection<Result: Sendable>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
+    func withReadConnection<Result: Sendable>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
         try reader.withLock { connection throws -> Result in try body(connection) }
     }
 

@@ -45,6 +45,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     case uploadChecksumMismatch(expected: String, actual: String)
     /// A fault injected by a test (stands in for a crash or a failing disk).
     case injectedFault(String)
+    /// No extraction job with this id.
+    case jobNotFound(String)
 
     /// Whether the disk or the quota ran out (`ENOSPC`, `EDQUOT`, or SQLite's `SQLITE_FULL` — its
     /// primary code, as extended result codes are on): the operation failed for space, and
@@ -83,6 +85,7 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
         case .uploadSizeMismatch(let expected, let actual): "upload has \(actual) bytes, expected \(expected)"
         case .uploadChecksumMismatch(let expected, let actual): "upload has SHA-256 \(actual), expected \(expected)"
         case .injectedFault(let point): "injected fault at \(point)"
+        case .jobNotFound(let id): "unknown job '\(id)'"
         }
     }
 }

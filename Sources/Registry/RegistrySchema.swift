@@ -67,6 +67,26 @@ enum RegistrySchema {
         ALTER TABLE model_versions ADD COLUMN precision TEXT NOT NULL DEFAULT 'float32'
             CHECK (precision IN ('float32', 'bfloat16', 'int8'));
         """,
+        // 5: dataset extraction jobs (POST /v1/jobs): what each asks for, where it stands, and how
+        //    far it got, so that a restarted server resumes the running ones.
+        """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+            specification TEXT NOT NULL,
+            model_name TEXT NOT NULL,
+            model_version INTEGER NOT NULL CHECK (model_version > 0),
+            items_done INTEGER NOT NULL DEFAULT 0 CHECK (items_done >= 0),
+            items_total INTEGER NOT NULL DEFAULT 0 CHECK (items_total >= 0),
+            errors INTEGER NOT NULL DEFAULT 0 CHECK (errors >= 0),
+            error TEXT,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            started_at INTEGER,
+            finished_at INTEGER
+        );
+        CREATE INDEX jobs_state ON jobs (state);
+        """,
     ]
 
     /// Brings the database to `targetVersion` (default: current), refusing newer schemas.

@@ -1,3 +1,5 @@
+import Service
+
 /// The arguments of one `periscope` subcommand: `--name value` options, `--flag` switches and
 /// positional words, consumed by the command; whatever is left at `finish()` is an error.
 struct CommandLineArguments {
@@ -80,20 +82,5 @@ struct CommandLineArguments {
     }
 }
 
-enum CommandLineError: Error, CustomStringConvertible {
-    case missingValue(option: String)
-    case invalidValue(option: String, value: String, expected: String)
-    case missingArgument(String)
-    case unexpected([String])
-    case unknownCommand(String)
-
-    var description: String {
-        switch self {
-        case .missingValue(let option): "option --\(option) needs a value"
-        case .invalidValue(let option, let value, let expected): "option --\(option): '\(value)' is not \(expected)"
-        case .missingArgument(let what): "missing argument: \(what)"
-        case .unexpected(let words): "unexpected arguments: \(words.joined(separator: " "))"
-        case .unknownCommand(let name): "unknown command '\(name)'"
-        }
-    }
-}
+/// The commands' argument errors are those the dataset extraction (in Service) reports.
+typealias CommandLineError = Service.CommandLineError

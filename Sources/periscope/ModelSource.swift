@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Models
 import Registry
+import Service
 import Tensors
 
 /// Where a command's model comes from: `MODEL` (a registered model, `--version V` optional),
@@ -132,9 +133,9 @@ enum ModelSource {
         return try registry.verifyWeights(name: name, version: version)
     }
 
-    /// Builds a registered version from its verified weights and its stored configuration.
+    /// Builds a registered version from its verified weights and its stored configuration, as the
+    /// server does (a BERT's tokenizer from the `vocab.txt` next to its weights), in float32.
     private static func loadVerified(_ verified: VerifiedWeights) throws -> LoadedModel {
-        try LoadedModel.load(architecture: verified.version.architecture, configuration: Data(verified.version.configuration.utf8),
-                             weights: URL(fileURLWithPath: verified.absolutePath))
+        try ModelManager.buildFloat32(verified)
     }
 }

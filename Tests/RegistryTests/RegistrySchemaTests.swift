@@ -10,7 +10,7 @@ import Testing
         let connection = try SQLiteConnection(path: directory.databasePath, busyTimeoutMilliseconds: 1000)
         #expect(try RegistrySchema.version(connection) == ModelRegistry.schemaVersion)
         let tables = Set(try connection.query("SELECT name FROM sqlite_master WHERE type = 'table'").map { $0.text(0) })
-        #expect(tables.isSuperset(of: ["schema_version", "models", "model_versions", "model_labels", "pending_files", "version_sequences"]))
+        #expect(tables.isSuperset(of: ["schema_version", "models", "model_versions", "model_labels", "pending_files", "version_sequences", "jobs"]))
         #expect(try connection.query("PRAGMA integrity_check").first?.text(0) == "ok")
         #expect(try connection.query("PRAGMA foreign_key_check").isEmpty)
     }

@@ -120,4 +120,64 @@ import Testing
         await #expect(throws: ServiceError.shuttingDown) { try await queued.value }
         await #expect(throws: ServiceError.shuttingDown) { try await pool.run { _ in 3 } }
     }
+    @Test func backgroundWorkRunsNicedInOrderAndWaitsWhileInteractiveJobsRun() async throws {
+        let pool = makePool()
+        defer { pool.shutdown() }
+        #if os(Linux)
+        // Its thread, and the intra-op threads it created, run at the configured nice value.
+        let nice = try await pool.runInBackground { context in
+            (getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0), context.threadPool !== ThreadPool.shared)
+        }
+        #expect(nice.0 == 10 && nice.1)
+        #endif
+        let gate = Gate()
+        async let blocker: Void = pool.run { _ in gate.pass() }
+        try await gate.waitUntilEntered()
+        let order = Order()
+        let first = Task { try await pool.runInBackground { _ in
+            try pool.waitUntilInteractiveIdle()
+            order.append(1)
+        } }
+        let second = Task { try await pool.runInBackground { _ in order.append(2) } }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(order.values.isEmpty, "background work ran while an interactive job was running")
+        gate.open()
+        try await blocker
+        try await first.value
+        try await second.value
+        #expect(order.values == [1, 2])
+        // Cancelled work stops waiting.
+        let cancelled = Task { try await pool.runInBackground { _ in try pool.waitUntilInteractiveIdle(unless: { true }) } }
+        try await cancelled.value
+    }
+
+    @Test func backgroundWorkWaitingForIdleStopsWhenThePoolShutsDown() async throws {
+        let pool = makePool()
+        let gate = Gate()
+        async let blocker: Void = pool.run { _ in gate.pass() }
+        try await gate.waitUntilEntered()
+        let waiting = Task { try await pool.runInBackground { _ in try pool.waitUntilInteractiveIdle() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { gate.open() }
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                pool.shutdown()
+                continuation.resume()
+            }
+        }
+        try await blocker
+        // Either the job ended before shutdown began (then the wait passed) or shutdown stopped the wait.
+        do {
+            try await waiting.value
+        } catch let error as ServiceError {
+            #expect(error == .shuttingDown)
+        }
+        await #expect(throws: ServiceError.shuttingDown) { try await pool.runInBackground { _ in 1 } }
+    }
+}
+
+/// Values appended from several threads, in order.
+private final class Order: Sendable {
+    private let storage = Mutex<[Int]>([])
+    func append(_ value: Int) { storage.withLock { $0.append(value) } }
+    var values: [Int] { storage.withLock { $0 } }
 }

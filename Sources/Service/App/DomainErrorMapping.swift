@@ -28,7 +28,7 @@ enum DomainErrorMapping {
         case .invalidName, .invalidVersion, .pathOutsideModelRoot, .invalidPath, .notARegularFile, .invalidConfiguration,
              .invalidLabel, .invalidPrecision, .uploadSizeMismatch, .uploadChecksumMismatch:
             return HTTPError(.badRequest, message)
-        case .modelNotFound, .versionNotFound, .weightsNotFound:
+        case .modelNotFound, .versionNotFound, .weightsNotFound, .jobNotFound:
             return HTTPError(.notFound, message)
         case .sizeMismatch, .checksumMismatch, .invalidTransition:
             return HTTPError(.conflict, message)

@@ -24,6 +24,8 @@ public final class ServiceApplication: Sendable {
     public var pool: WorkerPool { context.pool }
     public var manager: ModelManager { context.manager }
     public var metrics: ServiceMetrics { context.metrics }
+    /// Dataset extraction jobs (`/v1/jobs`).
+    public let jobs: JobManager
 
     /// Opens (creating) the data directory and the registry and starts the workers; models are
     /// loaded by `start()`. Throws when the registry cannot be opened or the tokens file is unusable.
@@ -35,10 +37,12 @@ public final class ServiceApplication: Sendable {
         let registry = try ModelRegistry(databasePath: configuration.databasePath, modelRoot: configuration.modelRoot)
         let metrics = ServiceMetrics()
         let pool = WorkerPool(settings: .init(workers: configuration.workers, intraOpThreads: configuration.intraOpThreads,
-                                              queueCapacity: configuration.queueSize),
+                                              queueCapacity: configuration.queueSize, backgroundNice: configuration.jobs.nice),
                               metrics: metrics, logger: logger)
         let manager = ModelManager(registry: registry, pool: pool, batching: configuration.batching, metrics: metrics, logger: logger)
         context = ServiceContext(configuration: configuration, logger: logger, registry: registry, pool: pool, manager: manager, metrics: metrics)
+        jobs = JobManager(dataRootPath: configuration.jobs.dataRoot, registry: registry, pool: pool, manager: manager, metrics: metrics,
+                          logger: logger)
         var router = Router()
         HealthEndpoints(context: context).register(in: &router)
         RegistryEndpoints(context: context).register(in: &router)
@@ -48,6 +52,7 @@ public final class ServiceApplication: Sendable {
         AttributionEndpoints(context: context).register(in: &router)
         InferenceEndpoints(context: context).register(in: &router)
         RepositoryEndpoints(context: context).register(in: &router)
+        JobsEndpoints(context: context, jobs: jobs).register(in: &router)
         InspectorEndpoints().register(in: &router)
         responder = MiddlewareChain([
             RequestIdMiddleware(), AccessLogMiddleware(logger: logger), RequestMetricsMiddleware(metrics: metrics, manager: manager),
@@ -58,8 +63,9 @@ public final class ServiceApplication: Sendable {
     // MARK: - Life cycle
 
     /// Logs the access policy, forgets statuses left by a previous process, registers the demo
-    /// models when the registry holds no other models (`demo.enabled`), and starts loading the
-    /// preload models in the background (readiness waits for them).
+    /// models when the registry holds no other models (`demo.enabled`), starts loading the
+    /// preload models in the background (readiness waits for them), and queues again the
+    /// extraction jobs a previous process left queued or running.
     ///
     /// Returns at once: the demo registration (which may write weights) and the loads run in the
     /// background, so the server answers `/healthz` meanwhile.
@@ -78,6 +84,7 @@ public final class ServiceApplication: Sendable {
             manager.startPreloading(extra: preload)
         }
         manager.startWatchingWeightFiles()
+        jobs.resumeInterruptedJobs()
     }
 
     /// Waits until `/readyz` would answer 200 (for tests and tools); throws after `timeout`.

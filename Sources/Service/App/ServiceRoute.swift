@@ -30,6 +30,16 @@ struct ServiceRoute: Equatable {
         if segments.first == "v1", segments.count >= 2, segments[1] == "models" {
             return classifyNative(method: method, segments: Array(segments.dropFirst(2)))
         }
+        if segments.first == "v1", segments.count >= 2, segments[1] == "jobs" {
+            // Jobs read and write files on the server: administrators only.
+            switch (segments.count, method) {
+            case (2, .post): return ServiceRoute(endpoint: "jobs_submit", scope: .admin)
+            case (2, _): return ServiceRoute(endpoint: "jobs_list", scope: .admin)
+            case (3, .delete): return ServiceRoute(endpoint: "job_cancel", scope: .admin)
+            case (3, _): return ServiceRoute(endpoint: "job_get", scope: .admin)
+            default: return ServiceRoute(endpoint: "other", scope: .admin)
+            }
+        }
         if segments.first == "v2" {
             return classifyV2(method: method, segments: Array(segments.dropFirst()))
         }

@@ -25,6 +25,14 @@ import Musl
 ///
 /// **Control items.** `onEveryWorker` runs code on every worker before its next job (warm-up,
 /// dropping replicas of a retired model, hook counts); they do not count against the queue.
+///
+/// **Background lane.** Long work that must not slow interactive requests (dataset extraction
+/// jobs) runs on one more thread, `runInBackground`, one item at a time in submission order,
+/// outside the queue and its capacity. That thread and its intra-op threads run at the nice value
+/// `backgroundNice` (the kernel gives a nice-10 thread about a tenth of the CPU a nice-0 one gets
+/// when both want it), and the work calls `waitUntilInteractiveIdle()` between its small steps, so
+/// a step starts only when no interactive job is queued or running: an interactive request waits
+/// at most for the step in progress, which the scheduler slows in its favour.
 public final class WorkerPool: @unchecked Sendable {
     /// Sizes of the pool.
     public struct Settings: Sendable, Equatable {
@@ -33,11 +41,14 @@ public final class WorkerPool: @unchecked Sendable {
         public var intraOpThreads: Int
         /// Jobs that may wait for a worker.
         public var queueCapacity: Int
+        /// The nice value (0–19) of the background lane's threads.
+        public var backgroundNice: Int
 
-        public init(workers: Int, intraOpThreads: Int, queueCapacity: Int) {
+        public init(workers: Int, intraOpThreads: Int, queueCapacity: Int, backgroundNice: Int = 10) {
             self.workers = workers
             self.intraOpThreads = intraOpThreads
             self.queueCapacity = queueCapacity
+            self.backgroundNice = backgroundNice
         }
     }
 
@@ -54,6 +65,10 @@ public final class WorkerPool: @unchecked Sendable {
     private let lock = ConditionLock()
     private let workAvailable: ConditionLock.Condition
     private let sweeperWake: ConditionLock.Condition
+    private let backgroundWork: ConditionLock.Condition
+    /// Signalled when the queue is empty and no worker runs a job.
+    private let interactiveIdle: ConditionLock.Condition
+    private var backgroundQueue: [ControlItem] = []
     private var queue: [WorkerJob] = []
     private var inboxes: [[ControlItem]]
     private var running = 0
@@ -77,6 +92,8 @@ public final class WorkerPool: @unchecked Sendable {
         self.logger = logger
         workAvailable = lock.makeCondition()
         sweeperWake = lock.makeCondition()
+        backgroundWork = lock.makeCondition()
+        interactiveIdle = lock.makeCondition()
         inboxes = Array(repeating: [], count: settings.workers)
         reportedHooks = Array(repeating: 0, count: settings.workers)
         var started: [pthread_t] = []
@@ -84,6 +101,7 @@ public final class WorkerPool: @unchecked Sendable {
             started.append(Self.spawn(name: "periscope-w\(index)") { [self] in workerLoop(index: index) })
         }
         started.append(Self.spawn(name: "periscope-sweep") { [self] in sweeperLoop() })
+        started.append(Self.spawn(name: "periscope-bg") { [self] in backgroundLoop() })
         lock.withLock { threads = started }
     }
 
@@ -227,6 +245,8 @@ public final class WorkerPool: @unchecked Sendable {
             queue = []
             workAvailable.broadcast()
             sweeperWake.broadcast()
+            backgroundWork.broadcast()
+            interactiveIdle.broadcast()
             defer { threads = [] }
             return (left, threads)
         }
@@ -262,6 +282,7 @@ public final class WorkerPool: @unchecked Sendable {
             execute(jobs, context: context)
             lock.lock()
             running -= 1
+            if running == 0 && queue.isEmpty { interactiveIdle.broadcast() }
         }
         lock.unlock()
         context.threadPool.shutdown()
@@ -395,6 +416,65 @@ public final class WorkerPool: @unchecked Sendable {
             return hooks - reportedHooks[context.index]
         }
         if delta != 0 { metrics.addActiveHooks(delta) }
+    }
+
+    // MARK: - Background lane
+
+    /// Runs `body` on the background thread, after the background work submitted before it, and
+    /// returns its result. Throws `shuttingDown` when the pool stops before it starts.
+    public func runInBackground<Value: Sendable>(_ body: @escaping @Sendable (WorkerContext) throws -> Value) async throws -> Value {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+            let accepted: Bool = lock.withLock {
+                guard !stopping else { return false }
+                backgroundQueue.append(ControlItem { context in continuation.resume(with: Result { try body(context) }) })
+                backgroundWork.signal()
+                return true
+            }
+            if !accepted { continuation.resume(throwing: ServiceError.shuttingDown) }
+        }
+    }
+
+    /// Blocks until no interactive job is queued or running, or `stop()` turns true; throws
+    /// `shuttingDown` once the pool stops. Background work calls it before each step.
+    public func waitUntilInteractiveIdle(unless stop: () -> Bool = { false }) throws {
+        try lock.withLock {
+            while !stopping && (running > 0 || !queue.isEmpty) && !stop() {
+                // Bounded, so a broadcast missed between two checks costs 50 ms, never a hang.
+                lock.wait(interactiveIdle, until: .now + .milliseconds(50))
+            }
+            if stopping { throw ServiceError.shuttingDown }
+        }
+    }
+
+    private func backgroundLoop() {
+        Self.lowerPriority(to: settings.backgroundNice, logger: logger)
+        // Created after the priority change: its threads inherit the nice value.
+        let context = WorkerContext(index: settings.workers, threadPool: ThreadPool(threadCount: settings.intraOpThreads), logger: logger)
+        lock.lock()
+        while true {
+            if backgroundQueue.isEmpty {
+                if stopping { break }
+                lock.wait(backgroundWork)
+                continue
+            }
+            let item = backgroundQueue.removeFirst()
+            lock.unlock()
+            GradMode.withDisabled { ThreadPool.withCurrent(context.threadPool) { item.body(context) } }
+            lock.lock()
+        }
+        lock.unlock()
+        context.threadPool.shutdown()
+    }
+
+    /// Sets the calling thread's nice value (Linux: per thread; threads it creates inherit it).
+    private static func lowerPriority(to nice: Int, logger: Logger) {
+        guard nice > 0 else { return }
+        #if os(Linux)
+        // `who` 0 is the calling thread: on Linux the nice value is per thread (the kernel's `current`).
+        if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Int32(nice)) != 0 {
+            logger.warning("cannot lower the background lane's priority", ["nice": .int(nice), "errno": .int(Int(errno))])
+        }
+        #endif
     }
 
     // MARK: - Deadlines

@@ -414,16 +414,23 @@ public final class ModelManager: Sendable {
         }
     }
 
-    /// The model from verified weights; a BERT whose weights sit next to a `vocab.txt` (a Hugging
-    /// Face directory) gets its tokenizer, for text inputs, and next to a `modules.json` (a
-    /// sentence-transformers directory) its pooling, Dense layers, normalization and prompts.
+    /// The model from verified weights, in its registered precision (`buildFloat32`, then the precision).
     static func build(_ verified: VerifiedWeights) throws -> LoadedModel {
+        var model = try buildFloat32(verified)
+        // ModelPrecision (what the registry stores) and ComputePrecision name the same three cases.
+        try model.setPrecision(ComputePrecision(rawValue: verified.version.precision.rawValue)!)
+        return model
+    }
+
+    /// The model from verified weights, in float32; a BERT whose weights sit next to a `vocab.txt`
+    /// (a Hugging Face directory) gets its tokenizer, for text inputs, and next to a `modules.json`
+    /// (a sentence-transformers directory) its pooling, Dense layers, normalization and prompts.
+    /// The command line builds registered models with it too, so they take the same inputs there.
+    public static func buildFloat32(_ verified: VerifiedWeights) throws -> LoadedModel {
         let record = verified.version
         let weights = URL(fileURLWithPath: verified.absolutePath)
         let configuration = Data(record.configuration.utf8)
         var model = try LoadedModel.load(architecture: record.architecture, configuration: configuration, weights: weights)
-        // ModelPrecision (what the registry stores) and ComputePrecision name the same three cases.
-        try model.setPrecision(ComputePrecision(rawValue: record.precision.rawValue)!)
         model.embedding = try EmbeddingConfiguration(configuration: configuration)
         let takesText: Bool = switch model.architecture {
         case .bert: true

@@ -16,6 +16,9 @@
 /// | periscope_models_loaded | gauge | |
 /// | periscope_model_load_seconds | histogram | model, precision |
 /// | periscope_jobs_dropped_total | counter | reason |
+/// | periscope_extraction_jobs | gauge | state (queued, running) |
+/// | periscope_extraction_items_total | counter | |
+/// | periscope_extraction_jobs_finished_total | counter | state (succeeded, failed, cancelled) |
 ///
 /// `model` is the model name (`-` for requests that never resolved one), `endpoint` a short route
 /// name (`features`, `infer`, `layers`, …), `status` the numeric HTTP status, `precision` the
@@ -36,6 +39,9 @@ public final class ServiceMetrics: Sendable {
     private let modelsLoaded: Gauge
     private let modelLoad: MetricFamily<Histogram>
     private let droppedJobs: MetricFamily<Counter>
+    private let extractionJobs: MetricFamily<Gauge>
+    private let extractionItems: Counter
+    private let extractionJobsFinished: MetricFamily<Counter>
 
     /// Batch-size buckets: powers of two up to 64.
     public static let batchSizeBounds: [Double] = [1, 2, 4, 8, 16, 32, 64]
@@ -68,6 +74,14 @@ public final class ServiceMetrics: Sendable {
         droppedJobs = registry.counter("periscope_jobs_dropped_total",
                                        help: "Queued jobs answered without running, by reason (deadline_exceeded, client_disconnected, unavailable, …).",
                                        labelNames: ["reason"])
+        extractionJobs = registry.gauge("periscope_extraction_jobs", help: "Dataset extraction jobs (POST /v1/jobs) queued or running now.",
+                                        labelNames: ["state"])
+        extractionItems = registry.counter("periscope_extraction_items_total",
+                                           help: "Dataset items dataset extraction jobs went through (extracted or skipped).").labels()
+        extractionJobsFinished = registry.counter("periscope_extraction_jobs_finished_total",
+                                                  help: "Dataset extraction jobs that ended, by final state.", labelNames: ["state"])
+        // Both states are always exposed, 0 when idle.
+        for state in ["queued", "running"] { extractionJobs.labels(state).set(0) }
         if includeProcessMetrics { registry.register(ProcessMetrics()) }
     }
 
@@ -99,6 +113,16 @@ public final class ServiceMetrics: Sendable {
     /// Hooks registered on replicas now (the workers add before a forward pass and subtract after).
     public func addActiveHooks(_ delta: Int) { activeHooks.increment(by: Double(delta)) }
     public var activeHookCount: Int { Int(activeHooks.value) }
+
+    // MARK: - Extraction jobs
+
+    /// Jobs queued and running now.
+    public func setExtractionJobs(queued: Int, running: Int) {
+        extractionJobs.labels("queued").set(Double(queued))
+        extractionJobs.labels("running").set(Double(running))
+    }
+    public func countExtractionItems(_ items: Int) { if items > 0 { extractionItems.increment(by: Double(items)) } }
+    public func countFinishedExtractionJob(state: String) { extractionJobsFinished.labels(state).increment() }
 
     // MARK: - Models
 

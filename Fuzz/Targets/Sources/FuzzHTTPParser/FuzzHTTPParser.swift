@@ -47,17 +47,18 @@ let router: Router = {
     let unused: @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse = { _, _ in throw HTTPError(.notFound, "unused") }
     for pattern in ["/healthz", "/readyz", "/metrics", "/v1/models/{name}", "/v1/models/{name}/layers",
                     "/v2", "/v2/health/live", "/v2/health/ready", "/v2/models/{model}", "/v2/models/{model}/versions/{version}",
-                    "/v2/models/{model}/ready", "/v2/models/{model}/stats"] {
+                    "/v2/models/{model}/ready", "/v2/models/{model}/stats", "/v1/jobs", "/v1/jobs/{id}"] {
         router.get(pattern, unused)
     }
     for pattern in ["/v1/models", "/v1/models/{name}/features", "/v1/models/{name}/versions/{version}/features",
                     "/v1/models/{name}/attributions", "/v1/models/{name}/load", "/v1/models/{name}/unload",
                     "/v2/models/{model}/infer", "/v2/models/{model}/versions/{version}/infer", "/v2/repository/index",
-                    "/v2/repository/models/{model}/load", "/v2/repository/models/{model}/unload"] {
+                    "/v2/repository/models/{model}/load", "/v2/repository/models/{model}/unload", "/v1/jobs"] {
         router.post(pattern, unused)
     }
     router.delete("/v1/models/{name}", unused)
     router.delete("/v1/models/{name}/versions/{version}", unused)
+    router.delete("/v1/jobs/{id}", unused)
     return router
 }()
 

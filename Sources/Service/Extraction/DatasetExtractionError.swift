@@ -1,6 +1,6 @@
 /// Why `periscope extract --dataset` stopped: each case names the file, item or field at fault and
 /// what was expected.
-enum DatasetExtractionError: Error, CustomStringConvertible {
+public enum DatasetExtractionError: Error, CustomStringConvertible {
     /// `--output-dir` holds files but no manifest of an extraction.
     case foreignDirectory(path: String)
     /// `manifest.json` exists but is not one this command wrote.
@@ -16,7 +16,7 @@ enum DatasetExtractionError: Error, CustomStringConvertible {
     /// `--strict`: an item could not be read.
     case unreadableItem(SkippedItem)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .foreignDirectory(let path):
             "output directory \(path) is not empty and has no manifest.json: give a new or empty directory (or the one of an earlier run to resume it)"

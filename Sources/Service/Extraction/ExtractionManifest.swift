@@ -6,29 +6,47 @@ import Registry
 /// were skipped with the reason. Rewritten durably after every shard, so it always describes
 /// complete shards only — what a rerun resumes from. It holds no times: two runs of the same
 /// extraction write the same bytes.
-struct ExtractionManifest: Codable, Equatable {
+public struct ExtractionManifest: Codable, Equatable, Sendable {
     static let currentFormat = "periscope-extract/1"
     static let fileName = "manifest.json"
 
     /// The dataset, as `Dataset` describes it.
-    struct Input: Codable, Equatable {
-        var kind: Dataset.Kind
-        var path: String
-        var items: Int
-        var sha256: String
+    public struct Input: Codable, Equatable, Sendable {
+        public var kind: Dataset.Kind
+        public var path: String
+        public var items: Int
+        public var sha256: String
+
+        public init(kind: Dataset.Kind, path: String, items: Int, sha256: String) {
+            self.kind = kind
+            self.path = path
+            self.items = items
+            self.sha256 = sha256
+        }
     }
 
     /// The options that shape the output; any change refuses a resume.
-    struct Options: Codable, Equatable {
+    public struct Options: Codable, Equatable, Sendable {
         /// The layers as requested (names, globs, aliases, indices).
-        var layers: [String]
-        var pool: String
-        var flatten: Bool
-        var normalize: Bool
-        var dtype: String
-        var batchSize: Int
-        var rowsPerShard: Int
-        var maxLength: Int?
+        public var layers: [String]
+        public var pool: String
+        public var flatten: Bool
+        public var normalize: Bool
+        public var dtype: String
+        public var batchSize: Int
+        public var rowsPerShard: Int
+        public var maxLength: Int?
+
+        public init(layers: [String], pool: String, flatten: Bool, normalize: Bool, dtype: String, batchSize: Int, rowsPerShard: Int, maxLength: Int?) {
+            self.layers = layers
+            self.pool = pool
+            self.flatten = flatten
+            self.normalize = normalize
+            self.dtype = dtype
+            self.batchSize = batchSize
+            self.rowsPerShard = rowsPerShard
+            self.maxLength = maxLength
+        }
 
         enum CodingKeys: String, CodingKey {
             case layers, pool, flatten, normalize, dtype
@@ -40,12 +58,12 @@ struct ExtractionManifest: Codable, Equatable {
 
     /// One shard: items `items[0]..<items[1]` of the dataset, rows `rows[0]..<rows[1]` of the
     /// output. A shard whose items were all skipped has no file.
-    struct Shard: Codable, Equatable {
-        var file: String?
-        var items: [Int]
-        var rows: [Int]
-        var byteCount: Int?
-        var sha256: String?
+    public struct Shard: Codable, Equatable, Sendable {
+        public var file: String?
+        public var items: [Int]
+        public var rows: [Int]
+        public var byteCount: Int?
+        public var sha256: String?
 
         enum CodingKeys: String, CodingKey {
             case file, items, rows, sha256
@@ -53,7 +71,7 @@ struct ExtractionManifest: Codable, Equatable {
         }
 
         /// Every key written, `null` where there is no file, so readers can test `shard["file"]`.
-        func encode(to encoder: any Encoder) throws {
+        public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(file, forKey: .file)
             try container.encode(items, forKey: .items)
@@ -64,20 +82,26 @@ struct ExtractionManifest: Codable, Equatable {
     }
 
     var format = ExtractionManifest.currentFormat
-    var model: ModelIdentity
-    var input: Input
-    var options: Options
+    public var model: ModelIdentity
+    public var input: Input
+    public var options: Options
     /// The layers' output tensor names, in the order of the shards' tensors (known after the first batch).
-    var outputs: [String] = []
-    var shards: [Shard] = []
-    var skipped: [SkippedItem] = []
+    public var outputs: [String] = []
+    public var shards: [Shard] = []
+    public var skipped: [SkippedItem] = []
     /// Rows written so far.
-    var rows = 0
+    public var rows = 0
     /// True once every shard is written.
-    var complete = false
+    public var complete = false
 
     /// Items covered by the recorded shards: where a rerun continues.
-    var itemsDone: Int { shards.last?.items[1] ?? 0 }
+    public var itemsDone: Int { shards.last?.items[1] ?? 0 }
+
+    public init(model: ModelIdentity, input: Input, options: Options) {
+        self.model = model
+        self.input = input
+        self.options = options
+    }
 
     /// What a rerun asking for `self` changes against `recorded`; empty when it may resume.
     func changes(since recorded: ExtractionManifest) -> [String] {

@@ -3,19 +3,20 @@ import Foundation
 /// Progress of a long extraction on standard error: on a terminal a bar redrawn in place (items,
 /// items/s, ETA, errors so far), otherwise a line every `interval` seconds, or nothing (`--quiet`).
 /// Rates count only the items of this run, so a resumed run does not claim the earlier run's work.
-final class ExtractionProgress {
-    enum Style: Equatable {
+public final class ExtractionProgress {
+    public enum Style: Equatable, Sendable {
         case bar
         case lines(interval: Double)
         case quiet
     }
 
     let style: Style
-    let total: Int
+    public let total: Int
     private let startedAt: ContinuousClock.Instant
     private let doneAtStart: Int
-    private var done: Int
-    private var errors: Int
+    /// Items counted so far (earlier runs' included), and the skipped ones among them.
+    public private(set) var done: Int
+    public private(set) var errors: Int
     private var lastReport: ContinuousClock.Instant
 
     /// Starts counting `total` items of which `done` (with `errors` among them) are already done.
@@ -31,7 +32,7 @@ final class ExtractionProgress {
     }
 
     /// The bar on a terminal, lines every `interval` seconds otherwise; nothing when `quiet`.
-    static func style(quiet: Bool, interval: Double) -> Style {
+    public static func style(quiet: Bool, interval: Double) -> Style {
         if quiet { return .quiet }
         return isatty(STDERR_FILENO) != 0 ? .bar : .lines(interval: interval)
     }
@@ -58,13 +59,13 @@ final class ExtractionProgress {
     }
 
     /// Seconds since the start.
-    var elapsedSeconds: Double {
+    public var elapsedSeconds: Double {
         let elapsed = ContinuousClock.now - startedAt
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
     /// Items per second in this run.
-    var itemsPerSecond: Double {
+    public var itemsPerSecond: Double {
         let seconds = elapsedSeconds
         return seconds > 0 ? Double(done - doneAtStart) / seconds : 0
     }

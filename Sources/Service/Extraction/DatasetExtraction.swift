@@ -2,7 +2,6 @@ import Foundation
 import Models
 import NN
 import Registry
-import Service
 import Tensors
 
 /// Extracts layers over a whole dataset into a directory of safetensors shards and a manifest
@@ -15,7 +14,7 @@ import Tensors
 /// command reads the manifest, checks that nothing changed, and continues with the first shard the
 /// manifest does not list. Because batches never cross a shard boundary, the resumed run computes
 /// exactly what an uninterrupted run would have: the output is byte-identical.
-struct DatasetExtraction {
+public struct DatasetExtraction {
     let model: LoadedModel
     let dataset: Dataset
     /// What this run asks for: model, dataset and options, no shards yet.
@@ -26,20 +25,34 @@ struct DatasetExtraction {
     /// Whether an unreadable item stops the extraction instead of being skipped.
     let strict: Bool
     let progressStyle: ExtractionProgress.Style
+    /// Told of progress and asked before each batch (a service job); nil for the command line.
+    public var monitor: (any ExtractionMonitor)?
 
     /// What a run did.
-    struct Summary {
-        var manifest: ExtractionManifest
+    public struct Summary {
+        public var manifest: ExtractionManifest
         /// The shard this run started with (0 for a fresh run).
-        var firstShard: Int
+        public var firstShard: Int
         /// Items this run went through.
-        var items: Int
-        var seconds: Double
-        var itemsPerSecond: Double
+        public var items: Int
+        public var seconds: Double
+        public var itemsPerSecond: Double
+    }
+
+    public init(model: LoadedModel, dataset: Dataset, plan: ExtractionManifest, selectors: [LayerSelector],
+                postProcessing: FeaturePostProcessing, outputDirectory: String, strict: Bool, progressStyle: ExtractionProgress.Style) {
+        self.model = model
+        self.dataset = dataset
+        self.plan = plan
+        self.selectors = selectors
+        self.postProcessing = postProcessing
+        self.outputDirectory = outputDirectory
+        self.strict = strict
+        self.progressStyle = progressStyle
     }
 
     /// Runs (or resumes) the extraction.
-    func run() throws -> Summary {
+    public func run() throws -> Summary {
         try dataset.checkCompatible(with: model)
         let replica = try model.makeReplica()
         let catalog = try replica.traceLayers(inputs: ServedModel.defaultInputs(for: model))
@@ -64,12 +77,15 @@ struct DatasetExtraction {
                 if strict, let first = prepared.skipped.first { throw DatasetExtractionError.unreadableItem(first) }
                 skipped += prepared.skipped
                 progress.advance(items: prepared.skipped.count, errors: prepared.skipped.count)
+                monitor?.didAdvance(progress)
                 for batch in prepared.batches {
+                    try monitor?.willRunBatch()
                     let features = try extract(batch, request: request, replica: replica)
                     let keepsMask = builder.padsTokenAxis && features.contains { $0.tensor.rank == 3 }
                     try builder.append(positions: batch.positions, ids: batch.positions.map { dataset.items[$0].id },
                                        features: features, attentionMask: keepsMask ? batch.inputs["attention_mask"] : nil)
                     progress.advance(items: batch.positions.count, errors: 0)
+                    monitor?.didAdvance(progress)
                 }
             }
             try record(builder, shard: shard, items: items, skipped: skipped, complete: shard == shardCount - 1, in: &manifest)

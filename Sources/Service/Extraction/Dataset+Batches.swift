@@ -11,11 +11,11 @@ struct DatasetBatch {
 }
 
 /// An item that could not be read, as the manifest lists it.
-struct SkippedItem: Codable, Equatable {
+public struct SkippedItem: Codable, Equatable, Sendable {
     /// Its position in the dataset.
-    var index: Int
-    var id: String
-    var reason: String
+    public var index: Int
+    public var id: String
+    public var reason: String
 }
 
 // MARK: - Preparing items

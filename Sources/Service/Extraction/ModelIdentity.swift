@@ -7,15 +7,23 @@ import Registry
 /// `weightsSHA256` is the registered checksum (a registered model, verified when it loads) or the
 /// SHA-256 of the weights file (`--weights`, `--onnx`, `model.safetensors` of `--hf-dir`);
 /// `configurationSHA256` that of a `--config` file, when one is given.
-struct ModelIdentity: Codable, Equatable {
+public struct ModelIdentity: Codable, Equatable, Sendable {
     /// The registered name, the architecture name, or the Hugging Face directory's name.
-    var name: String
+    public var name: String
     /// The registered version; nil for a model given by files.
-    var version: Int?
+    public var version: Int?
     /// The architecture it was loaded as (`resnet18`, `bert`, `onnx`, …).
-    var architecture: String
-    var weightsSHA256: String
-    var configurationSHA256: String?
+    public var architecture: String
+    public var weightsSHA256: String
+    public var configurationSHA256: String?
+
+    public init(name: String, version: Int?, architecture: String, weightsSHA256: String, configurationSHA256: String?) {
+        self.name = name
+        self.version = version
+        self.architecture = architecture
+        self.weightsSHA256 = weightsSHA256
+        self.configurationSHA256 = configurationSHA256
+    }
 
     enum CodingKeys: String, CodingKey {
         case name, version, architecture
@@ -35,7 +43,7 @@ struct ModelIdentity: Codable, Equatable {
     }
 
     /// The SHA-256 of a file the model is read from; errors name the option it came from.
-    static func sha256(ofFileAt path: String, option: String) throws -> String {
+    public static func sha256(ofFileAt path: String, option: String) throws -> String {
         do {
             return try DurableFile.digest(ofFileAt: path).sha256
         } catch {

@@ -16,8 +16,8 @@ import Tensors
 ///
 /// An item that cannot be used (an empty line, a line that is not JSON) is kept, with the reason,
 /// so that positions never shift; images are read only when they are extracted.
-struct Dataset {
-    enum Kind: String, Codable {
+public struct Dataset {
+    public enum Kind: String, Codable, Sendable {
         case images
         case text
         case jsonl
@@ -25,7 +25,7 @@ struct Dataset {
     }
 
     /// What one item holds before it becomes model inputs.
-    enum Content {
+    public enum Content {
         /// An image file, by absolute path.
         case imageFile(String)
         case text(String)
@@ -35,18 +35,18 @@ struct Dataset {
         case unreadable(String)
     }
 
-    struct Item {
-        var id: String
-        var content: Content
+    public struct Item {
+        public var id: String
+        public var content: Content
     }
 
-    let kind: Kind
+    public let kind: Kind
     /// The path as given.
-    let path: String
-    let items: [Item]
+    public let path: String
+    public let items: [Item]
     /// SHA-256 of the file; for a directory, of its sorted listing (`relative path\tbyte size\n`
     /// per image), so that a changed dataset is noticed without reading every image.
-    let sha256: String
+    public let sha256: String
     /// The tensors of a safetensors dataset, by name (items are rows along axis 0); empty otherwise.
     let tensors: [String: Tensor]
 
@@ -54,7 +54,7 @@ struct Dataset {
     static let expectedForms = "a directory of JPEG/PNG images, a .txt file (one text per line), a .jsonl file or a .safetensors file"
 
     /// Reads the dataset at `path` (its kind from what it is: a directory, or the file's extension).
-    static func open(_ path: String) throws -> Dataset {
+    public static func open(_ path: String) throws -> Dataset {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CommandLineError.invalidValue(option: "dataset", value: path, expected: "an existing path: " + expectedForms)
