@@ -67,6 +67,9 @@ struct ExtractionManifest: Codable, Equatable {
     var model: ModelIdentity
     var input: Input
     var options: Options
+    /// Which of several processes wrote this directory (`--shard-index`, `--shard-count`); nil
+    /// for a single process and for a merge of all of them.
+    var split: DatasetSplit?
     /// The layers' output tensor names, in the order of the shards' tensors (known after the first batch).
     var outputs: [String] = []
     var shards: [Shard] = []
@@ -75,9 +78,6 @@ struct ExtractionManifest: Codable, Equatable {
     var rows = 0
     /// True once every shard is written.
     var complete = false
-
-    /// Items covered by the recorded shards: where a rerun continues.
-    var itemsDone: Int { shards.last?.items[1] ?? 0 }
 
     /// What a rerun asking for `self` changes against `recorded`; empty when it may resume.
     func changes(since recorded: ExtractionManifest) -> [String] {
@@ -94,6 +94,8 @@ struct ExtractionManifest: Codable, Equatable {
         list.compare("--batch-size", was: recorded.options.batchSize, now: options.batchSize)
         list.compare("--rows-per-shard", was: recorded.options.rowsPerShard, now: options.rowsPerShard)
         list.compare("--max-length", was: recorded.options.maxLength, now: options.maxLength)
+        list.compare("--shard-index", was: recorded.split?.index, now: split?.index)
+        list.compare("--shard-count", was: recorded.split?.count, now: split?.count)
         return model.changes(since: recorded.model) + list.changes
     }
 
