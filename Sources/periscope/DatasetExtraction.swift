@@ -32,7 +32,7 @@ struct DatasetExtraction {
     /// What a run did.
     struct Summary {
         var manifest: ExtractionManifest
-        /// The shard this run started with (0 for a fresh run).
+        /// The position in `manifest.shards` this run started at (0 for a fresh run).
         var firstShard: Int
         /// Items this run went through.
         var items: Int

@@ -62,7 +62,8 @@ extension ExtractCommand {
         if summary.items == 0 && summary.firstShard == manifest.shards.count {
             return line + ": already complete, nothing to do"
         }
-        if summary.firstShard > 0 { line += ", resumed at shard \(summary.firstShard)" }
+        // The shard's number in the file names: a split index's shards start at its first.
+        if summary.firstShard > 0 { line += ", resumed at shard \(manifest.plannedShards.lowerBound + summary.firstShard)" }
         return line + String(format: ": %ld items in %.1f s, %.1f items/s", summary.items, summary.seconds, summary.itemsPerSecond)
     }
 

@@ -170,15 +170,24 @@ import TestSupport
             #expect(!FileManager.default.fileExists(atPath: merged.path))
             try original.write(to: shard)
 
-            // A part whose run has not finished (its manifest as a crash leaves it).
+            // A part whose run has not finished (its manifest as a crash after its first shard,
+            // shard 2, leaves it: that shard's only item is the unreadable image).
             let manifestURL = part1.appendingPathComponent("manifest.json")
             let manifest = try Data(contentsOf: manifestURL)
             var object = try #require(try JSONSerialization.jsonObject(with: manifest) as? [String: Any])
             object["complete"] = false
             object["shards"] = Array(try #require(object["shards"] as? [Any]).prefix(1))
+            object["rows"] = 0
             try JSONSerialization.data(withJSONObject: object).write(to: manifestURL)
+            try FileManager.default.removeItem(at: part1.appendingPathComponent("shard-00003.safetensors"))
             try expectRefusal([part0, part1], "\(part1.path) (--shard-index 1) is not complete: 1 of its 2 shards are written; rerun its extract command to finish it")
-            try manifest.write(to: manifestURL)
+            // Rerun, the index resumes at its next shard and ends as it was.
+            let resumed = try PeriscopeProcess.run(["extract"] + model + ["--dataset", images.path, "--layers", "fc", "--output-dir", part1.path,
+                                                                          "--rows-per-shard", "1", "--quiet", "--shard-index", "1", "--shard-count", "2"])
+            #expect(resumed.standardOutput.hasPrefix("wrote 1 rows (1 items skipped) in 1 shards to \(part1.path), resumed at shard 3: 1 items in "),
+                    "\(resumed.standardOutput) \(resumed.standardError)")
+            #expect(try Data(contentsOf: manifestURL) == manifest)
+            #expect(try Data(contentsOf: shard) == original)
 
             // An output directory with other files is refused; the merge then succeeds in a new one.
             try FileManager.default.createDirectory(at: merged, withIntermediateDirectories: true)
