@@ -83,8 +83,10 @@ enum FileOperations {
         guard retrying({ flock(descriptor, LOCK_EX) }) == 0 else { throw .io(operation: "flock", path: path, errno: errno) }
     }
 
-    /// Reads `descriptor` to its end, returning the byte count and the SHA-256 in hex.
-    static func hash(_ descriptor: Int32, path: String) throws(RegistryError) -> (byteCount: Int64, sha256: String) {
+    /// Reads `descriptor` to its end, returning the byte count and the SHA-256 in hex; with
+    /// `copy`, writes every byte read to that descriptor (whose path errors name) too.
+    static func hash(_ descriptor: Int32, path: String,
+                     copyingTo copy: (descriptor: Int32, path: String)? = nil) throws(RegistryError) -> (byteCount: Int64, sha256: String) {
         var hasher = SHA256()
         var total: Int64 = 0
         let chunk = 1 << 20
@@ -95,6 +97,7 @@ enum FileOperations {
             guard count >= 0 else { throw .io(operation: "read", path: path, errno: errno) }
             if count == 0 { break }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            if let copy { try writeAll(copy.descriptor, UnsafeRawBufferPointer(rebasing: buffer[0..<count]), path: copy.path) }
             total += Int64(count)
         }
         return (total, SHA256.hexString(hasher.finalize()))

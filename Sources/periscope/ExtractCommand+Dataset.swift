@@ -9,6 +9,7 @@ extension ExtractCommand {
     static let datasetUsage = "extract " + ModelSource.usage + " --dataset DIR|TEXTS.txt|TEXTS.jsonl|IN.safetensors --layers L1,L2"
         + " --output-dir DIR [--rows-per-shard N] [--batch-size B] [--pool none|mean|max|cls] [--flatten] [--normalize]"
         + " [--dtype float32|float16] [--max-length N] [--strict] [--quiet] [--progress-interval SECONDS]"
+        + " [--shard-index I --shard-count N]"
 
     /// Defaults of the dataset options.
     static let defaultRowsPerShard = 1000
@@ -33,6 +34,7 @@ extension ExtractCommand {
             }
             return value
         } ?? 5
+        let split = try DatasetSplit.parse(&arguments)
         let source = try ModelSource.parse(&arguments, requiresWeights: true)
         try arguments.finish()
         let layers = try parseLayers(layerList)
@@ -43,7 +45,7 @@ extension ExtractCommand {
             layers: layers.map(\.description), pool: pool.rawValue, flatten: flatten, normalize: normalize, dtype: dtype.rawValue,
             batchSize: batchSize, rowsPerShard: rowsPerShard, maxLength: maxLength)
         let plan = ExtractionManifest(model: identity, input: .init(kind: dataset.kind, path: datasetPath, items: dataset.items.count,
-                                                                    sha256: dataset.sha256), options: options)
+                                                                    sha256: dataset.sha256), options: options, split: split)
         let extraction = DatasetExtraction(
             model: model, dataset: dataset, plan: plan, selectors: layers,
             postProcessing: FeaturePostProcessing(pool: pool, flatten: flatten, normalize: normalize, dtype: dtype),
@@ -60,7 +62,8 @@ extension ExtractCommand {
         if summary.items == 0 && summary.firstShard == manifest.shards.count {
             return line + ": already complete, nothing to do"
         }
-        if summary.firstShard > 0 { line += ", resumed at shard \(summary.firstShard)" }
+        // The shard's number in the file names: a split index's shards start at its first.
+        if summary.firstShard > 0 { line += ", resumed at shard \(manifest.plannedShards.lowerBound + summary.firstShard)" }
         return line + String(format: ": %ld items in %.1f s, %.1f items/s", summary.items, summary.seconds, summary.itemsPerSecond)
     }
 

@@ -14,6 +14,7 @@ let subcommands: [Subcommand] = [
     Subcommand(name: "bench", usage: "bench kernels [--repetitions N] [--seconds S] [--only gemm|conv|paths|precision] [--no-numpy]\n  bench encode [--repetitions N] [--seconds S] [--no-orjson]\n  " + BenchModelCommand.usage, run: runBenchCommand),
     Subcommand(name: "models", usage: ModelsCommand.usage, run: ModelsCommand.run),
     Subcommand(name: "extract", usage: ExtractCommand.usage, run: ExtractCommand.run),
+    Subcommand(name: "extract-merge", usage: ExtractMergeCommand.usage, run: ExtractMergeCommand.run),
     Subcommand(name: "attribute", usage: AttributeCommand.usage, run: AttributeCommand.run),
     Subcommand(name: "serve", usage: ServeCommand.usage, run: ServeCommand.run),
     Subcommand(name: "layers", usage: LayersCommand.usage, run: LayersCommand.run),

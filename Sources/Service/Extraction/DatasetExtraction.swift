@@ -14,6 +14,8 @@ import Tensors
 /// command reads the manifest, checks that nothing changed, and continues with the first shard the
 /// manifest does not list. Because batches never cross a shard boundary, the resumed run computes
 /// exactly what an uninterrupted run would have: the output is byte-identical.
+/// With `--shard-index I --shard-count N` it writes only index I's shards (`DatasetSplit`), which
+/// `ExtractionMerge` combines with the other indices' into the same output.
 public struct DatasetExtraction {
     let model: LoadedModel
     let dataset: Dataset
@@ -31,7 +33,7 @@ public struct DatasetExtraction {
     /// What a run did.
     public struct Summary {
         public var manifest: ExtractionManifest
-        /// The shard this run started with (0 for a fresh run).
+        /// The position in `manifest.shards` this run started at (0 for a fresh run).
         public var firstShard: Int
         /// Items this run went through.
         public var items: Int
@@ -59,13 +61,13 @@ public struct DatasetExtraction {
         let request = try model.resolveLayers(selectors, in: catalog)
         var manifest = try openDirectory()
         let firstShard = manifest.shards.count
-        let itemsBefore = manifest.itemsDone
-        let progress = ExtractionProgress(style: manifest.complete ? .quiet : progressStyle, total: dataset.items.count,
-                                          done: itemsBefore, errors: manifest.skipped.count)
-        let rowsPerShard = plan.options.rowsPerShard
-        let shardCount = (dataset.items.count + rowsPerShard - 1) / rowsPerShard
-        for shard in manifest.shards.count..<(manifest.complete ? manifest.shards.count : shardCount) {
-            let items = (shard * rowsPerShard)..<min((shard + 1) * rowsPerShard, dataset.items.count)
+        // All shards, or those of this process's `--shard-index` (`DatasetSplit`).
+        let shards = plan.plannedShards, planned = plan.plannedItems
+        let itemsBefore = manifest.nextItem
+        let progress = ExtractionProgress(style: manifest.complete ? .quiet : progressStyle, total: planned.count,
+                                          done: itemsBefore - planned.lowerBound, errors: manifest.skipped.count)
+        for shard in (manifest.complete ? shards.upperBound : shards.lowerBound + manifest.shards.count)..<shards.upperBound {
+            let items = plan.items(ofShard: shard)
             var builder = ShardBuilder(padsTokenAxis: dataset.kind == .text || dataset.kind == .jsonl)
             var skipped: [SkippedItem] = []
             // Images are read a batch at a time (decoded pixels are large); a shard's texts are
@@ -88,15 +90,15 @@ public struct DatasetExtraction {
                     monitor?.didAdvance(progress)
                 }
             }
-            try record(builder, shard: shard, items: items, skipped: skipped, complete: shard == shardCount - 1, in: &manifest)
+            try record(builder, shard: shard, items: items, skipped: skipped, complete: shard == shards.upperBound - 1, in: &manifest)
         }
         if !manifest.complete {
-            // An empty dataset: no shard to record, so nothing marked it complete.
+            // An empty dataset, or a split index with no shard: nothing recorded marked it complete.
             manifest.complete = true
             try manifest.write(to: outputDirectory)
         }
         progress.finish()
-        return Summary(manifest: manifest, firstShard: firstShard, items: manifest.itemsDone - itemsBefore,
+        return Summary(manifest: manifest, firstShard: firstShard, items: manifest.nextItem - itemsBefore,
                        seconds: progress.elapsedSeconds, itemsPerSecond: progress.itemsPerSecond)
     }
 
@@ -144,21 +146,9 @@ public struct DatasetExtraction {
     /// with the same model, dataset and options (cut back to its shards whose files are intact),
     /// else — for a new or empty directory — `plan`, written before any shard.
     private func openDirectory() throws -> ExtractionManifest {
-        let files = FileManager.default
-        var isDirectory: ObjCBool = false
-        if files.fileExists(atPath: outputDirectory, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw CommandLineError.invalidValue(option: "output-dir", value: outputDirectory, expected: "a directory")
-            }
-        } else {
-            try files.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        }
-        let contents = try files.contentsOfDirectory(atPath: outputDirectory)
-        for name in contents where DurableFile.isPartial(name) {
-            try files.removeItem(atPath: outputDirectory + "/" + name)
-        }
+        let contents = try OutputDirectory.open(outputDirectory)
         guard var recorded = try ExtractionManifest.read(from: outputDirectory) else {
-            guard contents.allSatisfy(DurableFile.isPartial) else { throw DatasetExtractionError.foreignDirectory(path: outputDirectory) }
+            guard contents.isEmpty else { throw DatasetExtractionError.foreignDirectory(path: outputDirectory) }
             try plan.write(to: outputDirectory)
             return plan
         }
@@ -171,8 +161,8 @@ public struct DatasetExtraction {
         }.count
         if intact < recorded.shards.count {
             recorded.shards.removeLast(recorded.shards.count - intact)
-            let itemsDone = recorded.itemsDone
-            recorded.skipped.removeAll { $0.index >= itemsDone }
+            let nextItem = recorded.nextItem
+            recorded.skipped.removeAll { $0.index >= nextItem }
             recorded.rows = recorded.shards.last?.rows[1] ?? 0
             recorded.complete = false
             try recorded.write(to: outputDirectory)

@@ -85,6 +85,9 @@ public struct ExtractionManifest: Codable, Equatable, Sendable {
     public var model: ModelIdentity
     public var input: Input
     public var options: Options
+    /// Which of several processes wrote this directory (`--shard-index`, `--shard-count`); nil
+    /// for a single process and for a merge of all of them.
+    public var split: DatasetSplit?
     /// The layers' output tensor names, in the order of the shards' tensors (known after the first batch).
     public var outputs: [String] = []
     public var shards: [Shard] = []
@@ -94,13 +97,11 @@ public struct ExtractionManifest: Codable, Equatable, Sendable {
     /// True once every shard is written.
     public var complete = false
 
-    /// Items covered by the recorded shards: where a rerun continues.
-    public var itemsDone: Int { shards.last?.items[1] ?? 0 }
-
-    public init(model: ModelIdentity, input: Input, options: Options) {
+    public init(model: ModelIdentity, input: Input, options: Options, split: DatasetSplit? = nil) {
         self.model = model
         self.input = input
         self.options = options
+        self.split = split
     }
 
     /// What a rerun asking for `self` changes against `recorded`; empty when it may resume.
@@ -118,6 +119,8 @@ public struct ExtractionManifest: Codable, Equatable, Sendable {
         list.compare("--batch-size", was: recorded.options.batchSize, now: options.batchSize)
         list.compare("--rows-per-shard", was: recorded.options.rowsPerShard, now: options.rowsPerShard)
         list.compare("--max-length", was: recorded.options.maxLength, now: options.maxLength)
+        list.compare("--shard-index", was: recorded.split?.index, now: split?.index)
+        list.compare("--shard-count", was: recorded.split?.count, now: split?.count)
         return model.changes(since: recorded.model) + list.changes
     }
 

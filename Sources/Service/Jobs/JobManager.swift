@@ -167,7 +167,7 @@ public final class JobManager: Sendable {
             extraction.monitor = run
             let summary = try extraction.run()
             run.update { record in
-                record.itemsDone = summary.manifest.itemsDone
+                record.itemsDone = summary.manifest.nextItem
                 record.errors = summary.manifest.skipped.count
                 JobRun.end(&record, .succeeded, error: nil)
             }
