@@ -1,5 +1,6 @@
 import Synchronization
 #if arch(x86_64)
+import CKernelsAVX512
 import KernelsAVX2
 #endif
 
@@ -22,8 +23,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// The same int8 values column-major [C, R]: input feature c's weights for every channel,
     /// contiguous, for the float32 products of activation outliers (`ActivationOutliers`).
     public let columnValues: [Int8]
-    // Written once under the lock, before the pointer is published.
+    // Each kernel's panels, written once under the lock, before the pointer is published.
     private let packed = Mutex<AlignedBuffer<Int16>?>(nil)
+    private let packedVNNI = Mutex<AlignedBuffer<UInt8>?>(nil)
 
     /// Quantizes a 2-D float32 matrix [R, C] row by row (round half to even).
     public init(_ matrix: Tensor) {
@@ -51,6 +53,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// Bytes of the int8 values plus the packed copy, once built.
     public var byteCount: Int {
         values.count + columnValues.count + scales.count * 4 + packed.withLock { $0?.byteCount ?? 0 }
+            + packedVNNI.withLock { $0?.byteCount ?? 0 }
     }
 
     #if arch(x86_64)
@@ -60,6 +63,17 @@ public final class QuantizedMatrix: @unchecked Sendable {
             if let panels { return UnsafePointer(panels.base) }
             let built = AlignedBuffer<Int16>(count: max(quantizedPackedCountAVX2(outputs: rows, depth: columns), 16))
             values.withUnsafeBufferPointer { quantizedPackAVX2(weights: $0.baseAddress!, outputs: rows, depth: columns, panels: built.base) }
+            panels = built
+            return UnsafePointer(built.base)
+        }
+    }
+
+    /// The VNNI kernel's panels (16 channels × quads of k, unsigned bytes offset by 128), packed on first use.
+    func vnniPanels() -> UnsafePointer<UInt8> {
+        packedVNNI.withLock { panels in
+            if let panels { return UnsafePointer(panels.base) }
+            let built = AlignedBuffer<UInt8>(count: max(periscope_qgemm_vnni_packed_size(rows, columns), 64))
+            values.withUnsafeBufferPointer { periscope_qgemm_vnni_pack($0.baseAddress!, rows, columns, built.base) }
             panels = built
             return UnsafePointer(built.base)
         }

@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import CKernelsAVX2
+import CKernelsAVX512
 import KernelsAVX2
 #endif
 
@@ -47,15 +48,33 @@ extension Tensor {
         func run(_ biasPointer: UnsafePointer<Float>?) {
             weight.scales.withUnsafeBufferPointer { channelScales in
                 switch kernel {
+                case .avx512vnni:
+                    #if arch(x86_64)
+                    // The same quantized rows, narrowed to int8 in rows of whole quads, with their sums.
+                    let narrowStride = 4 * ((depth + 3) / 4)
+                    let narrowed = UnsafeMutablePointer<Int8>.allocate(capacity: rows * narrowStride)
+                    let rowSums = UnsafeMutablePointer<Int32>.allocate(capacity: rows)
+                    defer { narrowed.deallocate(); rowSums.deallocate() }
+                    pool.parallelChunks(rows, minimumChunk: 64) { range in
+                        periscope_qgemm_vnni_narrow(range.count, depth, quantized + range.lowerBound * rowStride, rowStride,
+                                                    narrowed + range.lowerBound * narrowStride, narrowStride, rowSums + range.lowerBound)
+                    }
+                    let panels = weight.vnniPanels()
+                    forEachBlock(rows: rows, panels: (outputs + 15) / 16, pool: pool) { first, count, panelBegin, panelEnd in
+                        periscope_qgemm_vnni(count, narrowStride / 4, narrowed + first * narrowStride, narrowStride,
+                                             rowSums + first, rowScales + first, panels, panelBegin, panelEnd,
+                                             channelScales.baseAddress, biasPointer, outputs, c + first * outputs, outputs,
+                                             residual == nil ? 0 : 1, kernelReLU ? 1 : 0)
+                    }
+                    #else
+                    preconditionFailure("QuantizedKernel: avx512vnni exists only on x86-64")
+                    #endif
                 case .avx2:
                     #if arch(x86_64)
                     let panels = weight.avx2Panels()
-                    let panelCount = (outputs + 7) / 8, panelBlocks = (panelCount + 7) / 8
-                    let rowBlock = 48, rowBlocks = (rows + rowBlock - 1) / rowBlock
-                    pool.parallelFor(rowBlocks * panelBlocks) { task in
-                        let first = task / panelBlocks * rowBlock, panelBegin = task % panelBlocks * 8
-                        periscope_qgemm_avx2(Swift.min(rowBlock, rows - first), rowStride / 2, quantized + first * rowStride, rowStride,
-                                             rowScales + first, panels, panelBegin, Swift.min(panelBegin + 8, panelCount),
+                    forEachBlock(rows: rows, panels: (outputs + 7) / 8, pool: pool) { first, count, panelBegin, panelEnd in
+                        periscope_qgemm_avx2(count, rowStride / 2, quantized + first * rowStride, rowStride,
+                                             rowScales + first, panels, panelBegin, panelEnd,
                                              channelScales.baseAddress, biasPointer, outputs, c + first * outputs, outputs,
                                              residual == nil ? 0 : 1, kernelReLU ? 1 : 0)
                     }
@@ -86,6 +105,16 @@ extension Tensor {
             if hasOutliers { addOutlierProducts(outliers, weight: weight, relu: relu, c: c, rows: rows, pool: pool) }
         }
         return out
+    }
+
+    /// Splits the product into tasks of up to 48 rows × 8 weight panels (a block of panels stays in
+    /// L2 while the row tiles sweep it) and runs them on the pool: `body(firstRow, rowCount, panelBegin, panelEnd)`.
+    private static func forEachBlock(rows: Int, panels: Int, pool: ThreadPool, _ body: (Int, Int, Int, Int) -> Void) {
+        let rowBlock = 48, rowBlocks = (rows + rowBlock - 1) / rowBlock, panelBlocks = (panels + 7) / 8
+        pool.parallelFor(rowBlocks * panelBlocks) { task in
+            let first = task / panelBlocks * rowBlock, panelBegin = task % panelBlocks * 8
+            body(first, Swift.min(rowBlock, rows - first), panelBegin, Swift.min(panelBegin + 8, panels))
+        }
     }
 
     /// C[i, j] += x_k · (W[j, k] dequantized) for each outlier (k, x_k) of row i, in increasing k, then
@@ -176,7 +205,7 @@ extension Tensor {
                                               scales: UnsafeMutablePointer<Float>, sumsOfSquares: UnsafeMutablePointer<Int32>?,
                                               kernel: QuantizedKernel) {
         #if arch(x86_64)
-        if kernel == .avx2 {
+        if kernel != .portable {
             quantizeRowsAVX2(rows: range.count, depth: depth, x: x + range.lowerBound * xRowStride, xRowStride: xRowStride,
                              output: output + range.lowerBound * outputRowStride, outputRowStride: outputRowStride,
                              scales: scales + range.lowerBound, sumsOfSquares: sumsOfSquares.map { $0 + range.lowerBound })

@@ -7,6 +7,7 @@ import Testing
         #expect(QuantizedKernel.preferred == QuantizedKernel.available[0])
         #if arch(x86_64)
         #expect(QuantizedKernel.available.contains(.avx2) == CPUFeatures.current.contains(["avx2"]))
+        #expect(QuantizedKernel.available.contains(.avx512vnni) == CPUFeatures.current.contains(["avx512f", "avx512bw", "avx512_vnni"]))
         #endif
     }
 

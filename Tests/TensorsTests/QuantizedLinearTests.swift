@@ -4,10 +4,11 @@ import TestSupport
 
 private let twoThreadPool = ThreadPool(threadCount: 2)
 
-/// M rows, K depth, N output channels: tails past the 6-row tile, the k pair, the 8-channel panel
-/// and the 8-panel block in every dimension.
+/// M rows, K depth, N output channels: tails past the 6-row tile, the k pair and quad, the 8- and
+/// 16-channel panels, the 4-panel tile and the 8-panel blocks in every dimension.
 private let shapes: [(m: Int, k: Int, n: Int)] = [
     (1, 1, 1), (5, 3, 7), (7, 17, 9), (13, 33, 17), (6, 64, 16), (49, 101, 70), (2, 385, 129),
+    (11, 258, 200), (3, 7, 67), (50, 131, 257),
 ]
 
 @Suite struct QuantizedLinearTests {
