@@ -148,10 +148,14 @@ public final class ONNXGraphModule: Module {
             guard state.stepModules[index].canSkipHooks else { break }
             chain.append(index)
             // Containers ending at this step would observe its value; only the last step may have them.
+            // (A SiLU's Sigmoid cut from its Mul is dropped below: the Mul also reads the value before it.)
             if position < fusion.chain.count - 1,
                (plan.containersEndingAt[index] ?? []).contains(where: { !state.containerModules[$0].canSkipHooks }) {
                 break
             }
+        }
+        if chain.count < fusion.chain.count, let last = chain.last, plan.steps[last].node.operatorType == "Sigmoid" {
+            chain.removeLast()
         }
         return chain.count >= 2 ? chain : nil
     }
@@ -164,13 +168,14 @@ public final class ONNXGraphModule: Module {
         switch head.node.operatorType {
         case "Conv":
             var batchNorm: (node: ONNXNode, inputs: [Tensor?])?
-            var relu = false
+            var activation = FusedActivation.none
             for index in chain.dropFirst() {
                 let step = plan.steps[index]
                 if step.node.operatorType == "BatchNormalization" { batchNorm = (step.node, inputsOf(index)) }
-                if step.node.operatorType == "Relu" { relu = true }
+                if step.node.operatorType == "Relu" { activation = .relu }
+                if step.node.operatorType == "Mul" { activation = .silu }  // Sigmoid, then the Mul that makes it SiLU
             }
-            return try ONNXOperators.convolution(head.node, arguments, batchNorm: batchNorm, relu: relu, cache: cache)
+            return try ONNXOperators.convolution(head.node, arguments, batchNorm: batchNorm, activation: activation, cache: cache)
         case "Sigmoid":
             return try ONNXOperators.floatInput(arguments, 0, head.node).silu()
         case "Add":

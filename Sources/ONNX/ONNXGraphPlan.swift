@@ -44,7 +44,7 @@ public final class ONNXGraphPlan: Sendable {
         let inputValue: Int?
     }
 
-    /// Steps fused into one: a Conv with a following BatchNormalization and/or ReLU, a MatMul
+    /// Steps fused into one: a Conv with a following BatchNormalization and/or ReLU or SiLU (Sigmoid, Mul), a MatMul
     /// with a following bias Add, an Add with its Relu, or a Sigmoid with the Mul that makes it a SiLU. Indices are step indices, in order, the first being the head.
     struct Fusion: Sendable {
         let chain: [Int]
@@ -385,9 +385,10 @@ public final class ONNXGraphPlan: Sendable {
 
     // MARK: - Fusion
 
-    /// Conv → BatchNormalization? → Relu?, MatMul (constant 2-D weight) → Add (constant bias),
+    /// Conv → BatchNormalization? → (Relu | SiLU)?, MatMul (constant 2-D weight) → Add (constant bias),
     /// Add → Relu (a residual join), and Sigmoid → Mul with the sigmoid's own input (SiLU), where
-    /// each intermediate value has exactly one reader and is not a graph output.
+    /// each intermediate value has exactly one reader (a SiLU's input: its Sigmoid and its Mul) and
+    /// is not a graph output.
     static func findFusions(steps: [Step], constant: Set<Int>, outputs: Set<Int>, valueCount: Int) -> [Int: Fusion] {
         var readers = [[Int]](repeating: [], count: valueCount)
         var producerStep = [Int: Int]()
@@ -400,6 +401,16 @@ public final class ONNXGraphPlan: Sendable {
             let reader = readers[value][0]
             return steps[reader].inputs.first == value ? reader : nil
         }
+        /// The Sigmoid and Mul steps computing x · sigmoid(x) from step `step`'s output x, if x is read by them only.
+        func siluAfter(_ step: Int) -> [Int]? {
+            guard let value = steps[step].outputs.first, !outputs.contains(value), readers[value].count == 2,
+                  let sigmoid = readers[value].first(where: { steps[$0].node.operatorType == "Sigmoid" && steps[$0].inputs.first == value }),
+                  let gate = steps[sigmoid].outputs.first, !outputs.contains(gate), readers[gate].count == 1 else { return nil }
+            let multiply = readers[gate][0]
+            guard steps[multiply].node.operatorType == "Mul", readers[value].contains(multiply), steps[multiply].inputs.count == 2,
+                  Set(steps[multiply].inputs.compactMap { $0 }) == [value, gate] else { return nil }
+            return [sigmoid, multiply]
+        }
         var fusions: [Int: Fusion] = [:]
         for (index, step) in steps.enumerated() {
             switch step.node.operatorType {
@@ -409,7 +420,11 @@ public final class ONNXGraphPlan: Sendable {
                    steps[next].inputs.dropFirst().allSatisfy({ $0.map(constant.contains) ?? false }) {
                     chain.append(next)
                 }
-                if let next = soleReader(of: chain.last!), steps[next].node.operatorType == "Relu" { chain.append(next) }
+                if let next = soleReader(of: chain.last!), steps[next].node.operatorType == "Relu" {
+                    chain.append(next)
+                } else if let silu = siluAfter(chain.last!) {
+                    chain += silu
+                }
                 if chain.count > 1 { fusions[index] = Fusion(chain: chain) }
             case "MatMul" where step.weightIsConstant:
                 guard let value = step.outputs.first, !outputs.contains(value), readers[value].count == 1 else { continue }

@@ -12,7 +12,7 @@ extension ONNXOperators {
     /// Conv, optionally followed by a BatchNormalization folded into its weights and a ReLU in the
     /// GEMM's epilogue (the plan fuses only when nothing observes the intermediate values).
     static func convolution(_ node: ONNXNode, _ inputs: [Tensor?], batchNorm: (node: ONNXNode, inputs: [Tensor?])?,
-                            relu: Bool, cache: ONNXStepCache) throws -> Tensor {
+                            activation: FusedActivation, cache: ONNXStepCache) throws -> Tensor {
         var x = try floatInput(inputs, 0, node)
         var weight = try floatInput(inputs, 1, node)
         let bias = optionalInput(inputs, 2)
@@ -78,14 +78,25 @@ extension ONNXOperators {
         let output: Tensor
         if cache.weightIsConstant {
             let packed = cache.weights(kind: kind, sources: sources, build: payload)
-            output = Tensor.conv2d(x, packedWeight: packed.matrix, bias: packed.bias, stride: strides, padding: (pads.top, pads.left),
-                                   dilation: dilations, groups: groups, relu: relu)
+            if activation == .silu && !GradMode.isEnabled {
+                // SiLU in the epilogue (no gradient to record): each block activated while in cache.
+                output = Tensor.conv2dSiLU(x, packedWeight: packed.matrix, bias: packed.bias, stride: strides,
+                                           padding: (pads.top, pads.left), dilation: dilations, groups: groups)
+            } else {
+                let convolved = Tensor.conv2d(x, packedWeight: packed.matrix, bias: packed.bias, stride: strides,
+                                              padding: (pads.top, pads.left), dilation: dilations, groups: groups, relu: activation == .relu)
+                output = activation == .silu ? convolved.silu() : convolved
+            }
         } else {
             // A computed weight (rare): convolve with it directly, folding on every call.
             let folded = normalization.map { foldBatchNorm(weight: weight, bias: bias, $0) }
             let plain = Tensor.conv2d(x, weight: folded?.weight ?? weight, bias: folded?.bias ?? bias, stride: strides,
                                       padding: (pads.top, pads.left), dilation: dilations, groups: groups)
-            output = relu ? plain.relu() : plain
+            switch activation {
+            case .none: output = plain
+            case .relu: output = plain.relu()
+            case .silu: output = plain.silu()
+            }
         }
         return oneDimensional ? output.squeezed(axis: 2) : output
     }

@@ -95,7 +95,7 @@ enum ONNXOperators {
         case "Softmax", "LogSoftmax": return [try softmax(node, inputs)]
         case "MatMul": return [try matmul(node, inputs, bias: nil, cache: cache)]
         case "Gemm": return [try gemm(node, inputs, cache: cache)]
-        case "Conv": return [try convolution(node, inputs, batchNorm: nil, relu: false, cache: cache)]
+        case "Conv": return [try convolution(node, inputs, batchNorm: nil, activation: .none, cache: cache)]
         case "BatchNormalization": return [try batchNormalization(node, inputs)]
         case "LayerNormalization": return [try layerNormalization(node, inputs)]
         case "MaxPool", "AveragePool": return [try pool(node, inputs)]

@@ -19,9 +19,9 @@
 
 // MARK: - Reference
 
-/// The reference convolution: seven nested loops, Double accumulator, optional ReLU.
+/// The reference convolution: seven nested loops, Double accumulator, optional ReLU or SiLU.
 public func conv2dNaive(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                        output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool = false) {
+                        output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool = false, silu: Bool = false) {
     let (P, Q) = (g.outputHeight, g.outputWidth)
     let cg = g.inputChannelsPerGroup, og = g.outputChannelsPerGroup
     for n in 0..<g.batch {
@@ -45,7 +45,7 @@ public func conv2dNaive(input: UnsafePointer<Float>, weight: UnsafePointer<Float
                         }
                     }
                     if relu { total = max(total, 0) }
-                    output[((n * g.outputChannels + o) * P + p) * Q + q] = Float(total)
+                    output[((n * g.outputChannels + o) * P + p) * Q + q] = silu ? VectorMath.silu(Float(total)) : Float(total)
                 }
             }
         }
@@ -83,7 +83,7 @@ public enum ConvolutionPath: String, CaseIterable, Sendable {
     }
 }
 
-/// The fast convolution: output = relu?(conv(input, weight) + bias), dispatched to the best path.
+/// The fast convolution: output = activation(conv(input, weight) + bias), dispatched to the best path.
 ///
 /// - Parameters:
 ///   - input: [N, C, H, W].
@@ -94,14 +94,14 @@ public enum ConvolutionPath: String, CaseIterable, Sendable {
 public func conv2d(input: UnsafePointer<Float>, weight: PackedMatrix, bias: UnsafePointer<Float>?,
                    output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool = false,
                    kernel: GEMMKernel = .preferred, pool: ThreadPool = .current) {
-    conv2d(input: input, weight: weight, bias: bias, output: output, geometry: g, relu: relu,
+    conv2d(input: input, weight: weight, bias: bias, output: output, geometry: g, activation: relu ? .relu : .none,
            kernel: kernel, pool: pool, path: nil, weightIsTransient: false)
 }
 
 /// `conv2d` with the path forced (nil: choose), for tests and benchmarks. `weightIsTransient`: the
 /// weight is wrapped for this call only, so packing its panels is a cost of this call.
 public func conv2d(input: UnsafePointer<Float>, weight: PackedMatrix, bias: UnsafePointer<Float>?,
-                   output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool,
+                   output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, activation: FusedActivation,
                    kernel: GEMMKernel = .preferred, pool: ThreadPool = .current, path forced: ConvolutionPath?,
                    weightIsTransient: Bool) {
     let K = g.inputChannelsPerGroup * g.kernelHeight * g.kernelWidth
@@ -112,10 +112,18 @@ public func conv2d(input: UnsafePointer<Float>, weight: PackedMatrix, bias: Unsa
     precondition(path.supports(g), "conv2d: path \(path) cannot compute \(g)")
     switch path {
     case .depthwise:
-        conv2dDepthwise(input: input, weight: weight.pointer, bias: bias, output: output, geometry: g, relu: relu, pool: pool)
+        conv2dDepthwise(input: input, weight: weight.pointer, bias: bias, output: output, geometry: g, activation: activation, pool: pool)
         return
     case .winograd:
-        conv2dWinograd(input: input, weight: weight, bias: bias, output: output, geometry: g, relu: relu, kernel: kernel, pool: pool)
+        conv2dWinograd(input: input, weight: weight, bias: bias, output: output, geometry: g, relu: activation == .relu,
+                       kernel: kernel, pool: pool)
+        if activation == .silu {
+            // Per image and output channel in parallel: the Winograd output transform has no SiLU.
+            let planes = g.batch * g.outputChannels, planeSize = g.outputHeight * g.outputWidth
+            pool.parallelChunks(planes) { range in
+                applySiLU(output + range.lowerBound * planeSize, rows: 1, columns: range.count * planeSize, rowStride: 0)
+            }
+        }
         return
     default:
         break
@@ -125,7 +133,7 @@ public func conv2d(input: UnsafePointer<Float>, weight: PackedMatrix, bias: Unsa
     let run = { (item: Int, threads: Int) in
         let n = item / g.groups, group = item % g.groups
         convolveGroup(image: input + n * imageSize, group: group, weight: weight, bias: bias,
-                      output: output + n * outputSize, geometry: g, relu: relu, path: path,
+                      output: output + n * outputSize, geometry: g, activation: activation, path: path,
                       kernel: kernel, threads: threads, pool: pool)
     }
     if sideBySide {
@@ -173,7 +181,7 @@ extension ConvolutionPath {
         if path == .winograd { return winogradCost(g, weightIsTransient: weightIsTransient, kernel: kernel, threads: threads) }
         let dummy = UnsafeMutablePointer<Float>(bitPattern: 64)!
         let problem = convolutionProblem(image: dummy, group: 0, weight: weight, bias: nil, output: dummy, geometry: g,
-                                         relu: false, path: path, scratch: dummy, kernel: kernel)
+                                         activation: .none, path: path, scratch: dummy, kernel: kernel)
         let pixels = Double(g.outputHeight * g.outputWidth), depth = Double(weight.columns)
         let outputs = pixels * Double(g.outputChannelsPerGroup)
         var extra = 0.0
@@ -198,7 +206,7 @@ extension ConvolutionPath {
 
 /// One image and group through a GEMM path.
 private func convolveGroup(image: UnsafePointer<Float>, group: Int, weight: PackedMatrix, bias: UnsafePointer<Float>?,
-                           output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool,
+                           output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, activation: FusedActivation,
                            path: ConvolutionPath, kernel: GEMMKernel, threads: Int, pool: ThreadPool) {
     let pixels = g.outputHeight * g.outputWidth, depth = weight.columns
     /// Runs `body` over `0..<count` split between the threads of this call.
@@ -272,12 +280,12 @@ private func convolveGroup(image: UnsafePointer<Float>, group: Int, weight: Pack
         scratch = ScratchBuffer.convolution.value.floats(1)
     }
     let problem = convolutionProblem(image: image, group: group, weight: weight, bias: bias, output: output, geometry: g,
-                                     relu: relu, path: path, scratch: scratch, kernel: kernel)
+                                     activation: activation, path: path, scratch: scratch, kernel: kernel)
     problem.run(schedule: problem.schedule(kernel: kernel, threads: threads), kernel: kernel, pool: pool)
     switch path {
     case .swappedGEMM:
         storeTransposed(product: scratch, c: output, ldc: pixels, m: g.outputChannels, n: pixels, accumulate: false,
-                        epilogue: GEMMEpilogue(rowBias: bias, relu: relu), pool: pool, parallel: threads > 1)
+                        epilogue: GEMMEpilogue(rowBias: bias, activation: activation), pool: pool, parallel: threads > 1)
     case .paddedGEMM:
         // Drop the columns that fell in the horizontal padding.
         let layout = PaddedImage(g, panelWidth: kernel.panelWidth)
@@ -338,7 +346,7 @@ struct PaddedImage {
 /// `.pointwise`, the subsampled input; for `.paddedGEMM`, the `PaddedImage` then the product
 /// [O/G, P·(W + 2·padW)].
 private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight: PackedMatrix, bias: UnsafePointer<Float>?,
-                                output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool,
+                                output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, activation: FusedActivation,
                                 path: ConvolutionPath, scratch: UnsafeMutablePointer<Float>, kernel: GEMMKernel) -> GEMMProblem {
     let pixels = g.outputHeight * g.outputWidth, depth = weight.columns
     let og = g.outputChannelsPerGroup
@@ -371,7 +379,7 @@ private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight:
         return GEMMProblem(rows: og, columns: layout.columns, depth: depth,
                            a: weight.pointer + group * og * depth, aRowStride: depth, aDepthStride: 1,
                            panels: panels, c: scratch + layout.count, cRowStride: layout.columns, addToC: false,
-                           epilogue: GEMMEpilogue(rowBias: bias.map { $0 + group * og }, relu: relu))
+                           epilogue: GEMMEpilogue(rowBias: bias.map { $0 + group * og }, activation: activation))
     case .pointwise, .implicitGEMM, .depthwise, .winograd:
         let panels: GEMMPanelSource
         if path == .pointwise {
@@ -385,7 +393,7 @@ private func convolutionProblem(image: UnsafePointer<Float>, group: Int, weight:
         return GEMMProblem(rows: og, columns: pixels, depth: depth,
                            a: weight.pointer + group * og * depth, aRowStride: depth, aDepthStride: 1,
                            panels: panels, c: output + group * og * pixels, cRowStride: pixels, addToC: false,
-                           epilogue: GEMMEpilogue(rowBias: bias.map { $0 + group * og }, relu: relu))
+                           epilogue: GEMMEpilogue(rowBias: bias.map { $0 + group * og }, activation: activation))
     }
 }
 

@@ -5,13 +5,13 @@
 // row. Tap (r, s) of output row p then reads one contiguous run — phase (s·dilation) mod σ, row
 // p·strideH + r·dilationH, from column ⌊s·dilation / σ⌋ — so strided layers vectorize like stride 1.
 // Outputs are computed in runs of up to 32 columns held in registers across all R×S taps and stored
-// once (the bias first, the ReLU last), instead of one read-modify-write of the row per tap; a
+// once (the bias first, the ReLU last; SiLU on the row just stored, still in L1), instead of one read-modify-write of the row per tap; a
 // row's last columns are one more vector, so planes of 7 or 14 columns need no scalar loop.
 // Parallel over planes. The naive twin is `conv2dNaive` (any groups).
 
 /// Depthwise convolution of `input` [N, C, H, W] with `weight` [C, 1, R, S] into `output`.
 func conv2dDepthwise(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                     output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, relu: Bool, pool: ThreadPool) {
+                     output: UnsafeMutablePointer<Float>, geometry g: Conv2DGeometry, activation: FusedActivation, pool: ThreadPool) {
     let layout = PhasedPlane(g)
     let (P, Q, H, W) = (g.outputHeight, g.outputWidth, g.inputHeight, g.inputWidth)
     let (R, S) = (g.kernelHeight, g.kernelWidth)
@@ -34,7 +34,8 @@ func conv2dDepthwise(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, 
                 let start = bias?[channel] ?? 0
                 for p in 0..<P {
                     let rowBase = UnsafePointer(phased) + layout.offset(phase: 0, row: p * g.strideHeight, column: 0)
-                    depthwiseRow(out + p * Q, rowBase, taps: taps, filter: filter, count: Q, start: start, relu: relu)
+                    depthwiseRow(out + p * Q, rowBase, taps: taps, filter: filter, count: Q, start: start, relu: activation == .relu)
+                    if activation == .silu { applySiLU(out + p * Q, rows: 1, columns: Q, rowStride: Q) }
                 }
             }
         }

@@ -8,7 +8,7 @@ extension Tensor {
                               dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
         precondition(weight.rank == 4 && weight.dtype == .float32, "conv2d: weight \(weight.shape) must be a 4-D float32 tensor")
         let out = convolve(input, weight: PackedMatrix(convolutionWeight: weight), bias: bias, stride: stride, padding: padding,
-                           dilation: dilation, groups: groups, relu: false, weightIsTransient: true)
+                           dilation: dilation, groups: groups, activation: .none, weightIsTransient: true)
         var inputs = [input, weight]
         if let bias { inputs.append(bias) }
         return out.recordingGradient("conv2d", inputs: inputs) { gradient, needs in
@@ -29,7 +29,7 @@ extension Tensor {
                               stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
                               dilation: (Int, Int) = (1, 1), groups: Int = 1, relu: Bool = false) -> Tensor {
         let out = convolve(input, weight: packedWeight, bias: bias, stride: stride, padding: padding,
-                           dilation: dilation, groups: groups, relu: relu, weightIsTransient: false)
+                           dilation: dilation, groups: groups, activation: relu ? .relu : .none, weightIsTransient: false)
         var inputs = [input]
         if let bias { inputs.append(bias) }
         return out.recordingGradient(relu ? "conv2d_relu" : "conv2d", inputs: inputs) { gradient, needs in
@@ -40,6 +40,17 @@ extension Tensor {
                                                  needsInput: needs[0], needsWeight: false, needsBias: needs.count > 1 && needs[1])
             return [gradients.input] + (bias != nil ? [gradients.bias] : [])
         }
+    }
+
+    /// Inference convolution with a packed weight and SiLU fused into the epilogue:
+    /// silu(conv2d(input, weight) + bias), each block activated while it is still in cache. The
+    /// values equal `conv2d(…).silu()` exactly. Records no gradient: callers use it only when no
+    /// autograd graph is being recorded (`GradMode`).
+    public static func conv2dSiLU(_ input: Tensor, packedWeight: PackedMatrix, bias: Tensor?,
+                                  stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                                  dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
+        convolve(input, weight: packedWeight, bias: bias, stride: stride, padding: padding,
+                 dilation: dilation, groups: groups, activation: .silu, weightIsTransient: false)
     }
 
     /// The gradients of a convolution's input, weight and bias (each only when asked for) from
@@ -82,7 +93,7 @@ extension Tensor {
     }
 
     private static func convolve(_ input: Tensor, weight: PackedMatrix, bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
-                                 dilation: (Int, Int), groups: Int, relu: Bool, weightIsTransient: Bool) -> Tensor {
+                                 dilation: (Int, Int), groups: Int, activation: FusedActivation, weightIsTransient: Bool) -> Tensor {
         let shape = weight.originalShape
         precondition(input.rank == 4 && shape.count == 4, "conv2d: input \(input.shape) and weight \(shape) must be 4-D")
         precondition(input.dtype == .float32, "conv2d: float32 input expected, got \(input.dtype)")
@@ -102,11 +113,11 @@ extension Tensor {
             if let bias {
                 bias.withFloats { b in
                     Tensors.conv2d(input: x.baseAddress!, weight: weight, bias: b.baseAddress!, output: outPointer,
-                                   geometry: geometry, relu: relu, path: nil, weightIsTransient: weightIsTransient)
+                                   geometry: geometry, activation: activation, path: nil, weightIsTransient: weightIsTransient)
                 }
             } else {
                 Tensors.conv2d(input: x.baseAddress!, weight: weight, bias: nil, output: outPointer,
-                               geometry: geometry, relu: relu, path: nil, weightIsTransient: weightIsTransient)
+                               geometry: geometry, activation: activation, path: nil, weightIsTransient: weightIsTransient)
             }
         }
         return out

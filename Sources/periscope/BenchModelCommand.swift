@@ -156,7 +156,7 @@ enum BenchModelCommand {
         }
         let total = rows.reduce(0) { $0 + $1.2 }
         print("layer profile (un-fused, leaf modules, median ms per forward; total \(format(total)) ms):")
-        for (name, type, milliseconds) in rows.sorted(by: { $0.2 > $1.2 }).prefix(25) where milliseconds > 0 {
+        for (name, type, milliseconds) in rows.sorted(by: { $0.2 > $1.2 }).prefix(Int(ProcessInfo.processInfo.environment["PERISCOPE_PROFILE_ROWS"] ?? "") ?? 25) where milliseconds > 0 {
             print("  \(format(milliseconds)) ms  \(String(format: "%5.1f", 100 * milliseconds / max(total, 1e-9)))%  \(name) (\(type))")
         }
         let byType = Dictionary(grouping: rows, by: \.1).mapValues { $0.reduce(0) { $0 + $1.2 } }

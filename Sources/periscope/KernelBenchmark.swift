@@ -205,7 +205,7 @@ struct KernelBenchmark {
                                 output.withMutableFloats { y in
                                     measure {
                                         conv2d(input: x.baseAddress!, weight: layer.weight, bias: b.baseAddress!, output: y.baseAddress!,
-                                               geometry: g, relu: true, pool: pools[threads]!, path: path, weightIsTransient: false)
+                                               geometry: g, activation: .relu, pool: pools[threads]!, path: path, weightIsTransient: false)
                                     }
                                 }
                             }

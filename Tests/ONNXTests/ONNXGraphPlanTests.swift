@@ -57,6 +57,50 @@ import Testing
         #expect(tinyResNet.fusions.values.allSatisfy { ["Conv", "Add"].contains(tinyResNet.steps[$0.chain[0]].node.operatorType) })
     }
 
+    /// Conv → Sigmoid → Mul (a SiLU as torch.onnx exports it, EfficientNet's blocks) fuses into the
+    /// convolution's epilogue, for a plain and a depthwise convolution; the fused forward agrees
+    /// with the unfused values, and a hook on the convolution keeps its value observable.
+    @Test func convolutionFollowedBySiLUFusesIntoTheEpilogue() throws {
+        typealias W = ProtobufWriter
+        func floats(_ count: Int, seed: UInt64) -> [Float] { randomTensor([count], seed: seed).toArray() }
+        let bytes = W.model(
+            nodes: [
+                W.node("Conv", inputs: ["x", "w1", "b1"], outputs: ["y1"], name: "/conv1/Conv", attributes: [W.intsAttribute("pads", [1, 1, 1, 1])]),
+                W.node("Sigmoid", inputs: ["y1"], outputs: ["s1"], name: "/act1/Sigmoid"),
+                W.node("Mul", inputs: ["y1", "s1"], outputs: ["z1"], name: "/act1/Mul"),
+                W.node("Conv", inputs: ["z1", "w2", "b2"], outputs: ["y2"], name: "/conv2/Conv",
+                       attributes: [W.intsAttribute("pads", [1, 1, 1, 1]), W.intsAttribute("strides", [2, 2]),
+                                    W.string(1, "group") + W.int(3, 4) + W.int(20, 2)]),
+                W.node("Sigmoid", inputs: ["y2"], outputs: ["s2"], name: "/act2/Sigmoid"),
+                W.node("Mul", inputs: ["s2", "y2"], outputs: ["z2"], name: "/act2/Mul"),
+            ],
+            initializers: [W.tensor(name: "w1", dims: [4, 3, 3, 3], floats: floats(108, seed: 1)),
+                           W.tensor(name: "b1", dims: [4], floats: floats(4, seed: 2)),
+                           W.tensor(name: "w2", dims: [4, 1, 3, 3], floats: floats(36, seed: 3)),
+                           W.tensor(name: "b2", dims: [4], floats: floats(4, seed: 4))],
+            inputs: [W.valueInfo("x", dims: [-1, 3, 9, 11])], outputs: [W.valueInfo("z2", dims: [-1, 4, 5, 6])])
+        let plan = try ONNXGraphPlan(model: ONNXModelProto.decode(Data(bytes)))
+        let chains = plan.fusions.values.map { $0.chain.map { plan.steps[$0].node.operatorType } }
+        #expect(chains.filter { $0 == ["Conv", "Sigmoid", "Mul"] }.count == 2, "\(chains)")
+
+        let module = ONNXGraphModule(plan: plan)
+        let input = randomTensor([2, 3, 9, 11], seed: 5)
+        let (fused, unfused) = try GradMode.withDisabled {
+            (try module(inputs: ["x": input]), try module.allValues(inputs: ["x": input])["z2"]!)
+        }
+        #expect(fused.shape == [2, 4, 5, 6])
+        #expect(isClose(fused, unfused, tolerance: 1e-6), "\(String(describing: difference(fused, unfused)))")
+        // A hook on the first convolution sees its pre-activation output; the result is unchanged.
+        let convolution = try #require(module.namedModules().first { $0.name == "conv1" }?.module)
+        nonisolated(unsafe) var observed: Tensor?
+        let handle = convolution.registerForwardHook { _, _, output in observed = output; return nil }
+        defer { handle.remove() }
+        let hooked = try GradMode.withDisabled { try module(inputs: ["x": input]) }
+        let preActivation = try GradMode.withDisabled { try module.allValues(inputs: ["x": input])["y1"]! }
+        #expect(observed.map { isClose($0, preActivation, tolerance: 1e-6) } == true)
+        #expect(isClose(hooked, unfused, tolerance: 1e-6))
+    }
+
     @Test func repeatedCallsOfOneScopeAreOneModule() throws {
         // The dynamo exporter gives both calls of a shared ReLU the scope `relu`: one module, two calls.
         var first = ONNXNode(name: "a", operatorType: "Relu", domain: "", inputs: ["x"], outputs: ["y"], attributes: [:],

@@ -31,7 +31,7 @@ struct ConvolutionCase: Sendable, CustomTestStringConvertible {
 
 /// Largest error of the fast convolution against `conv2dNaive`, relative to max(1, max |expected|).
 private func convolutionError(_ layer: ConvolutionCase, path: ConvolutionPath?, kernel: GEMMKernel, pool: ThreadPool,
-                              relu: Bool, seed: UInt64 = 11) -> Float {
+                              activation: FusedActivation, seed: UInt64 = 11) -> Float {
     let g = layer.geometry
     let input = randomTensor([g.batch, g.inputChannels, g.inputHeight, g.inputWidth], seed: seed)
     let weight = randomTensor([g.outputChannels, g.inputChannelsPerGroup, g.kernelHeight, g.kernelWidth], seed: seed + 1)
@@ -44,10 +44,11 @@ private func convolutionError(_ layer: ConvolutionCase, path: ConvolutionPath?, 
         weight.withFloats { w in
             bias.withFloats { b in
                 let biasPointer = layer.bias ? b.baseAddress : nil
-                conv2dNaive(input: x.baseAddress!, weight: w.baseAddress!, bias: biasPointer, output: &expected, geometry: g, relu: relu)
+                conv2dNaive(input: x.baseAddress!, weight: w.baseAddress!, bias: biasPointer, output: &expected, geometry: g,
+                            relu: activation == .relu, silu: activation == .silu)
                 actual.withUnsafeMutableBufferPointer { out in
-                    conv2d(input: x.baseAddress!, weight: packed, bias: biasPointer, output: out.baseAddress!, geometry: g, relu: relu,
-                           kernel: kernel, pool: pool, path: path, weightIsTransient: false)
+                    conv2d(input: x.baseAddress!, weight: packed, bias: biasPointer, output: out.baseAddress!, geometry: g,
+                           activation: activation, kernel: kernel, pool: pool, path: path, weightIsTransient: false)
                 }
             }
         }
@@ -94,9 +95,9 @@ private func convolutionError(_ layer: ConvolutionCase, path: ConvolutionPath?, 
         #expect(paths.contains(.implicitGEMM))
         for path in paths {
             for kernel in GEMMKernel.available {
-                for (pool, relu) in [(serialPool, false), (twoThreadPool, true)] {
-                    let error = convolutionError(layer, path: path, kernel: kernel, pool: pool, relu: relu)
-                    #expect(error < 1e-5, "path \(path), kernel \(kernel), \(pool.threadCount) threads, relu \(relu): error \(error)")
+                for (pool, activation) in [(serialPool, FusedActivation.none), (twoThreadPool, .relu), (twoThreadPool, .silu)] {
+                    let error = convolutionError(layer, path: path, kernel: kernel, pool: pool, activation: activation)
+                    #expect(error < 1e-5, "path \(path), kernel \(kernel), \(pool.threadCount) threads, \(activation): error \(error)")
                 }
             }
         }
@@ -107,16 +108,16 @@ private func convolutionError(_ layer: ConvolutionCase, path: ConvolutionPath?, 
     @Test(arguments: [ConvolutionCase(channels: 512, height: 7, width: 7, outputChannels: 12, padding: (1, 1)),
                       ConvolutionCase(batch: 2, channels: 64, height: 30, width: 29, outputChannels: 8, padding: (1, 1))])
     func winogradIsAccurateAtDepth(layer: ConvolutionCase) {
-        for relu in [false, true] {
-            let error = convolutionError(layer, path: .winograd, kernel: .preferred, pool: twoThreadPool, relu: relu)
-            #expect(error < 1e-5, "relu \(relu): error \(error)")
+        for activation in [FusedActivation.none, .relu, .silu] {
+            let error = convolutionError(layer, path: .winograd, kernel: .preferred, pool: twoThreadPool, activation: activation)
+            #expect(error < 1e-5, "\(activation): error \(error)")
         }
     }
 
     /// The path `conv2d` chooses by itself, with every GEMM kernel.
     @Test(arguments: GEMMKernel.available, [layers[0], layers[1], layers[2], layers[9]])
     func chosenPathMatchesNaive(kernel: GEMMKernel, layer: ConvolutionCase) {
-        let error = convolutionError(layer, path: nil, kernel: kernel, pool: twoThreadPool, relu: true)
+        let error = convolutionError(layer, path: nil, kernel: kernel, pool: twoThreadPool, activation: .relu)
         #expect(error < 1e-5, "error \(error)")
     }
 
@@ -155,6 +156,10 @@ private func convolutionError(_ layer: ConvolutionCase, path: ConvolutionPath?, 
         let fused = Tensor.conv2d(input, packedWeight: packed, bias: bias, stride: (2, 1), padding: (1, 2), groups: 2, relu: true)
         let rectified = Tensor(shape: expected.shape, scalars: expected.toArray().map { max($0, 0) })
         #expect(isClose(fused, rectified, tolerance: 1e-5), "\(String(describing: difference(fused, rectified)))")
+        // SiLU in the epilogue gives exactly the unfused activation of the same convolution.
+        let unfused = Tensor.conv2d(input, packedWeight: packed, bias: bias, stride: (2, 1), padding: (1, 2), groups: 2).silu()
+        let siluFused = Tensor.conv2dSiLU(input, packedWeight: packed, bias: bias, stride: (2, 1), padding: (1, 2), groups: 2)
+        #expect(siluFused.toArray() == unfused.toArray())
     }
 
     @Test func implicitPanelsMatchMaterializedColumns() {
