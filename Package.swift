@@ -1,6 +1,7 @@
 // swift-tools-version: 6.0
 // Periscope — a feature-extraction service. No package dependencies: Foundation, Dispatch,
-// Glibc, Synchronization and system C libraries only. See ../shared/DESIGN.md for the layers.
+// Glibc, Synchronization and system C libraries only. See docs/architecture.md for the layers
+// (scripts/check-architecture keeps its target table equal to this file).
 import PackageDescription
 
 // CPU baseline. On x86-64 every target is built for x86-64-v3 (AVX2 + FMA + F16C, any server

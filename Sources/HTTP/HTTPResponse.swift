@@ -63,7 +63,7 @@ public struct HTTPResponse: Sendable {
         return HTTPResponse(status: status, headers: headers, body: .stream(producer))
     }
 
-    /// The DESIGN.md error shape: `{"error": "<message>", "error_type": "<kind>"}`.
+    /// The API's error shape (openapi.yaml's Error): `{"error": "<message>", "error_type": "<kind>"}`.
     public static func error(status: HTTPStatus, message: String, errorType: String, headers: HTTPHeaders = [:]) -> HTTPResponse {
         var json = "{\"error\":"
         appendJSONString(message, to: &json)

@@ -28,8 +28,6 @@ struct KernelBenchmark {
     /// ResNet-50's 3×3 convolutions: channels in = out, spatial size, batch 1, padding 1.
     static let convolutionLayers: [(channels: Int, size: Int)] = [(64, 56), (128, 28), (256, 14), (512, 7)]
 
-    /// DESIGN.md's nominal single-core FMA peak (Zen 5 at ~4.25 GHz), printed for reference.
-    static let nominalPeakGigaflops = 272.0
 
     let options: Options
 
@@ -53,7 +51,8 @@ struct KernelBenchmark {
         var peakLine = "FMA peak (register-only loop, median):"
         for candidate in measured { peakLine += " \(candidate) \(format(median(kernelPeakSamples[candidate]!), 1)) GFLOP/s/core;" }
         for threads in options.threadCounts { peakLine += " \(kernel) × \(threads) threads \(format(peaks[threads]!, 1));" }
-        print(peakLine + " DESIGN.md nominal \(format(Self.nominalPeakGigaflops, 0)) GFLOP/s/core")
+        // Only what this CPU measured: a nominal figure of another machine would mislead here.
+        print(String(peakLine.dropLast()))
 
         if options.sections.contains(.gemm) { try runGEMM(pools: pools) }
         if options.sections.contains(.conv) { runConvolutions(pools: pools, peaks: peaks) }

@@ -19,7 +19,7 @@ public enum EncodingError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 extension EncodingError: HTTPResponseError {
-    /// 400: the values follow from the request's input (DESIGN.md's list has no 422).
+    /// 400: the values follow from the request's input (the API's error list has no 422: docs/architecture.md, openapi.yaml).
     public var status: HTTPStatus { .badRequest }
     public var message: String { description }
     public var errorType: String {

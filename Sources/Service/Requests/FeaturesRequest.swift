@@ -4,7 +4,7 @@ import Tensors
 
 /// A native `POST /v1/models/{name}[/versions/{v}]/features` request, validated field by field.
 ///
-/// Body (DESIGN.md): exactly one of
+/// Body (openapi.yaml's FeaturesRequest): exactly one of
 /// - `"inputs": {"<name>": {"shape": [...], "data": [...] | "<base64>", "dtype": "float32"}}` —
 ///   data as JSON numbers (flat or nested like the shape) or base64 of little-endian values
 ///   (`dtype` says of what: float32 by default; float16, int64, int32, uint8, bool too);

@@ -41,7 +41,7 @@ struct Options {
 
 // MARK: - What the server does with a head
 
-/// The route table of DESIGN.md's HTTP API (handlers are never called: only matching runs).
+/// The route table of the HTTP API (openapi.yaml, docs/architecture.md) (handlers are never called: only matching runs).
 let router: Router = {
     var router = Router()
     let unused: @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse = { _, _ in throw HTTPError(.notFound, "unused") }
