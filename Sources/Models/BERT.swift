@@ -453,9 +453,8 @@ private final class BertIntermediate: Module {
         if dense.canSkipHooks, intermediateActFn.canSkipHooks, hidden.dtype == .float32, hidden.shape.last == dense.inFeatures,
            !Tensor.shouldRecord(hidden, dense.weight.value, dense.bias?.value) {
             let packed = dense.inferenceWeights()
-            if let gelu = intermediateActFn as? HiddenActivation, let approximation = gelu.geluApproximation, let bias = packed.bias {
-                // Bias and GELU in one pass over the product.
-                return packed.linear(hidden, bias: nil).gelu(addingBias: bias, approximation: approximation)
+            if let gelu = intermediateActFn as? HiddenActivation, let approximation = gelu.geluApproximation {
+                return packed.linearGELU(hidden, approximation: approximation)
             }
             if intermediateActFn is ReLU {
                 return packed.linear(hidden, bias: packed.bias, relu: true)

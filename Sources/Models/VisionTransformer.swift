@@ -232,17 +232,4 @@ private final class MLPBlock: Sequential {
             if let bias = linear.bias { Initializers.normal(bias, standardDeviation: 1e-6) }
         }
     }
-
-    /// Linear → GELU in one extra pass (bias added inside the GELU) when neither is hooked.
-    override func forward(_ input: Tensor) throws -> Tensor {
-        guard let first = layers[0] as? Linear, let gelu = layers[1] as? GELU, first.canSkipHooks, gelu.canSkipHooks,
-              input.dtype == .float32, input.shape.last == first.inFeatures,
-              !Tensor.shouldRecord(input, first.weight.value, first.bias?.value)
-        else { return try super.forward(input) }
-        let packed = first.inferenceWeights()
-        var x = packed.linear(input, bias: nil)
-        x = packed.bias.map { x.gelu(addingBias: $0, approximation: gelu.approximation) } ?? x.gelu(approximation: gelu.approximation)
-        for layer in layers.dropFirst(2) { x = try layer(x) }
-        return x
-    }
 }

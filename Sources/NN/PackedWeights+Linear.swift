@@ -12,6 +12,15 @@ extension PackedWeights {
         if let quantized { return Tensor.linear(x, quantizedWeight: quantized, bias: bias, relu: relu) }
         return Tensor.linear(x, packedWeight: matrix, bias: bias, relu: relu)
     }
+
+    /// `gelu(x · Wᵀ + bias)` with this weight and its own bias: float32 applies GELU in the GEMM's
+    /// epilogue block by block, int8 in one pass with the bias after the product. The same values
+    /// as the unfused layers. Inference only.
+    public func linearGELU(_ x: Tensor, approximation: GELUApproximation) -> Tensor {
+        if quantized == nil { return Tensor.linear(x, packedWeight: matrix, bias: bias, gelu: approximation) }
+        let product = linear(x, bias: nil)
+        return bias.map { product.gelu(addingBias: $0, approximation: approximation) } ?? product.gelu(approximation: approximation)
+    }
 }
 
 extension PackedWeights.Payload {

@@ -85,7 +85,11 @@ extension ONNXOperators {
             } else {
                 let convolved = Tensor.conv2d(x, packedWeight: packed.matrix, bias: packed.bias, stride: strides,
                                               padding: (pads.top, pads.left), dilation: dilations, groups: groups, relu: activation == .relu)
-                output = activation == .silu ? convolved.silu() : convolved
+                switch activation {
+                case .none, .relu: output = convolved
+                case .silu: output = convolved.silu()
+                case .gelu(let approximation): output = convolved.gelu(approximation: approximation)
+                }
             }
         } else {
             // A computed weight (rare): convolve with it directly, folding on every call.
@@ -96,6 +100,7 @@ extension ONNXOperators {
             case .none: output = plain
             case .relu: output = plain.relu()
             case .silu: output = plain.silu()
+            case .gelu(let approximation): output = plain.gelu(approximation: approximation)
             }
         }
         return oneDimensional ? output.squeezed(axis: 2) : output

@@ -117,11 +117,12 @@ public func conv2d(input: UnsafePointer<Float>, weight: PackedMatrix, bias: Unsa
     case .winograd:
         conv2dWinograd(input: input, weight: weight, bias: bias, output: output, geometry: g, relu: activation == .relu,
                        kernel: kernel, pool: pool)
-        if activation == .silu {
-            // Per image and output channel in parallel: the Winograd output transform has no SiLU.
+        if let blockActivation = GEMMEpilogue(activation: activation).blockActivation {
+            // Per image and output channel in parallel: the Winograd output transform applies only ReLU.
             let planes = g.batch * g.outputChannels, planeSize = g.outputHeight * g.outputWidth
             pool.parallelChunks(planes) { range in
-                applySiLU(output + range.lowerBound * planeSize, rows: 1, columns: range.count * planeSize, rowStride: 0)
+                applyBlockActivation(blockActivation, output + range.lowerBound * planeSize, rows: 1,
+                                     columns: range.count * planeSize, rowStride: 0)
             }
         }
         return

@@ -112,7 +112,7 @@ public func gemmNaive(m: Int, n: Int, k: Int,
             if let rowBias = epilogue.rowBias { total += Double(rowBias[i]) }
             if let columnBias = epilogue.columnBias { total += Double(columnBias[j]) }
             if epilogue.relu { total = max(total, 0) }
-            c[i * ldc + j] = epilogue.silu ? VectorMath.silu(Float(total)) : Float(total)
+            c[i * ldc + j] = epilogue.blockActivation.map { $0(Float(total)) } ?? Float(total)
         }
     }
 }
@@ -164,7 +164,7 @@ private func applyEpilogue(c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: 
             if let rowBias = epilogue.rowBias { x += rowBias[i] }
             if let columnBias = epilogue.columnBias { x += columnBias[j] }
             if epilogue.relu { x = max(x, 0) }
-            if epilogue.silu { x = VectorMath.silu(x) }
+            if let activation = epilogue.blockActivation { x = activation(x) }
             c[i * ldc + j] = x
         }
     }
@@ -196,7 +196,6 @@ func storeTransposed(product: UnsafePointer<Float>, c: UnsafeMutablePointer<Floa
                             if let rowBias = epilogue.rowBias { x += Vector(repeating: rowBias[i0 + r]) }
                             if let columnBias { x += columnBias }
                             if epilogue.relu { x = x.replacing(with: 0, where: x .< 0) }
-                            if epilogue.silu { x = VectorMath.silu(SIMD16(lowHalf: x, highHalf: x)).lowHalf }
                             target.storeBytes(of: x, as: Vector.self)
                         }
                     } else {
@@ -207,12 +206,14 @@ func storeTransposed(product: UnsafePointer<Float>, c: UnsafeMutablePointer<Floa
                                 if let rowBias = epilogue.rowBias { x += rowBias[i] }
                                 if let columnBias = epilogue.columnBias { x += columnBias[j] }
                                 if epilogue.relu { x = max(x, 0) }
-                                if epilogue.silu { x = VectorMath.silu(x) }
                                 c[i * ldc + j] = x
                             }
                         }
                     }
                     j0 += 8
+                }
+                if let activation = epilogue.blockActivation {
+                    applyBlockActivation(activation, c + i0 * ldc, rows: height, columns: n, rowStride: ldc)
                 }
                 i0 += 8
             }

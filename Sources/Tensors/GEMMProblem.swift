@@ -231,8 +231,9 @@ struct GEMMProblem {
                          rowBias: last ? epilogue.rowBias.map { $0 + rowRange.lowerBound } : nil,
                          columnBias: last ? epilogue.columnBias.map { $0 + column0 } : nil,
                          relu: last && epilogue.relu)
-            if last && epilogue.silu {
-                applySiLU(c + rowRange.lowerBound * cRowStride + column0, rows: rowRange.count, columns: column1 - column0, rowStride: cRowStride)
+            if last, let activation = epilogue.blockActivation {
+                applyBlockActivation(activation, c + rowRange.lowerBound * cRowStride + column0, rows: rowRange.count,
+                                     columns: column1 - column0, rowStride: cRowStride)
             }
         }
 
@@ -300,8 +301,9 @@ struct GEMMProblem {
                                   c: c + rowRange.lowerBound * cRowStride + mainColumns + column, cRowStride: cRowStride,
                                   addToC: addToC, rowBias: epilogue.rowBias.map { $0 + rowRange.lowerBound },
                                   columnBias: epilogue.columnBias.map { $0 + mainColumns + column }, relu: epilogue.relu)
-                if epilogue.silu {
-                    applySiLU(c + rowRange.lowerBound * cRowStride + mainColumns + column, rows: rowRange.count, columns: count, rowStride: cRowStride)
+                if let activation = epilogue.blockActivation {
+                    applyBlockActivation(activation, c + rowRange.lowerBound * cRowStride + mainColumns + column, rows: rowRange.count,
+                                         columns: count, rowStride: cRowStride)
                 }
                 column += count
             }

@@ -112,8 +112,25 @@ extension Tensor {
         }
     }
 
-    /// x [..., in] · op(W) [in, out] (+ bias, ReLU in the epilogue) → [..., out].
+    /// Inference linear layer with GELU in the GEMM epilogue: gelu(x · Wᵀ + bias), each block of the
+    /// output activated right after it is computed, while it is still in cache. The values equal
+    /// `linear(x, packedWeight:, bias:).gelu(approximation:)` exactly. Records no gradient: callers
+    /// use it only when nothing is being recorded (`Tensor.shouldRecord`).
+    public static func linear(_ x: Tensor, packedWeight: PackedMatrix, bias: Tensor?, gelu approximation: GELUApproximation) -> Tensor {
+        precondition(x.shape.last == packedWeight.columns,
+                     "linear: input \(x.shape) does not match weight [\(packedWeight.rows), \(packedWeight.columns)] (last axis vs in_features)")
+        precondition(bias == nil || bias!.shape == [packedWeight.rows], "linear: bias does not match weight [\(packedWeight.rows), \(packedWeight.columns)]")
+        return linearProduct(x, weight: .packed(packedWeight, transposed: true), outFeatures: packedWeight.rows,
+                             bias: bias, activation: .gelu(approximation), keepAlive: packedWeight.source)
+    }
+
+    /// x [..., in] · op(W) [in, out] (+ bias, activation in the epilogue) → [..., out].
     private static func linearProduct(_ x: Tensor, weight: GEMMOperand, outFeatures: Int, bias: Tensor?, relu: Bool,
+                                      keepAlive: Tensor) -> Tensor {
+        linearProduct(x, weight: weight, outFeatures: outFeatures, bias: bias, activation: relu ? .relu : .none, keepAlive: keepAlive)
+    }
+
+    private static func linearProduct(_ x: Tensor, weight: GEMMOperand, outFeatures: Int, bias: Tensor?, activation: FusedActivation,
                                       keepAlive: Tensor) -> Tensor {
         precondition(x.dtype == .float32, "linear: float32 input expected, got \(x.dtype)")
         precondition(bias == nil || bias!.dtype == .float32, "linear: float32 bias expected")
@@ -126,7 +143,7 @@ extension Tensor {
                 func run(_ columnBias: UnsafePointer<Float>?) {
                     gemm(m: rows, n: outFeatures, k: inFeatures, a: .matrix(px.baseAddress!, leadingDimension: Swift.max(inFeatures, 1)),
                          b: weight, c: outPointer, ldc: Swift.max(outFeatures, 1),
-                         epilogue: GEMMEpilogue(columnBias: columnBias, relu: relu))
+                         epilogue: GEMMEpilogue(columnBias: columnBias, activation: activation))
                 }
                 if let bias { bias.withFloats { run($0.baseAddress!) } } else { run(nil) }
             }

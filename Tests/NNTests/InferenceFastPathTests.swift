@@ -53,6 +53,26 @@ import TestSupport
         }
     }
 
+    /// Linear → GELU in a Sequential runs as one GEMM with GELU in its epilogue: exactly the values
+    /// of the two layers run one by one (a hook on the GELU forces that), for both approximations,
+    /// with a ragged last dimension and rows that cross the GEMM's blocks.
+    @Test(arguments: [GELUApproximation.none, .tanh])
+    func linearThenGELUFusesWithoutChangingValues(approximation: GELUApproximation) throws {
+        let block = withRandomSeed(9) { Sequential(Linear(inFeatures: 37, outFeatures: 83), GELU(approximation: approximation), Linear(inFeatures: 83, outFeatures: 5)) }
+        let x = randomTensor([3, 70, 37], seed: 10) * 2
+        try GradMode.withDisabled {
+            let fused = try block(x)
+            let gelu = block[1]
+            nonisolated(unsafe) var seen: Tensor?
+            let handle = gelu.registerForwardHook { _, _, output in seen = output; return nil }
+            let unfused = try block(x)
+            handle.remove()
+            #expect(fused.toArray() == unfused.toArray())
+            let hidden = try block[0](x).gelu(approximation: approximation)
+            #expect(seen?.toArray() == hidden.toArray())
+        }
+    }
+
     @Test func packedPathRejectsBadMasks() throws {
         let attention = withRandomSeed(3) { MultiheadAttention(embedDimension: 4, headCount: 2, batchFirst: true) }.eval()
         let x = randomTensor([2, 3, 4], seed: 4)

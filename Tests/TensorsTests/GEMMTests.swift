@@ -23,7 +23,7 @@ private func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
 /// to max(1, largest |expected|).
 private func gemmError(_ shape: GEMMShape, transposeA: Bool, transposeB: Bool, kernel: GEMMKernel, pool: ThreadPool,
                        accumulate: Bool = false, rowBias: Bool = false, columnBias: Bool = false, relu: Bool = false,
-                       silu: Bool = false, packA: Bool = false, packB: Bool = false, seed: UInt64 = 1) -> Float {
+                       activation: FusedActivation? = nil, packA: Bool = false, packB: Bool = false, seed: UInt64 = 1) -> Float {
     let (m, n, k) = (shape.m, shape.n, shape.k)
     // Stored shapes: A is M×K (K×M transposed), B is K×N (N×K transposed).
     let (aRows, aColumns) = transposeA ? (k, m) : (m, k)
@@ -37,7 +37,8 @@ private func gemmError(_ shape: GEMMShape, transposeA: Bool, transposeB: Bool, k
     rows.withUnsafeBufferPointer { rowValues in
         columns.withUnsafeBufferPointer { columnValues in
             let epilogue = GEMMEpilogue(rowBias: rowBias ? rowValues.baseAddress : nil,
-                                        columnBias: columnBias ? columnValues.baseAddress : nil, relu: relu, silu: silu)
+                                        columnBias: columnBias ? columnValues.baseAddress : nil,
+                                        activation: activation ?? (relu ? .relu : .none))
             gemmNaive(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
                       c: &expected, ldc: ldc, accumulate: accumulate, epilogue: epilogue)
             a.withUnsafeBufferPointer { pa in
@@ -111,11 +112,12 @@ private let transposes: [(Bool, Bool)] = [(false, false), (true, false), (false,
                                   accumulate: accumulate, rowBias: rowBias, columnBias: columnBias, relu: relu)
             #expect(error < 1e-5, "rowBias \(rowBias) columnBias \(columnBias) relu \(relu) accumulate \(accumulate): error \(error)")
         }
-        // SiLU instead of ReLU, applied block by block after the last depth step (and in the transposed store).
-        for (rowBias, columnBias, accumulate) in [(true, false, false), (false, true, true)] {
+        // SiLU and GELU instead of ReLU, applied block by block after the last depth step (and in the transposed store).
+        for (rowBias, columnBias, accumulate, activation) in [(true, false, false, FusedActivation.silu), (false, true, true, .silu),
+                                                              (false, true, false, .gelu(.none)), (true, true, true, .gelu(.tanh))] {
             let error = gemmError(shape, transposeA: false, transposeB: true, kernel: kernel, pool: twoThreadPool,
-                                  accumulate: accumulate, rowBias: rowBias, columnBias: columnBias, silu: true)
-            #expect(error < 1e-5, "SiLU rowBias \(rowBias) columnBias \(columnBias) accumulate \(accumulate): error \(error)")
+                                  accumulate: accumulate, rowBias: rowBias, columnBias: columnBias, activation: activation)
+            #expect(error < 1e-5, "\(activation) rowBias \(rowBias) columnBias \(columnBias) accumulate \(accumulate): error \(error)")
         }
     }
 

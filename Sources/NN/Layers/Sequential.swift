@@ -37,9 +37,22 @@ open class Sequential: UnaryModule {
         containerChildren!.append((key, layer))
     }
 
+    /// Runs the layers in order; a Linear followed by a GELU, neither hooked, with nothing being
+    /// recorded, runs as one GEMM with GELU in its epilogue (the same values as the two layers).
     open override func forward(_ input: Tensor) throws -> Tensor {
         var x = input
-        for layer in layers { x = try layer(x) }
+        var index = 0
+        while index < layers.count {
+            if index + 1 < layers.count, let linear = layers[index] as? Linear, let gelu = layers[index + 1] as? GELU,
+               linear.canSkipHooks, gelu.canSkipHooks, x.dtype == .float32, x.shape.last == linear.inFeatures,
+               !Tensor.shouldRecord(x, linear.weight.value, linear.bias?.value) {
+                x = linear.inferenceWeights().linearGELU(x, approximation: gelu.approximation)
+                index += 2
+                continue
+            }
+            x = try layers[index](x)
+            index += 1
+        }
         return x
     }
 }
