@@ -15,10 +15,12 @@ let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v4"])]
 // optimized in debug builds too, and no contraction of a·b + c into an FMA, so the epilogue rounds
 // exactly like its naive twin.
 let avx2CFlags: [CSetting] = [.unsafeFlags(["-march=x86-64-v3", "-O2", "-ffp-contract=off"])]
+let avx512CFlags: [CSetting] = [.unsafeFlags(["-march=x86-64-v4", "-mavx512vnni", "-mavx512bf16", "-O2", "-ffp-contract=off"])]
 #else
 let baselineFlags: [SwiftSetting] = []
 let avx512Flags: [SwiftSetting] = []
 let avx2CFlags: [CSetting] = [.unsafeFlags(["-O2", "-ffp-contract=off"])]
+let avx512CFlags: [CSetting] = [.unsafeFlags(["-O2", "-ffp-contract=off"])]
 #endif
 // Only the micro-kernel targets drop runtime checks: everywhere else `precondition` must still
 // evaluate (under -Ounchecked it does not), because shape checks guard memory safety.
@@ -46,7 +48,8 @@ let package = Package(
         .target(name: "KernelsAVX512", swiftSettings: avx512Flags + unchecked + optimizedInDebug),
         .target(name: "KernelsAVX2", swiftSettings: baselineFlags + unchecked + optimizedInDebug),
         .target(name: "CKernelsAVX2", cSettings: avx2CFlags),
-        .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2", "CKernelsAVX2"], swiftSettings: baselineFlags),
+        .target(name: "CKernelsAVX512", cSettings: avx512CFlags),
+        .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2", "CKernelsAVX2", "CKernelsAVX512"], swiftSettings: baselineFlags),
         // NN: Module, Parameter, Buffer, hooks, capture, state dict, safetensors, layers.
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         // ONNX: protobuf reader, ONNX graphs as module trees, operators.
