@@ -44,6 +44,19 @@ public enum BFloat16GEMM {
         return 1 << 20
     }()
 
+    /// The register-only bf16 peak over the float32 FMA peak on this core (r), measured once per
+    /// process on first use (about 0.1 s), or nil when the kernel is not available. Where r ≤ 1.1 a
+    /// bfloat16 version saves memory (weights half the size), not time, and loading one says so.
+    public static let peakRatio: Double? = {
+        guard isAvailable else { return nil }
+        var ratios: [Double] = []
+        for _ in 0..<3 {
+            guard let bfloat16 = measurePeakGigaflops(seconds: 0.02) else { return nil }
+            ratios.append(bfloat16 / GEMMKernel.preferred.measurePeakGigaflops(seconds: 0.02))
+        }
+        return ratios.sorted()[1]
+    }()
+
     /// The bf16 bit patterns the kernel's conversion (`vcvtneps2bf16`) gives `values` (for tests:
     /// `Reference.bfloat16Bits` is its twin). Needs `isAvailable`.
     static func convert(_ values: [Float]) -> [UInt16] {
