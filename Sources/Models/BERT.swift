@@ -374,7 +374,8 @@ private final class BertSelfAttention: Module {
             sources.append(linear.weight.value)
             if let bias = linear.bias { sources.append(bias.value) }
         }
-        // Per-channel int8 scales make quantizing the concatenation the same as quantizing each part.
+        // Per-channel int8 scales make quantizing the concatenation the same as quantizing each part
+        // (and bf16 rounds each value on its own).
         let precision = query.precision, kind = PackedWeights.linearKind("bert-qkv", precision: precision)
         if let packedProjection, packedProjection.isBuilt(from: sources, kind: kind) { return packedProjection }
         let packed = PackedWeightCache.shared.weights(kind: kind, sources: sources) {
@@ -484,9 +485,9 @@ private final class BertPooler: UnaryModule {
 // MARK: - Fused kernels
 
 /// residual + x·Wᵀ + b as one GEMM accumulating into a copy of `residual` (x [..., in], W [out, in],
-/// residual [..., out]); in int8 the residual is added in the quantized GEMM's epilogue.
+/// residual [..., out]); in int8 and bfloat16 the residual is added in that GEMM's epilogue.
 private func linearAccumulating(_ x: Tensor, _ weights: PackedWeights, into residual: Tensor) -> Tensor {
-    if let quantized = weights.quantized { return Tensor.linear(x, quantizedWeight: quantized, bias: weights.bias, adding: residual) }
+    if weights.quantized != nil || weights.bfloat16 != nil { return weights.linear(x, bias: weights.bias, adding: residual) }
     var out = residual.detachedCopy()
     let inFeatures = weights.matrix.columns, outFeatures = weights.matrix.rows
     let rows = x.count / Swift.max(inFeatures, 1)

@@ -194,9 +194,10 @@ public struct LoadedModel: Sendable {
     /// this CPU or this model cannot (never a silent fallback to float32).
     public mutating func setPrecision(_ precision: ComputePrecision) throws {
         if let reason = precision.unavailableReason { throw ModelError.unsupportedPrecision(precision.rawValue, reason: reason) }
-        if precision == .int8, case .onnx = architecture {
-            throw ModelError.unsupportedPrecision("int8", reason: "an ONNX graph computes in float32 here (int8 quantizes the Linear layers "
-                                                  + "of the built-in architectures); quantize the export with ONNX Runtime instead")
+        if precision != .float32, case .onnx = architecture {
+            throw ModelError.unsupportedPrecision(precision.rawValue, reason: "an ONNX graph computes in float32 here (\(precision) changes the "
+                                                  + "Linear layers of the built-in architectures); "
+                                                  + (precision == .int8 ? "quantize the export with ONNX Runtime instead" : "register it as float32"))
         }
         self.precision = precision
     }

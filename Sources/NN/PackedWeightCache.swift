@@ -86,11 +86,14 @@ public final class PackedWeights: @unchecked Sendable {
         public var bias: Tensor?
         /// The same weight quantized to int8 for a linear layer computing in int8, or nil.
         public var quantized: QuantizedMatrix?
+        /// The same weight in bfloat16, packed for the bf16 GEMM, for a linear layer computing in bfloat16, or nil.
+        public var bfloat16: BFloat16Matrix?
 
-        public init(matrix: PackedMatrix, bias: Tensor?, quantized: QuantizedMatrix? = nil) {
+        public init(matrix: PackedMatrix, bias: Tensor?, quantized: QuantizedMatrix? = nil, bfloat16: BFloat16Matrix? = nil) {
             self.matrix = matrix
             self.bias = bias
             self.quantized = quantized
+            self.bfloat16 = bfloat16
         }
     }
 
@@ -103,6 +106,8 @@ public final class PackedWeights: @unchecked Sendable {
     public let bias: Tensor?
     /// Set when a linear layer computes in int8: its products use this instead of `matrix`.
     public let quantized: QuantizedMatrix?
+    /// Set when a linear layer computes in bfloat16: its products use this instead of `matrix`.
+    public let bfloat16: BFloat16Matrix?
 
     init(kind: String, sources: [Tensor], payload: Payload) {
         self.kind = kind
@@ -110,6 +115,7 @@ public final class PackedWeights: @unchecked Sendable {
         self.matrix = payload.matrix
         self.bias = payload.bias
         self.quantized = payload.quantized
+        self.bfloat16 = payload.bfloat16
     }
 
     /// True when this entry was built by `kind` from exactly these tensors (same storage and layout).

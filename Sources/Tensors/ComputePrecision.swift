@@ -14,8 +14,7 @@ public enum ComputePrecision: String, CaseIterable, Sendable, CustomStringConver
     /// Why this CPU cannot compute in this precision, or nil when it can.
     ///
     /// bfloat16 is refused rather than emulated: without `vdpbf16ps` a bf16 GEMM would be slower
-    /// than float32 while pretending to be the fast path. This build has no bf16 GEMM at all yet, so
-    /// a CPU that has the instructions is told that instead of silently running float32.
+    /// than float32 while pretending to be the fast path, and it never falls back to float32 silently.
     public var unavailableReason: String? {
         switch self {
         case .float32, .int8:
@@ -25,7 +24,14 @@ public enum ComputePrecision: String, CaseIterable, Sendable, CustomStringConver
                 return "needs the CPU feature AVX512_BF16 (vdpbf16ps; avx512_bf16 in /proc/cpuinfo), which this CPU lacks; "
                     + "register the version as float32 or int8"
             }
-            return "this build has no bfloat16 GEMM yet (the CPU has AVX512_BF16); register the version as float32 or int8"
+            if !BFloat16GEMM.isBuilt {
+                return "this build has no bfloat16 GEMM (it is built for x86-64 only); register the version as float32 or int8"
+            }
+            if !BFloat16GEMM.isAvailable {
+                return "needs the CPU features AVX512F, AVX512BW, AVX512VL and AVX512DQ besides AVX512_BF16; "
+                    + "register the version as float32 or int8"
+            }
+            return nil
         }
     }
 }

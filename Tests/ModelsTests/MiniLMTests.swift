@@ -116,4 +116,32 @@ import TestSupport
             #expect(isClose(captured, plain, tolerance: 1e-5), "\(String(describing: difference(captured, plain)))")
         }
     }
+
+    /// bfloat16 (every Linear, q|k|v packed, in bf16 with float32 sums): every captured layer within
+    /// cosine 0.999 of float32 on the fixture texts, and the sentence embeddings too. Skipped, and
+    /// reported so, where the CPU lacks AVX512_BF16 (checked, not assumed).
+    @Test(.enabled(if: BFloat16GEMM.isAvailable, "needs AVX512_BF16 (checked in /proc/cpuinfo)"))
+    func bfloat16AgreesWithFloat32AtEveryLayer() async throws {
+        try await onDedicatedThread {
+            let float32 = try Self.model()
+            var bfloat16 = float32
+            try bfloat16.setPrecision(.bfloat16)
+            let inputs = try float32.tokenize(Self.texts, maxLength: 128)
+            let cosines = try layerCosines(reference: float32, other: bfloat16, inputs: inputs)
+            #expect(cosines.count > 50)
+            for (layer, cosine) in cosines { #expect(cosine >= 0.999, "\(layer): cosine \(cosine)") }
+            let worst = cosines.min { $0.cosine < $1.cosine }!
+            print("all-MiniLM-L6-v2 bfloat16 against float32: \(cosines.count) layers, lowest cosine \(worst.cosine) (\(worst.layer)), "
+                  + "mean \(cosines.map(\.cosine).reduce(0, +) / Double(cosines.count))")
+
+            let mask = try #require(inputs["attention_mask"])
+            let reference = try SentencePooling.mean.pool(try float32.makeReplica().forward(inputs: inputs), attentionMask: mask, normalize: true)
+            let embedded = try SentencePooling.mean.pool(try bfloat16.makeReplica().forward(inputs: inputs), attentionMask: mask, normalize: true)
+            let width = reference.shape[1], a = reference.toArray(), b = embedded.toArray()
+            let sentences = (0..<reference.shape[0]).map { row in (0..<width).reduce(0.0) { $0 + Double(a[row * width + $1]) * Double(b[row * width + $1]) } }
+            #expect(sentences.min()! >= 0.999, "\(sentences)")
+            print("all-MiniLM-L6-v2 bfloat16 sentence embeddings against float32: cosine min \(sentences.min()!), "
+                  + "mean \(sentences.reduce(0, +) / Double(sentences.count))")
+        }
+    }
 }

@@ -6,10 +6,12 @@ open class Linear: UnaryModule {
     public let outFeatures: Int
     public let weight: Parameter
     public let bias: Parameter?
-    /// The arithmetic of the inference path: float32, or int8 (dynamic quantization: weights per
-    /// output channel, activations per row at run time). Gradient recording always runs float32.
+    /// The arithmetic of the inference path: float32, int8 (dynamic quantization: weights per
+    /// output channel, activations per row at run time) or bfloat16 (bf16 weights and inputs, float32
+    /// sums; only where `ComputePrecision.bfloat16.unavailableReason` is nil). Gradient recording
+    /// always runs float32.
     public var precision: ComputePrecision = .float32 {
-        didSet { precondition(precision != .bfloat16, "Linear: no bfloat16 kernel (ComputePrecision.unavailableReason)") }
+        didSet { precondition(precision.unavailableReason == nil, "Linear: \(precision): \(precision.unavailableReason ?? "")") }
     }
     /// The packed weight of the inference path (shared with replicas through `PackedWeightCache`).
     private var packedWeights: PackedWeights?
@@ -42,7 +44,7 @@ open class Linear: UnaryModule {
         return Tensor.linear(x, weight: weight.float32Value, bias: bias?.float32Value)
     }
 
-    /// The weight packed once for inference (quantized too in int8; the bias in float32), rebuilt
+    /// The weight packed once for inference (quantized too in int8, converted in bfloat16; the bias in float32), rebuilt
     /// only when the parameters or the precision change; replicas sharing the weight storage share it.
     public final func inferenceWeights() -> PackedWeights {
         var sources = [weight.value]

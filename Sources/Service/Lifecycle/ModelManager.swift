@@ -354,6 +354,11 @@ public final class ModelManager: Sendable {
         let key = ModelKey(record)
         logger.info("model loading", ["model": .string(key.name), "version": .int(key.version), "architecture": .string(record.architecture),
                                       "precision": .string(record.precision.rawValue)])
+        if record.precision == .bfloat16, let ratio = BFloat16GEMM.peakRatio, ratio <= 1.1 {
+            // On this CPU vdpbf16ps is not faster than float32 FMA: the bf16 weights are half the size, the model is not faster.
+            logger.warning("bfloat16 saves memory, not time, on this CPU", [
+                "model": .string(key.name), "version": .int(key.version), "bf16_over_f32_peak": .double((ratio * 100).rounded() / 100)])
+        }
         var served: ServedModel?
         do {
             let registry = self.registry
