@@ -60,11 +60,13 @@ import TestSupport
     @Test(arguments: [DType.float32, .float16])
     func cachedTensorsRoundTripExactly(dtype: DType) {
         let tensor = randomTensor([1, 37], seed: 9).to(dtype)
-        let encoded = CachedTensor.encode(tensor)
-        guard let decoded = CachedTensor.decode(encoded) else {
+        let encoded = CachedTensor.encode(tensor, batch: "b1")
+        guard let cached = CachedTensor.decode(encoded) else {
             Issue.record("a complete encoding did not decode")
             return
         }
+        #expect(cached.batch == "b1")
+        let decoded = cached.tensor
         #expect(decoded.shape == [1, 37])
         #expect(decoded.dtype == dtype)
         #expect(Array(UnsafeRawBufferPointer(start: decoded.rawPointer, count: decoded.byteCount))
@@ -88,6 +90,12 @@ import TestSupport
         #expect(found[0]?["x"]?.toArray() == Array(row.toArray()[0..<4]))
         #expect(found[1]?["x"]?.toArray() == Array(row.toArray()[4..<8]))
         #expect(found[2] == nil)
+        // Rows computed in the batch [a, b]: a reader asking for another batch does not take them.
+        let batch = FeatureCacheKeys.batchDigest(["a", "b"])
+        #expect(cache.lookup(model: "net", modelDigest: "m", inputDigests: ["a", "b"], layers: ["x"], processing: "p", batch: batch)
+            .allSatisfy { $0 != nil })
+        #expect(cache.lookup(model: "net", modelDigest: "m", inputDigests: ["a"], layers: ["x"], processing: "p",
+                             batch: FeatureCacheKeys.batchDigest(["a"])) .allSatisfy { $0 == nil })
         // Another connection damages the database under the open one: every call now fails, and
         // none throws or crashes.
         try SQLiteConnection(path: directory.path + "/cache.sqlite3", busyTimeoutMilliseconds: 1000).execute("DROP TABLE entries")

@@ -57,4 +57,10 @@ public enum FeatureCacheKeys {
             return SHA256.hexString(hash.finalize())
         }
     }
+
+    /// The digest of a batch: its rows' input digests in order (so: which inputs, their order,
+    /// and for texts the padding).
+    public static func batchDigest(_ inputDigests: [String]) -> String {
+        SHA256.hexString(SHA256.hash(Array(inputDigests.joined(separator: ",").utf8)))
+    }
 }

@@ -19,10 +19,18 @@ extension DatasetExtraction {
     }
 }
 
-/// A dataset extraction's batches through the feature cache: each batch's rows are looked up; the
-/// rows not (wholly) cached are computed together — one smaller batch, sliced from the original so
-/// texts keep the batch's padding — and stored; the answer stacks cached and computed rows in the
-/// batch's order. A batch with every row cached runs no forward pass.
+/// A dataset extraction's batches through the feature cache. A batch whose every row is cached
+/// *as computed in this same batch* (same rows, same order, same padding: `CachedTensor.batch`) is
+/// answered from the cache without a forward pass; any other batch is computed whole and stored.
+///
+/// Why whole batches: a forward pass is not bit-for-bit independent of the other rows of its batch
+/// (GEMM tiling and tails differ with the row count), so computing only a batch's missing rows, or
+/// reusing a row computed in another batch, could change the last bits and break the promise that
+/// the shards are byte-identical to an uncached run. Batches never cross a shard boundary and
+/// start at the shard's first item, so a re-run over a grown dataset finds every batch of its
+/// complete old shards cached, and computes the new items plus, at the old data's end, the old
+/// items that now share a batch with new ones (at most one batch per kind of input; for texts,
+/// which are grouped by length within a shard, the old data's last shard).
 struct CachedBatchExtraction {
     let cache: FeatureCache
     let modelName: String
@@ -31,36 +39,22 @@ struct CachedBatchExtraction {
     /// The output names in capture order.
     let names: [String]
 
-    /// The batch's features and how many of its rows were computed. `compute` runs a forward pass
-    /// (with post-processing) on inputs of some of the batch's rows.
+    /// The batch's features and how many of its rows were computed (0 or all). `compute` runs a
+    /// forward pass (with post-processing) on the batch's inputs.
     func extract(_ batch: DatasetBatch, compute: ([String: Tensor]) throws -> [(name: String, tensor: Tensor)])
         throws -> (features: [(name: String, tensor: Tensor)], computedRows: Int) {
         let rowCount = batch.positions.count
         guard let digests = FeatureCacheKeys.inputDigests(batch.inputs, rows: rowCount) else {
             return (try compute(batch.inputs), rowCount)
         }
-        let found = cache.lookup(model: modelName, modelDigest: modelDigest, inputDigests: digests, layers: names, processing: processing)
-        let missing = found.indices.filter { found[$0] == nil }
-        if missing.isEmpty {
+        let found = cache.lookup(model: modelName, modelDigest: modelDigest, inputDigests: digests, layers: names, processing: processing,
+                                 batch: FeatureCacheKeys.batchDigest(digests))
+        if found.allSatisfy({ $0 != nil }) {
             return (names.map { name in (name, Self.stacked(found.map { $0![name]! })) }, 0)
         }
-        if missing.count == rowCount {
-            let features = try compute(batch.inputs)
-            cache.store(modelDigest: modelDigest, inputDigests: digests, processing: processing, features: features)
-            return (features, rowCount)
-        }
-        let inputs = batch.inputs.mapValues { tensor in Self.stacked(missing.map { tensor.sliced(axis: 0, $0..<($0 + 1)) }) }
-        let computed = try compute(inputs)
-        cache.store(modelDigest: modelDigest, inputDigests: missing.map { digests[$0] }, processing: processing, features: computed)
-        var computedRow: [Int: Int] = [:]
-        for (offset, row) in missing.enumerated() { computedRow[row] = offset }
-        let features = computed.map { name, tensor -> (name: String, tensor: Tensor) in
-            (name, Self.stacked((0..<rowCount).map { row in
-                if let offset = computedRow[row] { return tensor.sliced(axis: 0, offset..<(offset + 1)) }
-                return found[row]![name]!
-            }))
-        }
-        return (features, missing.count)
+        let features = try compute(batch.inputs)
+        cache.store(modelDigest: modelDigest, inputDigests: digests, processing: processing, features: features)
+        return (features, rowCount)
     }
 
     private static func stacked(_ rows: [Tensor]) -> Tensor {
