@@ -53,6 +53,13 @@ import TestSupport
         let padded = Tensor(shape: [1, 4], elements: [Int64(101), 7, 102, 0])
         let paddedMask = Tensor(shape: [1, 4], elements: [Int64(1), 1, 1, 0])
         #expect(FeatureCacheKeys.inputDigests(["input_ids": padded, "attention_mask": paddedMask], rows: 1)![0] != text[0])
+        // A row in a batch is keyed by the whole batch and its position in it.
+        let inBatch = FeatureCacheKeys.batchRowDigests(digests)
+        #expect(Set(inBatch).count == 3 && Set(inBatch).isDisjoint(with: digests))
+        #expect(FeatureCacheKeys.batchRowDigests(Array(digests.prefix(2))) != Array(inBatch.prefix(2)))
+        #expect(FeatureCacheKeys.batchRowDigests([digests[0], digests[0]]).count == 2)
+        #expect(Set(FeatureCacheKeys.batchRowDigests([digests[0], digests[0]])).count == 2)
+        #expect(FeatureCacheKeys.batchRowDigests(digests) == inBatch)
         // Inputs that are not batch-leading with that many rows have none.
         #expect(FeatureCacheKeys.inputDigests(["input": batch], rows: 2) == nil)
     }
@@ -60,13 +67,11 @@ import TestSupport
     @Test(arguments: [DType.float32, .float16])
     func cachedTensorsRoundTripExactly(dtype: DType) {
         let tensor = randomTensor([1, 37], seed: 9).to(dtype)
-        let encoded = CachedTensor.encode(tensor, batch: "b1")
-        guard let cached = CachedTensor.decode(encoded) else {
+        let encoded = CachedTensor.encode(tensor)
+        guard let decoded = CachedTensor.decode(encoded) else {
             Issue.record("a complete encoding did not decode")
             return
         }
-        #expect(cached.batch == "b1")
-        let decoded = cached.tensor
         #expect(decoded.shape == [1, 37])
         #expect(decoded.dtype == dtype)
         #expect(Array(UnsafeRawBufferPointer(start: decoded.rawPointer, count: decoded.byteCount))
@@ -90,12 +95,6 @@ import TestSupport
         #expect(found[0]?["x"]?.toArray() == Array(row.toArray()[0..<4]))
         #expect(found[1]?["x"]?.toArray() == Array(row.toArray()[4..<8]))
         #expect(found[2] == nil)
-        // Rows computed in the batch [a, b]: a reader asking for another batch does not take them.
-        let batch = FeatureCacheKeys.batchDigest(["a", "b"])
-        #expect(cache.lookup(model: "net", modelDigest: "m", inputDigests: ["a", "b"], layers: ["x"], processing: "p", batch: batch)
-            .allSatisfy { $0 != nil })
-        #expect(cache.lookup(model: "net", modelDigest: "m", inputDigests: ["a"], layers: ["x"], processing: "p",
-                             batch: FeatureCacheKeys.batchDigest(["a"])) .allSatisfy { $0 == nil })
         // Another connection damages the database under the open one: every call now fails, and
         // none throws or crashes.
         try SQLiteConnection(path: directory.path + "/cache.sqlite3", busyTimeoutMilliseconds: 1000).execute("DROP TABLE entries")

@@ -39,10 +39,8 @@ public final class FeatureCache: Sendable {
     }
 
     /// For each input row, every layer's output row when all of `layers` are cached for it, else
-    /// nil. With `batch`, an entry computed in another batch counts as missing (see
-    /// `CachedTensor.batch`). Counts one hit or miss per (row, layer).
-    func lookup(model: String, modelDigest: String, inputDigests: [String], layers: [String], processing: String,
-                batch: String? = nil) -> [[String: Tensor]?] {
+    /// nil. Counts one hit or miss per (row, layer).
+    func lookup(model: String, modelDigest: String, inputDigests: [String], layers: [String], processing: String) -> [[String: Tensor]?] {
         let keys = inputDigests.flatMap { input in
             layers.map { FeatureCacheStore.Key(modelDigest: modelDigest, inputSHA256: input, layer: $0, processing: processing) }
         }
@@ -58,8 +56,8 @@ public final class FeatureCache: Sendable {
             var row: [String: Tensor] = [:]
             for layer in layers {
                 let key = FeatureCacheStore.Key(modelDigest: modelDigest, inputSHA256: input, layer: layer, processing: processing)
-                guard let bytes = found[key], let cached = CachedTensor.decode(bytes), batch == nil || cached.batch == batch else { continue }
-                row[layer] = cached.tensor
+                guard let bytes = found[key], let tensor = CachedTensor.decode(bytes) else { continue }
+                row[layer] = tensor
                 hits += 1
             }
             return row.count == layers.count ? row : nil
@@ -68,15 +66,14 @@ public final class FeatureCache: Sendable {
         return rows
     }
 
-    /// Stores each row of `features` (batch-leading, one row per entry of `inputDigests`, computed
-    /// in one batch of those rows). A feature without that many rows is not stored.
+    /// Stores each row of `features` (batch-leading, one row per entry of `inputDigests`). A
+    /// feature without that many rows is not stored.
     func store(modelDigest: String, inputDigests: [String], processing: String, features: [(name: String, tensor: Tensor)]) {
-        let batch = FeatureCacheKeys.batchDigest(inputDigests)
         var entries: [(key: FeatureCacheStore.Key, value: [UInt8])] = []
         for (name, tensor) in features where tensor.rank >= 1 && tensor.shape[0] == inputDigests.count {
             for (row, input) in inputDigests.enumerated() {
                 entries.append((FeatureCacheStore.Key(modelDigest: modelDigest, inputSHA256: input, layer: name, processing: processing),
-                                CachedTensor.encode(tensor.sliced(axis: 0, row..<(row + 1)), batch: batch)))
+                                CachedTensor.encode(tensor.sliced(axis: 0, row..<(row + 1)))))
             }
         }
         guard !entries.isEmpty else { return }

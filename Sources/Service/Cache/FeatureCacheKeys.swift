@@ -58,9 +58,15 @@ public enum FeatureCacheKeys {
         }
     }
 
-    /// The digest of a batch: its rows' input digests in order (so: which inputs, their order,
-    /// and for texts the padding).
-    public static func batchDigest(_ inputDigests: [String]) -> String {
-        SHA256.hexString(SHA256.hash(Array(inputDigests.joined(separator: ",").utf8)))
+    /// Per row of a batch, a digest of the whole batch (every row's input digest, in order) and
+    /// the row's position: the key of a row as a dataset extraction computes it. A forward pass is
+    /// not bit-for-bit independent of the other rows of its batch (GEMM tiling and tails change
+    /// with the row count), so an extraction that promises byte-identical shards may reuse a row
+    /// only when it would compute the very same batch — which these keys say.
+    public static func batchRowDigests(_ inputDigests: [String]) -> [String] {
+        let batch = Array(inputDigests.joined(separator: ",").utf8)
+        return inputDigests.indices.map { position in
+            SHA256.hexString(SHA256.hash(Array("periscope-feature-cache-batch-row-1\u{0}\(position)\u{0}".utf8) + batch))
+        }
     }
 }

@@ -19,14 +19,15 @@ extension DatasetExtraction {
     }
 }
 
-/// A dataset extraction's batches through the feature cache. A batch whose every row is cached
-/// *as computed in this same batch* (same rows, same order, same padding: `CachedTensor.batch`) is
-/// answered from the cache without a forward pass; any other batch is computed whole and stored.
+/// A dataset extraction's batches through the feature cache. Rows are keyed as computed in their
+/// batch (`FeatureCacheKeys.batchRowDigests`: same rows, same order, same padding); a batch whose
+/// every row is cached is answered without a forward pass, any other is computed whole and stored.
 ///
 /// Why whole batches: a forward pass is not bit-for-bit independent of the other rows of its batch
 /// (GEMM tiling and tails differ with the row count), so computing only a batch's missing rows, or
-/// reusing a row computed in another batch, could change the last bits and break the promise that
-/// the shards are byte-identical to an uncached run. Batches never cross a shard boundary and
+/// reusing a row computed in another batch (a features request's, or an equal image elsewhere in
+/// the dataset), could change the last bits and break the promise that the shards are
+/// byte-identical to an uncached run. Batches never cross a shard boundary and
 /// start at the shard's first item, so a re-run over a grown dataset finds every batch of its
 /// complete old shards cached, and computes the new items plus, at the old data's end, the old
 /// items that now share a batch with new ones (at most one batch per kind of input; for texts,
@@ -44,11 +45,11 @@ struct CachedBatchExtraction {
     func extract(_ batch: DatasetBatch, compute: ([String: Tensor]) throws -> [(name: String, tensor: Tensor)])
         throws -> (features: [(name: String, tensor: Tensor)], computedRows: Int) {
         let rowCount = batch.positions.count
-        guard let digests = FeatureCacheKeys.inputDigests(batch.inputs, rows: rowCount) else {
+        guard let rowDigests = FeatureCacheKeys.inputDigests(batch.inputs, rows: rowCount) else {
             return (try compute(batch.inputs), rowCount)
         }
-        let found = cache.lookup(model: modelName, modelDigest: modelDigest, inputDigests: digests, layers: names, processing: processing,
-                                 batch: FeatureCacheKeys.batchDigest(digests))
+        let digests = FeatureCacheKeys.batchRowDigests(rowDigests)
+        let found = cache.lookup(model: modelName, modelDigest: modelDigest, inputDigests: digests, layers: names, processing: processing)
         if found.allSatisfy({ $0 != nil }) {
             return (names.map { name in (name, Self.stacked(found.map { $0![name]! })) }, 0)
         }
