@@ -65,6 +65,8 @@ extension PeriscopeConfiguration {
         configuration.modelRoot = absolute(configuration.modelRoot)
         if configuration.jobs.dataRoot.isEmpty { configuration.jobs.dataRoot = configuration.dataDirectory + "/jobs" }
         configuration.jobs.dataRoot = absolute(configuration.jobs.dataRoot)
+        if configuration.cache.path.isEmpty { configuration.cache.path = configuration.dataDirectory + "/cache.sqlite3" }
+        configuration.cache.path = absolute(configuration.cache.path)
         configuration.authTokensFile = configuration.authTokensFile.map(absolute)
         configuration.demo.minilmDirectory = configuration.demo.minilmDirectory.map(absolute)
         return configuration

@@ -39,6 +39,9 @@ extension PeriscopeConfiguration {
         setting("demo.resnet18_seed", .integer(0...Int.max), "0", "Seed of the demo ResNet-18's initialization.") { $0.demo.resnet18Seed = $1.integer },
         setting("jobs.data_root", .optionalString, "null", "Directory the dataset and output_dir of every extraction job (POST /v1/jobs) must be in; paths leaving it (.., absolute paths elsewhere, symlinks out) are refused; null = <data_dir>/jobs.") { $0.jobs.dataRoot = $1.text ?? "" },
         setting("jobs.nice", .integer(0...19), "10", "Nice value of the thread extraction jobs run on (and its intra-op threads); higher yields more CPU to interactive requests.") { $0.jobs.nice = $1.integer },
+        setting("cache.enabled", .boolean, "true", "Keep pooled features (pool mean, max or cls) in a content-addressed cache that features requests and extraction jobs read and fill; Cache-Control: no-cache on a request skips the read.") { $0.cache.enabled = $1.boolean },
+        setting("cache.path", .optionalString, "null", "The cache's SQLite database (its own file, never the registry's); null = <data_dir>/cache.sqlite3.") { $0.cache.path = $1.text ?? "" },
+        setting("cache.max_bytes", .integer(0...Int.max), "1073741824", "Most bytes of cached values (1 GiB); least recently used entries are evicted to stay within it.") { $0.cache.maxBytes = $1.integer },
         setting("demo.minilm_dir", .optionalString, "\".cache/minilm\"", "Directory with all-MiniLM-L6-v2 (config.json, model.safetensors, vocab.txt), relative to the working directory (scripts/fetch-minilm fills .cache/minilm); skipped when absent; null = no MiniLM demo.") { $0.demo.minilmDirectory = $1.text },
     ]
 

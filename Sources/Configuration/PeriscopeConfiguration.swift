@@ -51,6 +51,8 @@ public struct PeriscopeConfiguration: Sendable, Equatable, Decodable {
     public var demo = DemoModels()
     /// Dataset extraction jobs.
     public var jobs = Jobs()
+    /// The feature cache.
+    public var cache = Cache()
 
     /// HTTP server limits.
     public struct HTTPLimits: Sendable, Equatable {
@@ -111,6 +113,18 @@ public struct PeriscopeConfiguration: Sendable, Equatable, Decodable {
         public var dataRoot = ""
         /// Nice value of the background lane the jobs run on.
         public var nice = 10
+    }
+
+    /// The content-addressed cache of pooled features (`FeatureCache`).
+    public struct Cache: Sendable, Equatable {
+        /// Whether features requests and extraction jobs use it.
+        public var enabled = true
+        /// Its SQLite database (absolute once resolved).
+        public var path = ""
+        /// Most bytes of cached values.
+        public var maxBytes = 1 << 30
+
+        public init() {}
     }
 
     /// Log severities, least to most severe.

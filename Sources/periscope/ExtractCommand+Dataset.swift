@@ -1,4 +1,6 @@
+import Configuration
 import Foundation
+import HTTP
 import Models
 import NN
 import Service
@@ -9,7 +11,7 @@ extension ExtractCommand {
     static let datasetUsage = "extract " + ModelSource.usage + " --dataset DIR|TEXTS.txt|TEXTS.jsonl|IN.safetensors --layers L1,L2"
         + " --output-dir DIR [--rows-per-shard N] [--batch-size B] [--pool none|mean|max|cls] [--flatten] [--normalize]"
         + " [--dtype float32|float16] [--max-length N] [--strict] [--quiet] [--progress-interval SECONDS]"
-        + " [--shard-index I --shard-count N]"
+        + " [--shard-index I --shard-count N] [--cache FILE [--cache-max-bytes N]]"
 
     /// Defaults of the dataset options.
     static let defaultRowsPerShard = 1000
@@ -34,22 +36,35 @@ extension ExtractCommand {
             }
             return value
         } ?? 5
+        let cachePath = try arguments.option("cache")
+        let cacheMaxBytes = try arguments.integerOption("cache-max-bytes")
+        if let cacheMaxBytes, cacheMaxBytes < 0 {
+            throw CommandLineError.invalidValue(option: "cache-max-bytes", value: String(cacheMaxBytes), expected: "a number of bytes ≥ 0")
+        }
+        if cachePath == nil, cacheMaxBytes != nil { throw CommandLineError.missingArgument("--cache FILE (with --cache-max-bytes)") }
         let split = try DatasetSplit.parse(&arguments)
         let source = try ModelSource.parse(&arguments, requiresWeights: true)
         try arguments.finish()
         let layers = try parseLayers(layerList)
 
         let dataset = try Dataset.open(datasetPath)
-        let (model, identity) = try source.loadIdentified()
+        let (model, identity, cacheDigest) = try source.loadIdentified()
         let options = ExtractionManifest.Options(
             layers: layers.map(\.description), pool: pool.rawValue, flatten: flatten, normalize: normalize, dtype: dtype.rawValue,
             batchSize: batchSize, rowsPerShard: rowsPerShard, maxLength: maxLength)
         let plan = ExtractionManifest(model: identity, input: .init(kind: dataset.kind, path: datasetPath, items: dataset.items.count,
                                                                     sha256: dataset.sha256), options: options, split: split)
-        let extraction = DatasetExtraction(
+        var extraction = DatasetExtraction(
             model: model, dataset: dataset, plan: plan, selectors: layers,
             postProcessing: FeaturePostProcessing(pool: pool, flatten: flatten, normalize: normalize, dtype: dtype),
             outputDirectory: outputDirectory, strict: strict, progressStyle: ExtractionProgress.style(quiet: quiet, interval: interval))
+        if let cachePath {
+            // An explicit file, not the server's default one: a one-off command should not fill a
+            // shared per-user database unasked. A cache that cannot open is logged, not fatal.
+            extraction.cache = FeatureCache.open(path: cachePath, maxBytes: cacheMaxBytes ?? PeriscopeConfiguration.Cache().maxBytes,
+                                                 metrics: nil, logger: Logger(label: "periscope", minimumLevel: .warning))
+            extraction.cacheModelDigest = cacheDigest
+        }
         let summary = try extraction.run()
         print(summaryLine(summary, directory: outputDirectory))
     }
@@ -64,7 +79,9 @@ extension ExtractCommand {
         }
         // The shard's number in the file names: a split index's shards start at its first.
         if summary.firstShard > 0 { line += ", resumed at shard \(manifest.plannedShards.lowerBound + summary.firstShard)" }
-        return line + String(format: ": %ld items in %.1f s, %.1f items/s", summary.items, summary.seconds, summary.itemsPerSecond)
+        line += String(format: ": %ld items in %.1f s, %.1f items/s", summary.items, summary.seconds, summary.itemsPerSecond)
+        if summary.cachedItems > 0 { line += " (\(summary.cachedItems) from the cache, \(summary.computedItems) computed)" }
+        return line
     }
 
     /// `--name N` as a positive integer.

@@ -98,7 +98,10 @@ enum ModelSource {
 
     /// Loads the model and says which one it is (`ModelIdentity`: the registered checksum, or the
     /// SHA-256 of the files it was read from), for records that must tell models apart.
-    func loadIdentified() throws -> (model: LoadedModel, identity: ModelIdentity) {
+    /// …and its feature-cache digest (`FeatureCacheKeys`): a registered version's is the server's
+    /// own, so the command and the server share entries; a model from files is digested from the
+    /// files' checksums; a seeded model (no weights file) has none and is not cached.
+    func loadIdentified() throws -> (model: LoadedModel, identity: ModelIdentity, cacheDigest: String?) {
         switch self {
         case let .registered(name, version, configuration):
             let verified = try Self.verify(name: name, version: version, configuration: configuration)
@@ -109,13 +112,16 @@ enum ModelSource {
             if let precision = ComputePrecision(rawValue: verified.version.precision.rawValue), precision != .float32 {
                 try model.setPrecision(precision)
             }
-            return (model, identity)
+            return (model, identity, FeatureCacheKeys.modelDigest(of: verified.version))
         case let .architecture(_, weights, configuration):
             let model = try load()
             let identity = ModelIdentity(name: model.name, version: nil, architecture: model.name,
                                          weightsSHA256: try weights.map { try ModelIdentity.sha256(ofFileAt: $0, option: "weights") } ?? "none (seeded)",
                                          configurationSHA256: try configuration.map { try ModelIdentity.sha256(ofFileAt: $0, option: "config") })
-            return (model, identity)
+            let digest = weights == nil ? nil : FeatureCacheKeys.modelDigest(
+                architecture: identity.architecture, configuration: identity.configurationSHA256 ?? "", weightsSHA256: identity.weightsSHA256,
+                precision: ComputePrecision.float32.rawValue)
+            return (model, identity, digest)
         case let .huggingFaceDirectory(path):
             let model = try load()
             let directory = URL(fileURLWithPath: path, isDirectory: true)
@@ -123,7 +129,9 @@ enum ModelSource {
                 name: directory.standardizedFileURL.lastPathComponent, version: nil, architecture: model.name,
                 weightsSHA256: try ModelIdentity.sha256(ofFileAt: directory.appendingPathComponent("model.safetensors").path, option: "hf-dir"),
                 configurationSHA256: try ModelIdentity.sha256(ofFileAt: directory.appendingPathComponent("config.json").path, option: "hf-dir"))
-            return (model, identity)
+            let digest = FeatureCacheKeys.modelDigest(architecture: identity.architecture, configuration: identity.configurationSHA256 ?? "",
+                                                      weightsSHA256: identity.weightsSHA256, precision: ComputePrecision.float32.rawValue)
+            return (model, identity, digest)
         }
     }
 

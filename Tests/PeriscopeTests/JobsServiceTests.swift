@@ -49,6 +49,55 @@ import TestSupport
         #expect(metrics.contains(#"periscope_extraction_jobs_finished_total{state="succeeded"} 1"#))
     }
 
+    /// A job over data an earlier job went through reads the server's feature cache instead of
+    /// computing; over a grown dataset it computes only the new items; the shards are those of an
+    /// uncached `periscope extract` every time.
+    @Test func aRepeatedJobReadsTheFeatureCacheAndAGrownDatasetComputesOnlyTheNewItems() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        let images = try ExtractDatasetTests.imageDataset(in: setup.jobsRoot, copies: 5)
+        let server = try await setup.startServer()
+        defer { server.stop() }
+        func cacheCounts() async throws -> [Int] {
+            let metrics = try await server.text("/metrics")
+            func value(_ name: String) -> Int {
+                metrics.split(separator: "\n").first { $0.hasPrefix(name + #"{model="tiny"}"#) }.flatMap { Double($0.split(separator: " ").last!) }.map { Int($0) } ?? 0
+            }
+            return [value("periscope_cache_hits_total"), value("periscope_cache_misses_total")]
+        }
+        func run(_ output: String) async throws {
+            let (status, job) = try await server.send("POST", "/v1/jobs", json: Self.job(dataset: "images", output: output))
+            #expect(status == 202, "\(job)")
+            let done = try await server.waitForJob(try #require(job["id"] as? String)) { ["succeeded", "failed", "cancelled"].contains($0["state"] as? String) }
+            #expect(done["state"] as? String == "succeeded", "\(done)")
+        }
+
+        try await run("out/first")
+        // 23 readable images × 2 layers, in 7 batches; 3 of them hold the same 4 images (the
+        // copies under more/) in the same order, so they are computed once and then read.
+        let firstCounts = try await cacheCounts()
+        #expect(firstCounts == [24, 22], "hits, misses: \(firstCounts)")
+        try await run("out/again")
+        let againCounts = try await cacheCounts()
+        #expect(againCounts == [70, 22], "hits, misses: \(againCounts)")
+        let reference = setup.directory.appendingPathComponent("reference")
+        #expect(try setup.extract(dataset: "images", output: reference).status == 0)
+        try Self.expectSameShards(setup.jobsRoot.appendingPathComponent("out/first"), reference)
+        try Self.expectSameShards(setup.jobsRoot.appendingPathComponent("out/again"), reference)
+
+        // Four new images sort after the others (zz/): a new shard, computed; every old batch is read.
+        for source in ["gray8_29x31.png", "rgba8_25x27.png", "ycbcr420_45x33.jpg", "palette4_14x15.png"] {
+            try FileManager.default.createDirectory(at: images.appendingPathComponent("zz"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: Fixtures.url("images/" + source), to: images.appendingPathComponent("zz/" + source))
+        }
+        try await run("out/grown")
+        let grownCounts = try await cacheCounts()
+        #expect(grownCounts == [116, 30], "hits, misses: \(grownCounts)")
+        let grownReference = setup.directory.appendingPathComponent("grown-reference")
+        #expect(try setup.extract(dataset: "images", output: grownReference).status == 0)
+        try Self.expectSameShards(setup.jobsRoot.appendingPathComponent("out/grown"), grownReference)
+    }
+
     @Test func aTextJobOnATokenizerModelWritesTheCommandsShards() async throws {
         let setup = try Setup()
         defer { setup.remove() }

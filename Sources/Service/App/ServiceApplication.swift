@@ -40,9 +40,12 @@ public final class ServiceApplication: Sendable {
                                               queueCapacity: configuration.queueSize, backgroundNice: configuration.jobs.nice),
                               metrics: metrics, logger: logger)
         let manager = ModelManager(registry: registry, pool: pool, batching: configuration.batching, metrics: metrics, logger: logger)
-        context = ServiceContext(configuration: configuration, logger: logger, registry: registry, pool: pool, manager: manager, metrics: metrics)
+        let cache = configuration.cache.enabled
+            ? FeatureCache.open(path: configuration.cache.path, maxBytes: configuration.cache.maxBytes, metrics: metrics, logger: logger) : nil
+        context = ServiceContext(configuration: configuration, logger: logger, registry: registry, pool: pool, manager: manager, metrics: metrics,
+                                 cache: cache)
         jobs = JobManager(dataRootPath: configuration.jobs.dataRoot, registry: registry, pool: pool, manager: manager, metrics: metrics,
-                          logger: logger)
+                          cache: cache, logger: logger)
         var router = Router()
         HealthEndpoints(context: context).register(in: &router)
         RegistryEndpoints(context: context).register(in: &router)

@@ -12,16 +12,19 @@ public final class ServiceContext: Sendable {
     public let pool: WorkerPool
     public let manager: ModelManager
     public let metrics: ServiceMetrics
+    /// The feature cache; nil when `cache.enabled` is false or its file cannot be opened.
+    public let cache: FeatureCache?
     private let drainingProbe = Mutex<(@Sendable () -> Bool)?>(nil)
 
     init(configuration: PeriscopeConfiguration, logger: Logger, registry: ModelRegistry, pool: WorkerPool, manager: ModelManager,
-         metrics: ServiceMetrics) {
+         metrics: ServiceMetrics, cache: FeatureCache?) {
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
         self.pool = pool
         self.manager = manager
         self.metrics = metrics
+        self.cache = cache
     }
 
     /// Tells readiness where to ask whether the server is draining.

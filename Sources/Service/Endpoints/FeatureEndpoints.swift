@@ -29,23 +29,50 @@ struct FeatureEndpoints {
             let inputSeconds = WorkerPool.seconds(from: inputStarted, to: .now)
             let safetensors = Self.prefersSafetensors(request.headers)
             let postProcessing = FeaturePostProcessing(features)
-            let outcome = try await FeatureExecution(context: context).run(
-                model: model, inputs: inputs, selectors: features.layers, postProcessing: postProcessing, deadline: deadline,
-                disconnection: requestContext.disconnection
-            ) { shapes in
+            let sizeBound: FeatureExecution.SizeBound = { shapes in
                 Self.maximumResponseBytes(shapes, dtype: postProcessing.dtype.dtype, safetensors: safetensors,
                                           encoding: features.encoding, model: model)
+            }
+            let execution = FeatureExecution(context: context)
+            var (cacheRequest, cacheStatus) = FeatureCacheRequest.make(cache: context.cache, model: model, inputs: inputs,
+                                                                       postProcessing: postProcessing, headers: request.headers)
+            let outcome: FeatureOutcome
+            if let cacheRequest, cacheRequest.readsCache,
+               let cached = try await cachedOutcome(cacheRequest, model: model, inputs: inputs, selectors: features.layers,
+                                                         deadline: deadline, disconnection: requestContext.disconnection) {
+                // Every (input, layer) was cached: answered without a forward pass.
+                try execution.checkSize(sizeBound(cached.features.map { ($0.name, $0.tensor.shape) }))
+                outcome = cached
+                cacheStatus = .hit
+            } else {
+                outcome = try await execution.run(
+                    model: model, inputs: inputs, selectors: features.layers, postProcessing: postProcessing, deadline: deadline,
+                    disconnection: requestContext.disconnection, sizeBound: sizeBound)
+                cacheRequest?.store(outcome.features)
             }
             var answer = FeaturesResponse(modelName: model.name, modelVersion: String(model.version), features: outcome.features,
                                           queueMilliseconds: outcome.queueSeconds * 1000, computeMilliseconds: outcome.computeSeconds * 1000)
             answer.textInputs = inputs.text
-            let response = try Self.response(answer, safetensors: safetensors, encoding: features.encoding, nonFinite: features.nonFinite)
+            var response = try Self.response(answer, safetensors: safetensors, encoding: features.encoding, nonFinite: features.nonFinite)
+            if let cacheStatus { response.headers.replaceOrAdd(name: FeatureCacheStatus.headerName, value: cacheStatus.rawValue) }
             return ResponseObservation.observe(response, model: model, context: context, arrival: requestContext.arrivalTime,
                                                inputSeconds: inputSeconds, outcome: outcome)
         } catch {
             model.statistics.recordFailure(totalSeconds: WorkerPool.seconds(from: requestContext.arrivalTime, to: .now))
             throw error
         }
+    }
+
+    /// The request's features from the cache when every (input, layer) is there, else nil. The
+    /// answered names come from the layer plan (resolving selectors and aliases exactly as a
+    /// computed answer would), which is cached per input shape after warm-up.
+    private func cachedOutcome(_ cacheRequest: FeatureCacheRequest, model: ServedModel, inputs: PreparedInputs,
+                                      selectors: [LayerSelector], deadline: RequestDeadline,
+                                      disconnection: ClientDisconnection?) async throws -> FeatureOutcome? {
+        let plan = try await FeaturePlan.make(model: model, inputs: inputs, selectors: selectors, pool: context.pool,
+                                              deadline: deadline, disconnection: disconnection)
+        guard let features = cacheRequest.cachedFeatures(names: plan.shapes.map(\.name)) else { return nil }
+        return FeatureOutcome(features: features, queueSeconds: 0, computeSeconds: 0, outputSeconds: 0, batchSize: 0, batchRows: inputs.rows)
     }
 
     // MARK: - Parsing

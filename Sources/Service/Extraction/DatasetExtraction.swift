@@ -29,6 +29,10 @@ public struct DatasetExtraction {
     let progressStyle: ExtractionProgress.Style
     /// Told of progress and asked before each batch (a service job); nil for the command line.
     public var monitor: (any ExtractionMonitor)?
+    /// The feature cache and the model's digest in it: rows whose outputs are cached are not
+    /// computed again (`DatasetExtraction+Cache`); nil digest or cache: everything is computed.
+    public var cache: FeatureCache?
+    public var cacheModelDigest: String?
 
     /// What a run did.
     public struct Summary {
@@ -39,6 +43,11 @@ public struct DatasetExtraction {
         public var items: Int
         public var seconds: Double
         public var itemsPerSecond: Double
+        /// Of `items`, those that went through a forward pass (the others were read from the
+        /// cache, or skipped).
+        public var computedItems: Int
+        /// Of `items`, those whose outputs all came from the cache.
+        public var cachedItems: Int
     }
 
     public init(model: LoadedModel, dataset: Dataset, plan: ExtractionManifest, selectors: [LayerSelector],
@@ -59,6 +68,8 @@ public struct DatasetExtraction {
         let replica = try model.makeReplica()
         let catalog = try replica.traceLayers(inputs: ServedModel.defaultInputs(for: model))
         let request = try model.resolveLayers(selectors, in: catalog)
+        let cached = try cachedExtraction(request: request, replica: replica)
+        var computedItems = 0, cachedItems = 0
         var manifest = try openDirectory()
         let firstShard = manifest.shards.count
         // All shards, or those of this process's `--shard-index` (`DatasetSplit`).
@@ -82,7 +93,16 @@ public struct DatasetExtraction {
                 monitor?.didAdvance(progress)
                 for batch in prepared.batches {
                     try monitor?.willRunBatch()
-                    let features = try extract(batch, request: request, replica: replica)
+                    let features: [(name: String, tensor: Tensor)]
+                    if let cached {
+                        let outcome = try cached.extract(batch) { try extract($0, request: request, replica: replica) }
+                        features = outcome.features
+                        computedItems += outcome.computedRows
+                        cachedItems += batch.positions.count - outcome.computedRows
+                    } else {
+                        features = try extract(batch.inputs, request: request, replica: replica)
+                        computedItems += batch.positions.count
+                    }
                     let keepsMask = builder.padsTokenAxis && features.contains { $0.tensor.rank == 3 }
                     try builder.append(positions: batch.positions, ids: batch.positions.map { dataset.items[$0].id },
                                        features: features, attentionMask: keepsMask ? batch.inputs["attention_mask"] : nil)
@@ -99,15 +119,16 @@ public struct DatasetExtraction {
         }
         progress.finish()
         return Summary(manifest: manifest, firstShard: firstShard, items: manifest.nextItem - itemsBefore,
-                       seconds: progress.elapsedSeconds, itemsPerSecond: progress.itemsPerSecond)
+                       seconds: progress.elapsedSeconds, itemsPerSecond: progress.itemsPerSecond, computedItems: computedItems,
+                       cachedItems: cachedItems)
     }
 
     /// One batch's features, post-processed, in the order the capture produced them.
-    private func extract(_ batch: DatasetBatch, request: FeatureRequest, replica: InferenceModel) throws -> [(name: String, tensor: Tensor)] {
-        let captured = try replica.extractFeatures(request, inputs: batch.inputs)
+    func extract(_ inputs: [String: Tensor], request: FeatureRequest, replica: InferenceModel) throws -> [(name: String, tensor: Tensor)] {
+        let captured = try replica.extractFeatures(request, inputs: inputs)
         guard !postProcessing.isIdentity else { return captured.entries }
         return try captured.entries.map { entry -> (name: String, tensor: Tensor) in
-            (entry.name, try postProcessing.apply(entry.tensor, layer: entry.name, attentionMask: batch.inputs["attention_mask"]))
+            (entry.name, try postProcessing.apply(entry.tensor, layer: entry.name, attentionMask: inputs["attention_mask"]))
         }
     }
 

@@ -16,13 +16,17 @@ public final class JobManager: Sendable {
     private let pool: WorkerPool
     private let manager: ModelManager
     private let metrics: ServiceMetrics
+    /// The server's feature cache, which jobs read and fill like features requests.
+    private let cache: FeatureCache?
     private let logger: Logger
     /// `jobs.data_root` as configured (created and resolved on first use).
     private let dataRootPath: String
     /// The jobs of this process that are queued or running, by id.
     private let runs = Mutex<[String: JobRun]>([:])
 
-    init(dataRootPath: String, registry: ModelRegistry, pool: WorkerPool, manager: ModelManager, metrics: ServiceMetrics, logger: Logger) {
+    init(dataRootPath: String, registry: ModelRegistry, pool: WorkerPool, manager: ModelManager, metrics: ServiceMetrics, cache: FeatureCache?,
+         logger: Logger) {
+        self.cache = cache
         self.dataRootPath = dataRootPath
         self.registry = registry
         self.pool = pool
@@ -165,6 +169,8 @@ public final class JobManager: Sendable {
                 postProcessing: specification.postProcessing, outputDirectory: prepared.outputPath, strict: specification.options.strict,
                 progressStyle: .quiet)
             extraction.monitor = run
+            extraction.cache = cache
+            extraction.cacheModelDigest = served.cacheDigest
             let summary = try extraction.run()
             run.update { record in
                 record.itemsDone = summary.manifest.nextItem

@@ -372,7 +372,8 @@ public final class ModelManager: Sendable {
             let labels = (try? registry.model(named: key.name).labels) ?? [:]
             let policy = BatchingPolicy(configuration: batching, labels: labels, problems: &problems)
             for problem in problems { logger.warning("batching label ignored", ["model": .string(key.name), "problem": .string(problem)]) }
-            let model = ServedModel(name: key.name, version: key.version, model: loaded, batching: policy, statistics: statistics(for: key))
+            let model = ServedModel(name: key.name, version: key.version, model: loaded, batching: policy, statistics: statistics(for: key),
+                                    cacheDigest: FeatureCacheKeys.modelDigest(of: record))
             served = model
             let catalogs = try await pool.onEveryWorker { context in try context.replica(for: model).traceLayers(inputs: model.defaultInputs) }
             let catalog = catalogs[0]

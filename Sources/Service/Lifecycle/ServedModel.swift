@@ -21,6 +21,9 @@ public final class ServedModel: Sendable {
     public let defaultSignature: String
     /// The input layer listings and warm-up use (`ServedModel.defaultInputs(for:)`).
     public let defaultInputs: [String: Tensor]
+    /// The feature cache's digest of this version (`FeatureCacheKeys.modelDigest(of:)`); nil: its
+    /// features are not cached (a model served without a registry record).
+    public let cacheDigest: String?
 
     private let catalogs = Mutex<[String: LayerCatalog]>([:])
     private let retiredFlag = Atomic<Bool>(false)
@@ -29,8 +32,10 @@ public final class ServedModel: Sendable {
     /// Most input shapes whose catalogs are kept per model (the default one is never evicted).
     public static let catalogCacheLimit = 32
 
-    public init(name: String, version: Int, model: LoadedModel, batching: BatchingPolicy, statistics: ModelStatistics = ModelStatistics()) {
+    public init(name: String, version: Int, model: LoadedModel, batching: BatchingPolicy, statistics: ModelStatistics = ModelStatistics(),
+                cacheDigest: String? = nil) {
         self.name = name
+        self.cacheDigest = cacheDigest
         self.version = version
         self.model = model
         self.batching = batching

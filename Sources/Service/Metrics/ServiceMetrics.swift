@@ -19,10 +19,15 @@
 /// | periscope_extraction_jobs | gauge | state (queued, running) |
 /// | periscope_extraction_items_total | counter | |
 /// | periscope_extraction_jobs_finished_total | counter | state (succeeded, failed, cancelled) |
+/// | periscope_cache_hits_total | counter | model |
+/// | periscope_cache_misses_total | counter | model |
+/// | periscope_cache_evictions_total | counter | |
+/// | periscope_cache_bytes | gauge | |
 ///
 /// `model` is the model name (`-` for requests that never resolved one), `endpoint` a short route
 /// name (`features`, `infer`, `layers`, …), `status` the numeric HTTP status, `precision` the
-/// arithmetic the model version computes in (`float32`, `int8`, …).
+/// arithmetic the model version computes in (`float32`, `int8`, …). Cache hits and misses count
+/// (item, layer) entries looked up; evictions and bytes are cache-wide, as the byte bound is.
 public final class ServiceMetrics: Sendable {
     public let registry: MetricsRegistry
 
@@ -42,6 +47,10 @@ public final class ServiceMetrics: Sendable {
     private let extractionJobs: MetricFamily<Gauge>
     private let extractionItems: Counter
     private let extractionJobsFinished: MetricFamily<Counter>
+    private let cacheHits: MetricFamily<Counter>
+    private let cacheMisses: MetricFamily<Counter>
+    private let cacheEvictions: Counter
+    private let cacheBytes: Gauge
 
     /// Batch-size buckets: powers of two up to 64.
     public static let batchSizeBounds: [Double] = [1, 2, 4, 8, 16, 32, 64]
@@ -80,6 +89,13 @@ public final class ServiceMetrics: Sendable {
                                            help: "Dataset items dataset extraction jobs went through (extracted or skipped).").labels()
         extractionJobsFinished = registry.counter("periscope_extraction_jobs_finished_total",
                                                   help: "Dataset extraction jobs that ended, by final state.", labelNames: ["state"])
+        cacheHits = registry.counter("periscope_cache_hits_total", help: "Feature cache entries (item, layer) found, by model.",
+                                     labelNames: ["model"])
+        cacheMisses = registry.counter("periscope_cache_misses_total", help: "Feature cache entries (item, layer) looked up and not found, by model.",
+                                       labelNames: ["model"])
+        cacheEvictions = registry.counter("periscope_cache_evictions_total",
+                                          help: "Feature cache entries evicted (least recently used) to stay within cache.max_bytes.").labels()
+        cacheBytes = registry.gauge("periscope_cache_bytes", help: "Bytes of values in the feature cache.").labels()
         // Both states are always exposed, 0 when idle.
         for state in ["queued", "running"] { extractionJobs.labels(state).set(0) }
         if includeProcessMetrics { registry.register(ProcessMetrics()) }
@@ -123,6 +139,15 @@ public final class ServiceMetrics: Sendable {
     }
     public func countExtractionItems(_ items: Int) { if items > 0 { extractionItems.increment(by: Double(items)) } }
     public func countFinishedExtractionJob(state: String) { extractionJobsFinished.labels(state).increment() }
+
+    // MARK: - Feature cache
+
+    public func countCacheLookups(model: String, hits: Int, misses: Int) {
+        if hits > 0 { cacheHits.labels(model).increment(by: Double(hits)) }
+        if misses > 0 { cacheMisses.labels(model).increment(by: Double(misses)) }
+    }
+    public func countCacheEvictions(_ count: Int) { if count > 0 { cacheEvictions.increment(by: Double(count)) } }
+    public func setCacheBytes(_ bytes: Int) { cacheBytes.set(Double(bytes)) }
 
     // MARK: - Models
 
