@@ -4292,9 +4292,8 @@ components:
       description: >-
         The arithmetic a model version computes in. `float32` is the reference. `int8` quantizes the Linear
         layers dynamically (weights per output channel at load, activations per row at run time, int32
-        sums); everything else stays float32 and captures are float32 values of what ran. `bfloat16` runs the
-        same Linear layers with bf16 weights and inputs and float32 sums; it needs the CPU feature AVX512_BF16,
-        without which the version fails to load with a message naming the feature.
+        sums); everything else stays float32 and captures are float32 values of what ran. `bfloat16` needs
+        the CPU feature AVX512_BF16; without it the version fails to load with a message naming the feature.
         See docs/precision.md.
     Readiness:
       type: object
