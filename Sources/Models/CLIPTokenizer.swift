@@ -78,10 +78,11 @@ public struct CLIPTokenizer: TextTokenizer {
         }
         var maxLength = 77
         if let value = settings["model_max_length"] {
-            guard let number = value as? Int, number >= 2 else {
+            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue >= 2 else {
                 throw TokenizerError.invalidConfiguration(key: "model_max_length", reason: "expected an integer ≥ 2")
             }
-            maxLength = number
+            // transformers writes 1e30 for "no limit of its own" (the model's positions then decide).
+            maxLength = number.doubleValue >= Double(1 << 20) ? 1 << 20 : number.intValue
         }
         let vocabularyURL = directory.appendingPathComponent("vocab.json")
         let (vocabulary, merges): ([String: Int], [(String, String)])
@@ -94,7 +95,7 @@ public struct CLIPTokenizer: TextTokenizer {
         } else {
             (vocabulary, merges) = try Self.readTokenizerJSON(directory.appendingPathComponent("tokenizer.json"))
         }
-        try self.init(vocabulary: vocabulary, merges: merges, modelMaxLength: min(maxLength, 1 << 20),
+        try self.init(vocabulary: vocabulary, merges: merges, modelMaxLength: maxLength,
                       beginToken: try token("bos_token") ?? "<|startoftext|>", endToken: try token("eos_token") ?? "<|endoftext|>",
                       paddingToken: try token("pad_token"), unknownToken: try token("unk_token"))
     }

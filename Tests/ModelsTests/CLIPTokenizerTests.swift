@@ -59,6 +59,25 @@ import TestSupport
         #expect(throws: TokenizerError.self) { _ = try tokenizer.encode(tokenIds: [[tokenizer.vocabularySize]]) }
     }
 
+    /// A directory saved by transformers 5 (`tokenizer.json`, merges as pairs, and `model_max_length`
+    /// 1e30 for "no limit of its own") loads to the same tokenizer.
+    @Test func tokenizerJSONDirectoryLoads() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clip-tokenizer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let vocabulary = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("clip_tokenizer/vocab.json")))
+        let merges = try String(contentsOf: Fixtures.url("clip_tokenizer/merges.txt"), encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: " ").map(String.init) }
+        let root: [String: Any] = ["model": ["type": "BPE", "vocab": vocabulary, "merges": merges, "end_of_word_suffix": "</w>"]]
+        try JSONSerialization.data(withJSONObject: root).write(to: directory.appendingPathComponent("tokenizer.json"))
+        try Data(#"{"model_max_length": 1000000000000000019884624838656, "pad_token": "<|endoftext|>", "bos_token": {"content": "<|startoftext|>"}}"#.utf8)
+            .write(to: directory.appendingPathComponent("tokenizer_config.json"))
+        let loaded = try CLIPTokenizer(directory: directory)
+        #expect(loaded.modelMaxLength == 1 << 20)
+        let text = Self.cases[2].text
+        #expect(try loaded.encodedSpans(text).spans.map(\.id) == Self.cases[2].ids)
+    }
+
     @Test func missingFilesAndBadMergesAreNamed() throws {
         #expect { _ = try CLIPTokenizer(vocabulary: ["a": 0, "b": 1, "<|startoftext|>": 2, "<|endoftext|>": 3], merges: [("a", "b")]) }
             throws: { "\($0)".contains("merges") }
