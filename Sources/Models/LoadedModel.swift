@@ -31,8 +31,9 @@ public struct LoadedModel: Sendable {
     /// (a task checkpoint's `cls.*` or `classifier.*` heads; BERT's legacy `embeddings.position_ids`).
     public let ignoredWeightKeys: [String]
     /// The image preprocessing for image inputs (from the configuration's `preprocessing`, else
-    /// torchvision's evaluation transform for the architecture); nil for non-image models.
-    public let imagePreprocessing: ImagePreprocessing?
+    /// torchvision's evaluation transform for the architecture); nil for non-image models. Settable:
+    /// the service attaches a CLIP's `preprocessor_config.json` found next to its weights.
+    public var imagePreprocessing: ImagePreprocessing?
     /// The tokenizer for text inputs (WordPiece from a `vocab.txt` for BERT; CLIP's byte-level BPE
     /// from `vocab.json` + `merges.txt` or `tokenizer.json`); nil otherwise. Settable: the service
     /// attaches the files it finds next to a registered model's weights.
@@ -91,15 +92,7 @@ public struct LoadedModel: Sendable {
         var preprocessing: ImagePreprocessing.Configuration?
         if family == "clip" {
             if CLIPTokenizer.isPresent(in: directory) { tokenizer = try CLIPTokenizer(directory: directory) }
-            let processor = directory.appendingPathComponent("preprocessor_config.json")
-            if FileManager.default.fileExists(atPath: processor.path) {
-                do {
-                    preprocessing = try JSONDecoder().decode(ImagePreprocessing.Configuration.self, from: Data(contentsOf: processor))
-                    try preprocessing?.validate()
-                } catch {
-                    throw ModelError.unreadableFile(path: processor.path, reason: "\(error)")
-                }
-            }
+            preprocessing = try ImagePreprocessing.Configuration.huggingFace(directory: directory)
         } else if FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.txt").path) {
             tokenizer = try WordPieceTokenizer(directory: directory)
         }
