@@ -34,6 +34,12 @@ import TestSupport
             let model = try Self.model.get()
             let texts = ["a photo of a cat", "Two DOGS, playing!"]
             let tokens = try model.tokenize(texts)
+            #expect(Set(tokens.keys) == ["input_ids", "attention_mask"])
+
+            // The listing has both towers' layers.
+            let layers = try await service.get("/v1/models/clip/layers")
+            #expect(layers.status == 200 && layers.text.contains("\"vision_model.encoder.layers.1.mlp\"")
+                    && layers.text.contains("\"text_model.encoder.layers.1.mlp\"") && layers.text.contains("\"visual_projection\""), "\(layers.text.prefix(300))")
 
             // Native features, text: the text tower's layers and the projection.
             let textReply = try await service.post("/v1/models/clip/features",
