@@ -30,7 +30,7 @@ import TestSupport
             let inputs = ["pixel_values": try file.tensor(named: "pixel_values"), "input_ids": try file.tensor(named: "input_ids"),
                           "attention_mask": try file.tensor(named: "attention_mask")]
             let catalog = try replica.traceLayers(inputs: inputs)
-            let names = expected.names.filter { !$0.hasPrefix("legacy/") }
+            let names = expected.names.filter { !$0.contains("/") }
             #expect(Set(catalog.names + ["output", "image_embeds", "text_embeds"]) == Set(names))
             let features = try replica.extractFeatures(layers: names.map { .name($0) }, inputs: inputs, catalog: catalog)
             let worst = try ArchitectureFixtures.expectParity(features, expected, names: names)
@@ -72,6 +72,32 @@ import TestSupport
                                                                  "attention_mask": try file.tensor(named: "attention_mask")])
             let measured = try #require(difference(text, try ArchitectureFixtures.expected("clip_tiny").tensor(named: "legacy/text_embeds")))
             #expect(measured.scaledError <= 1e-4, "\(measured)")
+        }
+    }
+
+    /// Grad-CAM of image_embeds[:, 3] on a vision block's tokens, read on the 4 × 4 patch grid with the
+    /// class token left out, and the gradient of text_embeds[:, 3] with respect to the text tower's
+    /// token embeddings (its `inputs_embeds`), against autograd.
+    @Test func attributionsMatchAutograd() async throws {
+        try await onDedicatedThread {
+            let replica = try Self.tiny.get().makeReplica()
+            let expected = try ArchitectureFixtures.expected("clip_tiny")
+            let file = try Self.inputs()
+            let layer = "vision_model.encoder.layers.1.layer_norm1"
+            let cam = try replica.attribute(AttributionRequest(target: .classIndex(3), method: .gradcam, layers: [.name(layer)],
+                                                               gradCAM: GradCAMOptions(normalization: .minMax, upsampleToInput: false)),
+                                            inputs: ["pixel_values": try file.tensor(named: "pixel_values")])
+            let map = try #require(cam[AttributionRequest.classActivationMapKey(.gradcam, layer: layer)], "\(cam.names)")
+            let camGap = try #require(difference(map, try expected.tensor(named: "gradcam/\(layer)")))
+            #expect(camGap.maxAbsoluteError <= 1e-4, "\(camGap)")
+
+            let saliency = try replica.attribute(AttributionRequest(target: .classIndex(3), method: .saliency, layers: []),
+                                                 inputs: ["input_ids": try file.tensor(named: "input_ids"),
+                                                          "attention_mask": try file.tensor(named: "attention_mask")])
+            let key = AttributionRequest.inputGradientKey(input: "input_ids", only: true)
+            let gradient = try #require(saliency[key], "\(saliency.names)")
+            let gap = try #require(difference(gradient, try expected.tensor(named: "saliency/input_ids")))
+            #expect(gap.scaledError <= 1e-4, "\(gap)")
         }
     }
 

@@ -96,6 +96,14 @@ import TestSupport
             #expect(tokenized.status == 200, "\(tokenized.text.prefix(300))")
             #expect(tokenized.text.contains("photo</w>") && tokenized.text.contains("<|startoftext|>"), "\(tokenized.text.prefix(300))")
 
+            // Attributions: Grad-CAM on a vision block's patch tokens; saliency on the text tower's token embeddings.
+            let cam = try await service.post("/v1/models/clip/attributions", json: #"{"image":"\#(png)","target":{"class":3},"method":"gradcam","layers":["vision_model.encoder.layers.1.layer_norm1"]}"#)
+            #expect(cam.status == 200, "\(cam.text.prefix(300))")
+            #expect(try FeatureRequests.features(cam, key: "attributions")["gradcam:vision_model.encoder.layers.1.layer_norm1"]?.shape == [1, 1, 32, 32])
+            let textSaliency = try await service.post("/v1/models/clip/attributions", json: #"{"text":["a photo of a cat"],"target":{"class":3},"method":"saliency"}"#)
+            #expect(textSaliency.status == 200, "\(textSaliency.text.prefix(300))")
+            #expect(try FeatureRequests.features(textSaliency, key: "attributions")["input_grad"]?.shape == [1, 7, 32])
+
             // Over-long text with truncate none is refused, naming the input.
             let long = String(repeating: "cat ", count: 100)
             let refused = try await service.post("/v1/models/clip/features", json: FeatureRequests.textBody(["ok", long], layers: ["text_embeds"], extra: #","truncate":"none""#))
