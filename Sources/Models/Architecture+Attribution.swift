@@ -6,17 +6,19 @@ extension Architecture {
     /// For each integer input, the layer whose output stands for it in saliency maps: BERT's token
     /// ids have no gradient, so `input_grad` is the gradient with respect to the word embeddings'
     /// output [N, S, hidden] — Hugging Face's `inputs_embeds`, the tensor a client would pass as
-    /// `model(inputs_embeds=…)` to reproduce it in PyTorch. Empty for models with float inputs.
+    /// `model(inputs_embeds=…)` to reproduce it in PyTorch (CLIP's text tower: its token
+    /// embeddings, likewise). Empty for models with float inputs.
     public var attributionInputLayers: [String: String] {
         if case .bert = self { return ["input_ids": "embeddings.word_embeddings"] }
+        if case .clip = self { return ["input_ids": "text_model.embeddings.token_embedding"] }
         return [:]
     }
 
-    /// True for transformers whose token layers lie on a patch grid (ViT, DINOv2): their
-    /// class-activation maps read tokens [N, prefix + H·W, C] as [N, C, H, W].
+    /// True for transformers whose token layers lie on a patch grid (ViT, DINOv2, CLIP's vision
+    /// tower): their class-activation maps read tokens [N, prefix + H·W, C] as [N, C, H, W].
     public var hasPatchTokens: Bool {
         switch self {
-        case .visionTransformer, .dinov2: true
+        case .visionTransformer, .dinov2, .clip: true
         default: false
         }
     }
@@ -30,6 +32,8 @@ extension Architecture {
         case .dinov2(let configuration):
             GradCAMOptions.TokenGrid(prefixTokens: 1 + (configuration.numRegisterTokens ?? 0), height: imageHeight / configuration.patchSize,
                                      width: imageWidth / configuration.patchSize)
+        case .clip(let configuration):
+            GradCAMOptions.TokenGrid(prefixTokens: 1, height: imageHeight / configuration.patchSize, width: imageWidth / configuration.patchSize)
         default:
             nil
         }

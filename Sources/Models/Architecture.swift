@@ -18,6 +18,8 @@ public enum Architecture: Sendable, Equatable {
     case convNeXt(ConvNeXt.Configuration)
     /// Hugging Face's Dinov2Model / Dinov2WithRegistersModel (`dinov2`, from a `config.json`).
     case dinov2(Dinov2Model.Configuration)
+    /// Hugging Face's CLIPModel (`clip`, from a `config.json`): image and text towers.
+    case clip(CLIPModel.Configuration)
     /// An imported ONNX graph (`onnx`, from a `.onnx` file).
     case onnx(ONNXArchitecture)
 
@@ -30,17 +32,29 @@ public enum Architecture: Sendable, Equatable {
         case .mlp: "mlp"
         case .convNeXt: "convnext"
         case .dinov2: "dinov2"
+        case .clip: "clip"
         case .onnx: "onnx"
         }
     }
 
-    /// True for image models (input `input` [N, 3, H, W]).
+    /// True for models that take images (input `input` [N, 3, H, W]; CLIP's `pixel_values`).
     public var isVision: Bool {
         switch self {
-        case .resnet, .visionTransformer, .convNeXt, .dinov2: true
+        case .resnet, .visionTransformer, .convNeXt, .dinov2, .clip: true
         case .bert, .mlp: false
         case .onnx(let model): model.isVision
         }
+    }
+
+    /// True for models that take token ids (`input_ids`): BERT, CLIP's text tower, ONNX text graphs.
+    /// CLIP takes both images and text; a request gives one kind or the other.
+    public var takesText: Bool { inputs.contains { $0.name == "input_ids" } }
+
+    /// The name of the image input (`input`; CLIP's `pixel_values`), nil for models without one.
+    public var imageInputName: String? {
+        guard isVision else { return nil }
+        if case .clip = self { return "pixel_values" }
+        return inputs.first?.name
     }
 
     /// Builds the module tree with freshly initialized weights (PyTorch's initialization, drawn from
@@ -54,6 +68,7 @@ public enum Architecture: Sendable, Equatable {
         case .mlp(let configuration): try MLP(configuration: configuration)
         case .convNeXt(let configuration): try ConvNeXt(configuration: configuration)
         case .dinov2(let configuration): try Dinov2Model(configuration: configuration)
+        case .clip(let configuration): try CLIPModel(configuration: configuration)
         case .onnx(let model): ONNXGraphModule(plan: model.plan)
         }
         return module.eval()
@@ -82,6 +97,15 @@ public enum Architecture: Sendable, Equatable {
                 InputSpecification(name: name, dtypes: [.int64, .int32],
                                    shape: [.batch, .sequence(maximum: configuration.maxPositionEmbeddings)], isRequired: name == "input_ids")
             }
+        case .clip(let configuration):
+            // Either the image or the text (ids with an optional mask): neither alone is required.
+            [InputSpecification(name: "pixel_values", dtypes: [.float32, .float16, .bfloat16],
+                                shape: [.batch, .fixed(configuration.numChannels), .fixed(configuration.imageSize), .fixed(configuration.imageSize)],
+                                isRequired: false)]
+                + ["input_ids", "attention_mask"].map { name in
+                    InputSpecification(name: name, dtypes: [.int64, .int32], shape: [.batch, .sequence(maximum: configuration.maxPositionEmbeddings)],
+                                       isRequired: false)
+                }
         case .onnx(let model):
             model.inputs
         }
@@ -100,6 +124,8 @@ public enum Architecture: Sendable, Equatable {
     /// graph's tensor names are the layers producing them).
     public var layerAliases: [String: String] {
         if case .dinov2 = self { return ["last_hidden_state": LayerSelector.outputName] }
+        // CLIP: the projections (not normalized), as `get_image_features` / `get_text_features` return them.
+        if case .clip = self { return ["image_embeds": "visual_projection", "text_embeds": "text_projection"] }
         if case .onnx(let model) = self { return model.layerAliases }
         guard case .bert(let configuration) = self else { return [:] }
         var aliases = ["last_hidden_state": LayerSelector.outputName]
@@ -117,6 +143,8 @@ public enum Architecture: Sendable, Equatable {
             let crop = configuration.imageSize
             return ImagePreprocessing.Configuration(resize: .shorterSide(Int((Double(crop) * 256 / 224).rounded())),
                                                     cropSize: .init(height: crop, width: crop))
+        case .clip(let configuration):
+            return .clip(size: configuration.imageSize)
         case .bert, .mlp:
             return nil
         case .onnx(let model):
@@ -152,6 +180,15 @@ public enum Architecture: Sendable, Equatable {
                 }
             }
             return try module(inputIds: ids, attentionMask: inputs["attention_mask"], tokenTypeIds: inputs["token_type_ids"])
+        case .clip:
+            guard let module = module as? CLIPModel else { preconditionFailure("clip: module \(module.typeName) is not a CLIPModel") }
+            if let ids = inputs["input_ids"], let mask = inputs["attention_mask"], mask.shape != ids.shape {
+                throw ModelError.invalidInput(name: "attention_mask", reason: "expected the shape of input_ids \(ids.shape), got \(mask.shape)")
+            }
+            if inputs["attention_mask"] != nil && inputs["input_ids"] == nil {
+                throw ModelError.missingInput("input_ids", expected: "input_ids with the attention_mask")
+            }
+            return try module(pixelValues: inputs["pixel_values"], inputIds: inputs["input_ids"], attentionMask: inputs["attention_mask"])
         case .onnx(let model):
             guard let module = module as? ONNXGraphModule else { preconditionFailure("onnx: module \(module.typeName) is not an ONNXGraphModule") }
             return try model.run(module, inputs: inputs)

@@ -9,7 +9,7 @@ extension CodingUserInfoKey {
 
 /// Architecture names and JSON configurations → `Architecture`.
 ///
-/// Names: the families `resnet`, `vit`, `bert`, `mlp`, `convnext`, `dinov2`, and torchvision's presets (`resnet18`,
+/// Names: the families `resnet`, `vit`, `bert`, `mlp`, `convnext`, `dinov2`, `clip`, and torchvision's presets (`resnet18`,
 /// `resnet34`, `resnet50`, `resnet101`, `resnet152`, `resnext50_32x4d`, `wide_resnet50_2`,
 /// `vit_b_16`, `vit_b_32`, `vit_l_16`, `vit_l_32`, `vit_h_14`, `convnext_tiny`, `convnext_small`,
 /// `convnext_base`, `convnext_large`), usable as architecture names.
@@ -21,7 +21,7 @@ extension CodingUserInfoKey {
 /// `ModelError` naming the field: `layers: expected an array of 4 positive integers`.
 public enum ArchitectureRegistry {
     /// The family names.
-    public static let families = ["resnet", "vit", "bert", "mlp", "convnext", "dinov2"]
+    public static let families = ["resnet", "vit", "bert", "mlp", "convnext", "dinov2", "clip"]
 
     /// Every accepted architecture name: families, then presets.
     public static let names: [String] = families + ResNet.Configuration.presets.keys.sorted()
@@ -128,6 +128,8 @@ public enum ArchitectureRegistry {
             architecture = .bert(try decode(BertModel.Configuration.self, body, preset: nil))
         case "dinov2":
             architecture = .dinov2(try decode(Dinov2Model.Configuration.self, body, preset: nil))
+        case "clip":
+            architecture = .clip(try decode(CLIPModel.Configuration.self, body, preset: nil))
         default:
             architecture = .mlp(try decode(MLP.Configuration.self, body, preset: nil))
         }

@@ -4,7 +4,7 @@ import Tensors
 /// Hugging Face's activation modules for `hidden_act` (`ACT2FN`), printed with their class names.
 final class HiddenActivation: UnaryModule {
     /// The `hidden_act` values supported.
-    static let names = ["gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh"]
+    static let names = ["gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh", "quick_gelu"]
 
     let name: String
 
@@ -23,7 +23,7 @@ final class HiddenActivation: UnaryModule {
         }
     }
 
-    /// The GELU form, or nil for SiLU.
+    /// The GELU form, or nil for SiLU and quick_gelu.
     var geluApproximation: GELUApproximation? {
         switch name {
         case "gelu": GELUApproximation.none
@@ -38,6 +38,7 @@ final class HiddenActivation: UnaryModule {
         case "gelu_new": "NewGELUActivation"
         case "gelu_pytorch_tanh": "GELUTanh"
         case "gelu_fast": "FastGELUActivation"
+        case "quick_gelu": "QuickGELUActivation"
         default: "SiLUActivation"
         }
     }
@@ -45,6 +46,8 @@ final class HiddenActivation: UnaryModule {
     override func forward(_ input: Tensor) throws -> Tensor {
         let x = input.to(.float32)
         if let approximation = geluApproximation { return x.gelu(approximation: approximation) }
+        // CLIP's x·σ(1.702·x).
+        if name == "quick_gelu" { return x * (x * 1.702).sigmoid() }
         return x.silu()
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 extension ImagePreprocessing {
     /// Image preprocessing settings, decodable from a model's JSON configuration.
     ///
@@ -42,6 +44,28 @@ extension ImagePreprocessing {
 
         /// torchvision's ImageNet evaluation transform: resize 256, center crop 224, ImageNet mean/std.
         public static let imageNet = Configuration(resize: .shorterSide(256), cropSize: Size(height: 224, width: 224))
+
+        /// A Hugging Face model directory's `preprocessor_config.json` (`size`, `crop_size`,
+        /// `image_mean`, …), nil when the directory has none; a malformed file is an error naming it.
+        public static func huggingFace(directory: URL) throws -> Configuration? {
+            let url = directory.appendingPathComponent("preprocessor_config.json")
+            guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+            do {
+                let configuration = try JSONDecoder().decode(Configuration.self, from: Data(contentsOf: url))
+                try configuration.validate()
+                return configuration
+            } catch {
+                throw ModelError.unreadableFile(path: url.path, reason: "\(error)")
+            }
+        }
+
+        /// OpenAI CLIP's image processor at `size` (the shorter side resized to it, a square center
+        /// crop, CLIP's mean and std), as `CLIPImageProcessor` without a preprocessor_config.json.
+        /// The resize is this type's antialiased bilinear filter; CLIP's processor resamples bicubically.
+        public static func clip(size: Int) -> Configuration {
+            Configuration(resize: .shorterSide(size), cropSize: Size(height: size, width: size),
+                          mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711])
+        }
 
         public init(resize: Resize? = nil, cropSize: Size? = nil, rescaleFactor: Double = 1.0 / 255.0,
                     mean: [Float] = Configuration.imageNetMean, std: [Float] = Configuration.imageNetStd) {

@@ -26,7 +26,8 @@ extension InferenceModel {
     public func attribute(_ attribution: ResolvedAttribution, inputs: [String: Tensor]) throws -> CapturedFeatures {
         var request = attribution.request
         // A transformer's token layers are read on the patch grid of this image (class and register tokens left out).
-        if request.method.isClassActivationMap, request.gradCAM.tokenGrid == nil, let image = inputs["input"], image.rank == 4 {
+        if request.method.isClassActivationMap, request.gradCAM.tokenGrid == nil, let image = inputs[model.architecture.imageInputName ?? "input"],
+           image.rank == 4 {
             request.gradCAM.tokenGrid = model.architecture.tokenGrid(imageHeight: image.shape[2], imageWidth: image.shape[3])
         }
         let maps = try module.attribute(request, inputs: inputs, catalog: attribution.catalog,

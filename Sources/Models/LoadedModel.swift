@@ -31,11 +31,13 @@ public struct LoadedModel: Sendable {
     /// (a task checkpoint's `cls.*` or `classifier.*` heads; BERT's legacy `embeddings.position_ids`).
     public let ignoredWeightKeys: [String]
     /// The image preprocessing for image inputs (from the configuration's `preprocessing`, else
-    /// torchvision's evaluation transform for the architecture); nil for non-image models.
-    public let imagePreprocessing: ImagePreprocessing?
-    /// The tokenizer for text inputs (a Hugging Face directory with `vocab.txt`); nil otherwise.
-    /// Settable: the service attaches the vocabulary it finds next to a registered BERT's weights.
-    public var tokenizer: WordPieceTokenizer?
+    /// torchvision's evaluation transform for the architecture); nil for non-image models. Settable:
+    /// the service attaches a CLIP's `preprocessor_config.json` found next to its weights.
+    public var imagePreprocessing: ImagePreprocessing?
+    /// The tokenizer for text inputs (WordPiece from a `vocab.txt` for BERT; CLIP's byte-level BPE
+    /// from `vocab.json` + `merges.txt` or `tokenizer.json`); nil otherwise. Settable: the service
+    /// attaches the files it finds next to a registered model's weights.
+    public var tokenizer: (any TextTokenizer)?
     /// How the model embeds for `POST /v1/embeddings` (pooling, Dense layers, normalization,
     /// Matryoshka dimensions, truncation, prompts). Settable: the service reads the registration's
     /// `embedding` settings and a sentence-transformers directory next to the weights.
@@ -66,8 +68,10 @@ public struct LoadedModel: Sendable {
                                imagePreprocessing: resolved.preprocessing, tokenizer: nil, seed: seed)
     }
 
-    /// Loads a Hugging Face model directory: `config.json` (a BERT, or a DINOv2 by its `model_type`),
-    /// `model.safetensors`, and for text input `vocab.txt` (+ `tokenizer_config.json`).
+    /// Loads a Hugging Face model directory: `config.json` (a BERT, or a DINOv2 or CLIP by its
+    /// `model_type`), `model.safetensors`, and for text input `vocab.txt` (CLIP: `vocab.json` +
+    /// `merges.txt` or `tokenizer.json`) with `tokenizer_config.json`; a CLIP's image preprocessing
+    /// from `preprocessor_config.json` when present.
     public static func load(huggingFaceDirectory directory: URL) throws -> LoadedModel {
         let configurationURL = directory.appendingPathComponent("config.json")
         let configuration: Data
@@ -80,16 +84,20 @@ public struct LoadedModel: Sendable {
         guard FileManager.default.fileExists(atPath: weightsURL.path) else {
             throw ModelError.unreadableFile(path: weightsURL.path, reason: "no model.safetensors in the model directory (only safetensors weights are read)")
         }
-        // `model_type` picks the family: DINOv2 (with or without registers), else BERT.
-        let modelType = (try? JSONSerialization.jsonObject(with: configuration) as? [String: Any])?["model_type"] as? String
-        let family = modelType.map { $0.hasPrefix("dinov2") } == true ? "dinov2" : "bert"
+        // `model_type` picks the family: DINOv2 (with or without registers), CLIP, else BERT.
+        let modelType = (try? JSONSerialization.jsonObject(with: configuration) as? [String: Any])?["model_type"] as? String ?? ""
+        let family = modelType.hasPrefix("dinov2") ? "dinov2" : modelType == "clip" ? "clip" : "bert"
         let resolved = try ArchitectureRegistry.resolve(named: family, configuration: configuration)
-        var tokenizer: WordPieceTokenizer?
-        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.txt").path) {
+        var tokenizer: (any TextTokenizer)?
+        var preprocessing: ImagePreprocessing.Configuration?
+        if family == "clip" {
+            if CLIPTokenizer.isPresent(in: directory) { tokenizer = try CLIPTokenizer(directory: directory) }
+            preprocessing = try ImagePreprocessing.Configuration.huggingFace(directory: directory)
+        } else if FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.txt").path) {
             tokenizer = try WordPieceTokenizer(directory: directory)
         }
         return try LoadedModel(name: resolved.name, architecture: resolved.architecture, stateDict: readWeights(weightsURL),
-                               imagePreprocessing: nil, tokenizer: tokenizer, seed: 0)
+                               imagePreprocessing: preprocessing, tokenizer: tokenizer, seed: 0)
     }
 
     /// Loads an ONNX model file (`architecture: "onnx"`): reads and compiles the graph (every
@@ -99,7 +107,7 @@ public struct LoadedModel: Sendable {
     public static func load(onnx url: URL, configuration data: Data?) throws -> LoadedModel {
         let settings = try ArchitectureRegistry.onnxSettings(configuration: data)
         let architecture = try ONNXArchitecture.load(contentsOf: url, configuration: settings.configuration)
-        var tokenizer: WordPieceTokenizer?
+        var tokenizer: (any TextTokenizer)?
         if let path = settings.configuration.tokenizer {
             let directory = path.hasPrefix("/") ? URL(fileURLWithPath: path) : url.deletingLastPathComponent().appendingPathComponent(path)
             tokenizer = try WordPieceTokenizer(directory: directory)
@@ -119,7 +127,7 @@ public struct LoadedModel: Sendable {
 
     /// Builds and checks the model once: weights matched and converted, or seeded.
     init(name: String, architecture: Architecture, stateDict: StateDict?, imagePreprocessing: ImagePreprocessing.Configuration?,
-         tokenizer: WordPieceTokenizer?, seed: UInt64) throws {
+         tokenizer: (any TextTokenizer)?, seed: UInt64) throws {
         var architecture = architecture
         var ignored: [String] = []
         var state = stateDict
@@ -134,6 +142,9 @@ public struct LoadedModel: Sendable {
         }
         if case .dinov2 = architecture, let original = stateDict {
             (state, ignored) = Dinov2Model.normalizeWeights(original)
+        }
+        if case .clip = architecture, let original = stateDict {
+            (state, ignored) = CLIPModel.normalizeWeights(original)
         }
         // Random values only when they are the weights; loaded weights replace them anyway.
         let module = try state == nil ? withRandomSeed(seed) { try architecture.makeModule() }
@@ -243,8 +254,7 @@ public struct LoadedModel: Sendable {
     /// Tokenizes `texts` into `input_ids`, `attention_mask`, `token_type_ids` (padded to the longest,
     /// truncated to `maxLength` or the tokenizer's and the model's limit).
     public func tokenize(_ texts: [String], maxLength: Int? = nil) throws -> [String: Tensor] {
-        let batch = try tokenizeBatch(texts, maxLength: maxLength)
-        return ["input_ids": batch.inputIds, "attention_mask": batch.attentionMask, "token_type_ids": batch.tokenTypeIds]
+        try tokenizeBatch(texts, maxLength: maxLength).inputs(for: self)
     }
 
     /// The longest sequence (special tokens included) a text becomes: the smallest of the
@@ -254,17 +264,18 @@ public struct LoadedModel: Sendable {
         let modelLimit: Int
         switch architecture {
         case .bert(let configuration): modelLimit = configuration.maxPositionEmbeddings
+        case .clip(let configuration): modelLimit = configuration.maxPositionEmbeddings
         case .onnx(let model) where model.plan.inputs.contains(where: { $0.name == "input_ids" }): modelLimit = model.configuration.maxSequenceLength
         default: return nil
         }
-        return [tokenizer.configuration.modelMaxLength, modelLimit, embedding.maxSequenceLength ?? Int.max].min()!
+        return [tokenizer.modelMaxLength, modelLimit, embedding.maxSequenceLength ?? Int.max].min()!
     }
 
     /// Tokenizes `texts` (padded to the longest) with their lengths before and after truncation;
     /// `truncation` `.none` throws `TokenizerError.sequenceTooLong` for an over-long text.
     public func tokenizeBatch(_ texts: [String], maxLength: Int? = nil, truncation: TruncationMode = .end) throws -> TokenizedBatch {
         guard let tokenizer, let limit = maxSequenceLength else { throw ModelError.textInputUnsupported(architecture: name) }
-        return try tokenizer(texts, maxLength: min(maxLength ?? limit, limit), truncation: truncation)
+        return try tokenizer.encode(texts, maxLength: min(maxLength ?? limit, limit), truncation: truncation)
     }
 
     /// Pre-tokenized inputs (WordPiece ids without special tokens), wrapped and truncated like text.

@@ -18,6 +18,14 @@ public struct TokenizedBatch: Sendable {
     public var sequenceLength: Int { inputIds.shape[1] }
     /// Each text's number of real tokens.
     public var lengths: [Int] { tokens.map(\.count) }
+    /// The model inputs this batch fills for `model` (`input_ids`, `attention_mask`, and
+    /// `token_type_ids` where the model takes them — CLIP does not).
+    public func inputs(for model: LoadedModel) -> [String: Tensor] {
+        let all = ["input_ids": inputIds, "attention_mask": attentionMask, "token_type_ids": tokenTypeIds]
+        let taken = Set(model.inputs.map(\.name))
+        return all.filter { taken.contains($0.key) }
+    }
+
     /// Whether each text lost tokens to truncation.
     public var truncated: [Bool] { zip(lengths, untruncatedLengths).map { $0 < $1 } }
 }

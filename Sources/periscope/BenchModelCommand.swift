@@ -164,13 +164,16 @@ enum BenchModelCommand {
     }
 
     /// Inputs of the model's shapes: images of `imageSize` (or the model's own), token sequences of
-    /// `sequence` random ids with a full mask; values from a fixed seed.
+    /// `sequence` random ids with a full mask (a CLIP: images only); values from a fixed seed.
     static func benchmarkInputs(_ model: LoadedModel, batch: Int, sequence: Int, imageSize: Int?) throws -> [String: Tensor] {
         var generator = SeededGenerator(seed: 7)
         var inputs: [String: Tensor] = [:]
+        let imageInput = model.architecture.imageInputName
         for specification in model.inputs {
+            // A model of images or texts (CLIP) is benchmarked on images: its image tower.
+            if let imageInput, model.architecture.takesText, specification.name != imageInput { continue }
             var shape = specification.concreteShape(batchSize: batch, sequenceLength: sequence)
-            if let imageSize, model.architecture.isVision {
+            if let imageSize, specification.name == imageInput {
                 if case .fixed(let size) = specification.shape[2], size != imageSize {
                     throw CommandLineError.invalidValue(option: "image-size", value: "\(imageSize)", expected: "\(size) (this model's image size)")
                 }

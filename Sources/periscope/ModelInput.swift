@@ -46,7 +46,7 @@ enum ModelInput {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw CommandLineError.invalidValue(option: "image", value: path, expected: "a readable JPEG or PNG file")
             }
-            return ["input": try preprocessing(imageData: data)]
+            return [model.architecture.imageInputName ?? "input": try preprocessing(imageData: data)]
         }
     }
 }

@@ -61,7 +61,7 @@ import Testing
         ("vit_b_16", #"{"hidden_dim": 100}"#, "hidden_dim: expected a multiple of num_heads (12)"),
         ("vit_b_16", #"{"dropout": 1.5}"#, "dropout: expected a probability between 0 and 1"),
         ("vit_b_16", #"{"patch_size": 300}"#, "patch_size: expected at most image_size (224)"),
-        ("bert", #"{"hidden_act": "mish"}"#, #"hidden_act: expected one of "gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh""#),
+        ("bert", #"{"hidden_act": "mish"}"#, #"hidden_act: expected one of "gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh", "quick_gelu""#),
         ("bert", #"{"hidden_size": 100, "num_attention_heads": 12}"#, "hidden_size: expected a multiple of num_attention_heads (12)"),
         ("bert", #"{"model_type": "roberta"}"#, #"model_type: expected one of "bert""#),
         ("bert", #"{"is_decoder": true}"#, "is_decoder: expected false (decoder BERTs are not supported)"),

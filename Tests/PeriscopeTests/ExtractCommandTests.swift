@@ -27,6 +27,33 @@ import TestSupport
         }
     }
 
+    /// A Hugging Face CLIP directory: both towers from an input file, and an image given as a file
+    /// (preprocessed into `pixel_values`).
+    @Test func clipDirectoryTowersAndImage() async throws {
+        try await onDedicatedThread {
+            let directory = try PeriscopeProcess.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let output = directory.appendingPathComponent("features.safetensors")
+            let towers = try PeriscopeProcess.run([
+                "extract", "--hf-dir", Fixtures.url("clip_tiny").path, "--input", Fixtures.url("clip_tiny/input.safetensors").path,
+                "--layers", "image_embeds,text_embeds,vision_model.post_layernorm", "--output", output.path,
+            ])
+            #expect(towers.status == 0, "\(towers.standardError)")
+            let features = try SafetensorsFile(contentsOf: output)
+            let expected = try SafetensorsFile(contentsOf: Fixtures.url("clip_tiny/expected.safetensors"))
+            #expect(Set(features.names) == ["image_embeds", "text_embeds", "vision_model.post_layernorm"])
+            for name in features.names {
+                #expect(isClose(try features.tensor(named: name), try expected.tensor(named: name)), "\(name)")
+            }
+            let image = try PeriscopeProcess.run([
+                "extract", "--hf-dir", Fixtures.url("clip_tiny").path, "--image", Fixtures.url("images/photo_64x48.png").path,
+                "--layers", "image_embeds", "--output", output.path,
+            ])
+            #expect(image.status == 0, "\(image.standardError)")
+            #expect(try SafetensorsFile(contentsOf: output).tensor(named: "image_embeds").shape == [1, 16])
+        }
+    }
+
     /// A model registered with `periscope models add` is extracted by name.
     @Test func registeredModelByName() async throws {
         try await onDedicatedThread {

@@ -13,8 +13,8 @@ import TestSupport
         ["c"], ["d e f g"],
     ]
 
-    static func body(_ texts: [String], extra: String = "") -> String {
-        #"{"model":"bert","encoding_format":"float","input":["# + texts.map { #"""# + $0 + #"""# }.joined(separator: ",") + "]" + extra + "}"
+    static func body(_ texts: [String], model: String = "bert", extra: String = "") -> String {
+        #"{"model":""# + model + #"","encoding_format":"float","input":["# + texts.map { #"""# + $0 + #"""# }.joined(separator: ",") + "]" + extra + "}"
     }
 
     static func concurrent(_ service: LiveService, _ bodies: [String]) async throws -> [[[Float]]] {
@@ -35,7 +35,20 @@ import TestSupport
     @Test func batchedEmbeddingsEqualUnbatched() async throws {
         var bodies = Self.texts.map { Self.body($0) }
         bodies += Self.texts.prefix(4).map { Self.body($0, extra: #","layers":["encoder.layer.0","pooler_output"],"pool":"max""#) }
-        let unbatched = try await LiveService.start([.bert("bert")], settings: ["batching.text_enabled": "false", "workers": "1"])
+        try await Self.expectBatchedEqualsUnbatched(.bert("bert"), bodies: bodies)
+    }
+
+    /// CLIP's text tower: padding with its EOS id and a causal mask leave each text's embedding as it was.
+    @Test func clipBatchedTextEmbeddingsEqualUnbatched() async throws {
+        var bodies = Self.texts.map { Self.body($0, model: "clip") }
+        bodies += Self.texts.prefix(4).map { Self.body($0, model: "clip", extra: #","layers":["text_model.encoder.layers.0"],"pool":"mean""#) }
+        try await Self.expectBatchedEqualsUnbatched(.clip("clip"), bodies: bodies)
+    }
+
+    /// Answers `bodies` concurrently without and with text batching; expects batches to form and
+    /// every answer to equal the unbatched one within 1e-6.
+    static func expectBatchedEqualsUnbatched(_ fixture: LiveService.Fixture, bodies: [String]) async throws {
+        let unbatched = try await LiveService.start([fixture], settings: ["batching.text_enabled": "false", "workers": "1"])
         let reference: [[[Float]]]
         do {
             reference = try await Self.concurrent(unbatched, bodies)
@@ -46,7 +59,7 @@ import TestSupport
         }
         await unbatched.stop()
 
-        let service = try await LiveService.start([.bert("bert")], settings: ["workers": "1", "batching.text_max_delay_ms": "200",
+        let service = try await LiveService.start([fixture], settings: ["workers": "1", "batching.text_max_delay_ms": "200",
                                                                                 "batching.max_batch_tokens": "256"])
         do {
             let pool = service.application.pool

@@ -36,7 +36,7 @@ struct EmbeddingEndpoints {
             let inputs = try Self.prepare(embeddings, for: model)
             let inputSeconds = WorkerPool.seconds(from: inputStarted, to: .now)
             let usesDefault = embeddings.layers == nil
-            let selectors = embeddings.layers ?? [Self.defaultLayer(model.model)]
+            let selectors = embeddings.layers ?? [Self.defaultLayer(model.model, images: inputs.tensors["pixel_values"] != nil)]
             let pool = embeddings.pool ?? settings.pooling.map { PoolingMode(rawValue: $0.rawValue)! } ?? PoolingMode.none
             let normalize = embeddings.normalize ?? settings.normalize
             let dense = usesDefault ? settings.dense : []
@@ -85,9 +85,11 @@ struct EmbeddingEndpoints {
         }
     }
 
-    /// The layer a model's embedding comes from: BERT's `last_hidden_state`, otherwise the last layer.
-    static func defaultLayer(_ model: LoadedModel) -> LayerSelector {
+    /// The layer a model's embedding comes from: BERT's `last_hidden_state`, CLIP's `image_embeds`
+    /// or `text_embeds` (for `images` or texts), otherwise the last layer.
+    static func defaultLayer(_ model: LoadedModel, images: Bool = false) -> LayerSelector {
         if case .bert = model.architecture { return .name("last_hidden_state") }
+        if case .clip = model.architecture { return .name(images ? "image_embeds" : "text_embeds") }
         return .index(-1)
     }
 
@@ -101,7 +103,13 @@ struct EmbeddingEndpoints {
             }
             return try InputPreparation.prepare(tokenIds: ids, for: loaded, modelName: model.name, field: "input", truncation: request.truncate)
         case .strings(let strings):
-            if loaded.architecture.isVision {
+            // A CLIP takes either: images when every input is an image data URI, texts when none is.
+            let imageCount = strings.filter { $0.hasPrefix("data:image/") }.count
+            if loaded.architecture.takesText && imageCount > 0 && imageCount < strings.count {
+                throw RequestError(field: "input", "mixes \(imageCount) image data URIs with \(strings.count - imageCount) texts; "
+                                   + "model '\(model.name)' embeds images or texts, one kind per request")
+            }
+            if loaded.architecture.isVision && (!loaded.architecture.takesText || imageCount > 0) {
                 guard request.truncate == nil else { throw RequestError(field: "truncate", "applies to text input only") }
                 guard request.promptName == nil else { throw RequestError(field: "prompt_name", "applies to text input only") }
                 var images: [[UInt8]] = []

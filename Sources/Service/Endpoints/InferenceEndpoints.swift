@@ -96,6 +96,8 @@ struct InferenceEndpoints {
         case .mlp(let configuration): [-1, configuration.hiddenChannels.last ?? configuration.inChannels]
         case .bert(let configuration): [-1, -1, configuration.hiddenSize]
         case .dinov2(let configuration): [-1, -1, configuration.hiddenSize]
+        // One tower's embeddings (image or text) per request; [images, texts] logits with both.
+        case .clip(let configuration): [-1, configuration.projectionDim]
         case .onnx(let model):
             (model.plan.outputInfos.first?.shape ?? []).map { dimension in
                 if case .value(let size) = dimension { return size }

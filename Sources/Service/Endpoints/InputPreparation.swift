@@ -53,6 +53,15 @@ enum InputPreparation {
         if case .bert(let configuration) = model.architecture {
             try checkTokens(prepared, tensors: tensors, configuration: configuration)
         }
+        if case .clip = model.architecture {
+            guard prepared["pixel_values"] != nil || prepared["input_ids"] != nil else {
+                throw RequestError(field: field, "a CLIP model needs pixel_values (images) or input_ids (token ids, with an optional attention_mask)")
+            }
+            if let mask = prepared["attention_mask"], mask.shape != prepared["input_ids"]?.shape {
+                throw RequestError(field: tensors.first { $0.name == "attention_mask" }?.field ?? field,
+                                   "has shape \(mask.shape), expected the shape of input_ids \(prepared["input_ids"]?.shape ?? [])")
+            }
+        }
         return PreparedInputs(tensors: prepared, rows: rows, attentionMask: prepared["attention_mask"])
     }
 
@@ -86,7 +95,7 @@ enum InputPreparation {
         let batch = try tokenized(field: field) {
             try model.tokenizeBatch(texts, truncation: truncation ?? model.embedding.truncation)
         }
-        return prepared(batch, returnTokens: returnTokens)
+        return prepared(batch, for: model, returnTokens: returnTokens)
     }
 
     /// Pre-tokenized inputs (WordPiece ids without special tokens) for a BERT model with a
@@ -97,12 +106,12 @@ enum InputPreparation {
         let batch = try tokenized(field: field) {
             try model.tokenizeBatch(tokenIds: tokenIds, truncation: truncation ?? model.embedding.truncation)
         }
-        return prepared(batch, returnTokens: false)
+        return prepared(batch, for: model, returnTokens: false)
     }
 
     private static func requireTokenizer(_ model: LoadedModel, modelName: String, field: String) throws(RequestError) {
         guard model.tokenizer != nil, model.maxSequenceLength != nil else {
-            throw RequestError(field: field, "model '\(modelName)' takes no text (text needs a BERT model registered with a vocab.txt next to its weights); send token ids as inputs")
+            throw RequestError(field: field, "model '\(modelName)' takes no text (text needs a BERT model registered with a vocab.txt next to its weights, or a CLIP with vocab.json and merges.txt); send token ids as inputs")
         }
     }
 
@@ -118,8 +127,8 @@ enum InputPreparation {
         }
     }
 
-    private static func prepared(_ batch: TokenizedBatch, returnTokens: Bool) -> PreparedInputs {
-        let tensors = ["input_ids": batch.inputIds, "attention_mask": batch.attentionMask, "token_type_ids": batch.tokenTypeIds]
+    private static func prepared(_ batch: TokenizedBatch, for model: LoadedModel, returnTokens: Bool) -> PreparedInputs {
+        let tensors = batch.inputs(for: model)
         let report = TextInputReport(tokenCounts: batch.lengths, untruncatedCounts: batch.untruncatedLengths,
                                      tokens: returnTokens ? batch.tokens : nil)
         return PreparedInputs(tensors: tensors, rows: batch.batchSize, attentionMask: batch.attentionMask, text: report)
@@ -129,7 +138,8 @@ enum InputPreparation {
 
     /// JPEG/PNG images for a vision model, decoded and preprocessed per its configuration.
     static func prepare(images: [[UInt8]], for model: LoadedModel, modelName: String, field: String) throws -> PreparedInputs {
-        guard let preprocessing = model.imagePreprocessing, let specification = model.inputs.first else {
+        guard let preprocessing = model.imagePreprocessing, let name = model.architecture.imageInputName,
+              let specification = model.inputs.first(where: { $0.name == name }) else {
             throw RequestError(field: field, "model '\(modelName)' takes no images; send its inputs as tensors")
         }
         var pixels: [Tensor] = []

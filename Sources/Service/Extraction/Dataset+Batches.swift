@@ -60,7 +60,7 @@ extension Dataset {
                 guard !pending.isEmpty else { return }
                 // The image input by the model's name for it (`input`, or an ONNX graph's own).
                 batches.append(DatasetBatch(positions: pending.map(\.position),
-                                            inputs: [model.inputs.first?.name ?? "input": Tensor.concatenate(pending.map(\.pixels), axis: 0)]))
+                                            inputs: [model.architecture.imageInputName ?? "input": Tensor.concatenate(pending.map(\.pixels), axis: 0)]))
                 pending.removeAll()
             }
             for position in readable {

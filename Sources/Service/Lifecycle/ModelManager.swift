@@ -429,7 +429,8 @@ public final class ModelManager: Sendable {
     }
 
     /// The model from verified weights, in float32; a BERT whose weights sit next to a `vocab.txt`
-    /// (a Hugging Face directory) gets its tokenizer, for text inputs, and next to a `modules.json`
+    /// (a Hugging Face directory; a CLIP: `vocab.json` + `merges.txt` or `tokenizer.json`, and its
+    /// `preprocessor_config.json`) gets its tokenizer, for text inputs, and next to a `modules.json`
     /// (a sentence-transformers directory) its pooling, Dense layers, normalization and prompts.
     /// The command line builds registered models with it too, so they take the same inputs there.
     public static func buildFloat32(_ verified: VerifiedWeights) throws -> LoadedModel {
@@ -438,14 +439,16 @@ public final class ModelManager: Sendable {
         let configuration = Data(record.configuration.utf8)
         var model = try LoadedModel.load(architecture: record.architecture, configuration: configuration, weights: weights)
         model.embedding = try EmbeddingConfiguration(configuration: configuration)
-        let takesText: Bool = switch model.architecture {
-        case .bert: true
-        case .onnx(let graph): graph.plan.inputs.contains { $0.name == "input_ids" }
-        default: false
-        }
-        if takesText && model.tokenizer == nil {
+        if model.architecture.takesText && model.tokenizer == nil {
             let directory = weights.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.txt").path) {
+            if case .clip = model.architecture {
+                if CLIPTokenizer.isPresent(in: directory) { model.tokenizer = try CLIPTokenizer(directory: directory) }
+                // The directory's image processor, unless the registration configures its own.
+                let declared = (try? JSONSerialization.jsonObject(with: configuration) as? [String: Any])?["preprocessing"] != nil
+                if !declared, let preprocessing = try ImagePreprocessing.Configuration.huggingFace(directory: directory) {
+                    model.imagePreprocessing = try ImagePreprocessing(configuration: preprocessing)
+                }
+            } else if FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.txt").path) {
                 model.tokenizer = try WordPieceTokenizer(directory: directory)
             }
             if SentenceTransformersDirectory.isPresent(in: directory) {

@@ -46,10 +46,15 @@ public final class ServedModel: Sendable {
 
     /// The default input of `model` at batch 1: for an image model with a crop size, an image of
     /// that size (what an image request becomes, e.g. 224×224 for torchvision's preprocessing);
-    /// otherwise `LoadedModel.defaultInputs()` (zeros; BERT: 16 tokens).
+    /// otherwise `LoadedModel.defaultInputs()` (zeros; BERT: 16 tokens; CLIP: both, so that its
+    /// listing has both towers).
     public static func defaultInputs(for model: LoadedModel) -> [String: Tensor] {
-        if model.architecture.isVision, let crop = model.imagePreprocessing?.configuration.cropSize, let input = model.inputs.first {
-            return [input.name: Tensor(zeros: [1, 3, crop.height, crop.width], dtype: input.dtypes[0])]
+        if let name = model.architecture.imageInputName, let crop = model.imagePreprocessing?.configuration.cropSize,
+           let input = model.inputs.first(where: { $0.name == name }) {
+            let image = Tensor(zeros: [1, 3, crop.height, crop.width], dtype: input.dtypes[0])
+            // A model of images and texts (CLIP) lists both towers' layers: it gets both inputs.
+            guard model.architecture.takesText else { return [input.name: image] }
+            return model.defaultInputs().merging([input.name: image]) { _, new in new }
         }
         return model.defaultInputs()
     }

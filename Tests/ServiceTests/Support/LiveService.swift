@@ -30,6 +30,10 @@ final class LiveService: Sendable {
         /// A sentence-transformers directory: the BERT fixture plus `Tests/Fixtures/embeddings/st_tiny`
         /// (mean pooling, Dense 32 → 16 with Tanh, Normalize, prompts, max_seq_length 24).
         case sentenceTransformers(String)
+        /// The CLIP fixture's configuration with a text vocabulary as large as the CLIP tokenizer
+        /// fixture's (6514 ids, EOS 6513, 77 positions), seeded weights, that tokenizer's files and a
+        /// `preprocessor_config.json` (shorter side 36, crop 32).
+        case clip(String)
         /// The real all-MiniLM-L6-v2 from `.cache/minilm` (`scripts/fetch-minilm`), with an optional
         /// `"embedding"` configuration object.
         case miniLM(String, embedding: String?)
@@ -37,12 +41,27 @@ final class LiveService: Sendable {
         var name: String {
             switch self {
             case .resnet(let name, _), .bert(let name), .bertWithoutVocabulary(let name), .mlp(let name), .bertEmbedding(let name, _), .sentenceTransformers(let name),
-                 .miniLM(let name, _): name
+                 .miniLM(let name, _), .clip(let name): name
             }
         }
     }
 
     static let resnetConfiguration = #"{"architecture": "resnet", "block": "basic", "layers": [1, 1, 1, 1], "num_classes": 1000, "preprocessing": {"resize_size": 16, "crop_size": 16}}"#
+    /// The `clip` fixture's configuration (`clip_tiny` with the tokenizer fixture's vocabulary).
+    static let clipConfiguration: String = {
+        var object = try! JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("clip_tiny/config.json"))) as! [String: Any]
+        var text = object["text_config"] as! [String: Any]
+        text["vocab_size"] = 6514
+        text["bos_token_id"] = 6512
+        text["eos_token_id"] = 6513
+        text["max_position_embeddings"] = 77
+        object["text_config"] = text
+        return String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }()
+
+    /// The `clip` fixture's `preprocessor_config.json` (transformers' CLIPImageProcessor keys).
+    static let clipPreprocessor = #"{"do_resize": true, "size": {"shortest_edge": 36}, "do_center_crop": true, "crop_size": {"height": 32, "width": 32}, "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3}"#
+
     static let mlpConfiguration = #"{"in_channels": 8, "hidden_channels": [16, 16, 4], "norm": "layer_norm", "activation": "gelu"}"#
 
     let directory: URL
@@ -103,6 +122,13 @@ final class LiveService: Sendable {
             configuration = mlpConfiguration
             let model = try LoadedModel.load(architecture: "mlp", configuration: Data(configuration.utf8), seed: 7)
             try SafetensorsWriter.write(model.weights.entries.map { ($0.key, $0.tensor) }, to: URL(fileURLWithPath: folder + "/model.safetensors"))
+        case .clip:
+            architecture = "clip"
+            configuration = clipConfiguration
+            let model = try LoadedModel.load(architecture: "clip", configuration: Data(configuration.utf8), seed: 11)
+            try SafetensorsWriter.write(model.weights.entries.map { ($0.key, $0.tensor) }, to: URL(fileURLWithPath: folder + "/model.safetensors"))
+            for file in ["vocab.json", "merges.txt"] { try copy(Fixtures.url("clip_tokenizer/" + file), to: folder + "/" + file) }
+            try Data(clipPreprocessor.utf8).write(to: URL(fileURLWithPath: folder + "/preprocessor_config.json"))
         case .bertEmbedding(_, let embedding):
             architecture = "bert"
             for file in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"] {
