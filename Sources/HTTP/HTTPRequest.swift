@@ -32,6 +32,14 @@ public struct HTTPRequest: Sendable {
     public var path: String { head.path }
     public var headers: HTTPHeaders { head.headers }
 
+    /// This request with the path parameters a route matched (itself when there are none).
+    public func withPathParameters(_ parameters: [String: String]) -> HTTPRequest {
+        guard !parameters.isEmpty else { return self }
+        var request = self
+        request.pathParameters = parameters
+        return request
+    }
+
     /// The value of path parameter `name`; a missing one is a programming error in the route table.
     public func pathParameter(_ name: String) -> String {
         guard let value = pathParameters[name] else {

@@ -2,8 +2,14 @@ import HTTP
 import Testing
 @testable import Service
 
-/// Every route's metrics name, scope and model, from method and path alone.
+/// The route table: every route's metrics name, scope and model parameter as a request finds them.
 @Suite struct ServiceRouteTests {
+    static let routes: PathTrie<ServiceRoute> = {
+        var routes = PathTrie<ServiceRoute>()
+        for route in ServiceRoute.table { routes.insert(route.method, route.pattern, route) }
+        return routes
+    }()
+
     @Test(arguments: [
         ("GET", "/healthz", "healthz", nil, nil),
         ("GET", "/readyz", "readyz", nil, nil),
@@ -21,11 +27,12 @@ import Testing
         ("POST", "/v1/models/m/features", "features", "infer", "m"),
         ("POST", "/v1/models/m/versions/3/features", "features", "infer", "m"),
         ("POST", "/v1/models/m/attributions", "attributions", "infer", "m"),
+        ("POST", "/v1/models/m/tokenize", "tokenize", "infer", "m"),
+        ("POST", "/v1/embeddings", "embeddings", "infer", nil),
         ("POST", "/v1/jobs", "jobs_submit", "admin", nil),
         ("GET", "/v1/jobs", "jobs_list", "admin", nil),
         ("GET", "/v1/jobs/0b8d", "job_get", "admin", nil),
         ("DELETE", "/v1/jobs/0b8d", "job_cancel", "admin", nil),
-        ("GET", "/v1/jobs/0b8d/more", "other", "admin", nil),
         ("GET", "/v2", "v2_server_metadata", "infer", nil),
         ("GET", "/v2/models/m", "v2_model_metadata", "infer", "m"),
         ("GET", "/v2/models/m/versions/1", "v2_model_metadata", "infer", "m"),
@@ -40,12 +47,32 @@ import Testing
         ("GET", "/docs", "docs", nil, nil),
         ("GET", "/openapi.yaml", "openapi", nil, nil),
         ("GET", "/assets/inspector.js", "inspector_asset", nil, nil),
-        ("GET", "/nothing/here", "other", "infer", nil),
     ] as [(String, String, String, String?, String?)])
-    func classifies(_ method: String, _ path: String, _ endpoint: String, _ scope: String?, _ model: String?) {
-        let route = ServiceRoute.classify(method: HTTPMethod(method), path: path)
+    func finds(_ method: String, _ path: String, _ endpoint: String, _ scope: String?, _ model: String?) throws {
+        guard case .found(let route, let parameters) = Self.routes.match(method: HTTPMethod(method), rawPath: path) else {
+            Issue.record("no route for \(method) \(path)")
+            return
+        }
         #expect(route.endpoint == endpoint)
         #expect(route.scope?.rawValue == scope)
-        #expect(route.model == model)
+        #expect(route.modelParameter.flatMap { parameters[$0] } == model)
+    }
+
+    /// Every status: the handler's own, the HTTP limits', the scope's and the deadline's.
+    @Test func statusesAddWhatEveryRouteCanAnswer() throws {
+        let features = try #require(ServiceRoute.table.first { $0.pattern == "/v1/models/{name}/features" })
+        #expect(features.statuses == [200, 400, 401, 403, 404, 413, 414, 415, 429, 431, 503, 504])
+        let healthz = try #require(ServiceRoute.table.first { $0.pattern == "/healthz" })
+        #expect(healthz.statuses == [200, 413, 414, 431])
+    }
+
+    /// One entry per method and pattern; names are metrics labels (lower case, digits and underscores).
+    @Test func entriesAreUniqueAndNamesAreLabels() {
+        var seen = Set<String>()
+        for route in ServiceRoute.table {
+            #expect(seen.insert("\(route.method) \(route.pattern)").inserted, "\(route.method) \(route.pattern) twice")
+            #expect(!route.endpoint.isEmpty && route.endpoint.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) },
+                    "\(route.endpoint)")
+        }
     }
 }

@@ -1,12 +1,13 @@
 import HTTP
 
-/// Enforces `AccessControl` before routing: each request's scope comes from `ServiceRoute`.
+/// Enforces `AccessControl` for one route (or the unmatched answers) before its handler: the scope
+/// comes from the route table (`ServiceRoute.table`).
 struct AuthenticationMiddleware: HTTPMiddleware {
     let accessControl: AccessControl
+    let scope: AccessScope?
 
     func respond(to request: HTTPRequest, context: RequestContext, next: any Responder) async throws -> HTTPResponse {
-        let route = ServiceRoute.classify(method: request.method, path: request.path)
-        try accessControl.authorize(request.headers, scope: route.scope)
+        try accessControl.authorize(request.headers, scope: scope)
         return try await next.respond(to: request, context: context)
     }
 }

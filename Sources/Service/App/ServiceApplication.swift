@@ -9,8 +9,9 @@ import Synchronization
 /// middleware around them. `periscope serve` and the live tests build it the same way
 /// (`ServiceServer` puts it behind an `HTTPServer`).
 ///
-/// Middleware, outermost first: request id → access log → request metrics → error mapping →
-/// domain-error mapping → authentication → router.
+/// Middleware, outermost first: request id → access log → router (`ServiceRouter`, one match
+/// against `ServiceRoute.table`) → the route's request metrics → error mapping → domain-error
+/// mapping → authentication → handler.
 public final class ServiceApplication: Sendable {
     /// What the endpoints share.
     public let context: ServiceContext
@@ -46,21 +47,10 @@ public final class ServiceApplication: Sendable {
                                  cache: cache)
         jobs = JobManager(dataRootPath: configuration.jobs.dataRoot, registry: registry, pool: pool, manager: manager, metrics: metrics,
                           cache: cache, logger: logger)
-        var router = Router()
-        HealthEndpoints(context: context).register(in: &router)
-        RegistryEndpoints(context: context).register(in: &router)
-        FeatureEndpoints(context: context).register(in: &router)
-        EmbeddingEndpoints(context: context).register(in: &router)
-        TokenizeEndpoints(context: context).register(in: &router)
-        AttributionEndpoints(context: context).register(in: &router)
-        InferenceEndpoints(context: context).register(in: &router)
-        RepositoryEndpoints(context: context).register(in: &router)
-        JobsEndpoints(context: context, jobs: jobs).register(in: &router)
-        InspectorEndpoints().register(in: &router)
-        responder = MiddlewareChain([
-            RequestIdMiddleware(), AccessLogMiddleware(logger: logger), RequestMetricsMiddleware(metrics: metrics, manager: manager),
-            ErrorMiddleware(logger: logger), DomainErrorMiddleware(), AuthenticationMiddleware(accessControl: self.accessControl),
-        ], responder: router)
+        let router = ServiceRouter(table: ServiceRoute.table, endpoints: ServiceEndpoints(context: context, jobs: jobs),
+                                   maxUploadBytes: configuration.http.maxUploadBytes, metrics: metrics, manager: manager,
+                                   accessControl: self.accessControl, logger: logger)
+        responder = MiddlewareChain([RequestIdMiddleware(), AccessLogMiddleware(logger: logger)], responder: router)
     }
 
     // MARK: - Life cycle

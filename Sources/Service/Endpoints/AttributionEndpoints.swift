@@ -11,13 +11,7 @@ import Tensors
 struct AttributionEndpoints {
     let context: ServiceContext
 
-    func register(in router: inout Router) {
-        router.post("/v1/models/{name}/attributions") { request, requestContext in
-            try await attribute(request, requestContext)
-        }
-    }
-
-    private func attribute(_ request: HTTPRequest, _ requestContext: RequestContext) async throws -> HTTPResponse {
+    func attribute(_ request: HTTPRequest, _ requestContext: RequestContext) async throws -> HTTPResponse {
         let deadline = try context.deadline(for: request, context: requestContext)
         let attributions = try Self.parse(request)
         let model = try await context.manager.servedModel(name: request.pathParameter("name"), version: nil)

@@ -16,10 +16,9 @@ import Tensors
 struct EmbeddingEndpoints {
     let context: ServiceContext
 
-    func register(in router: inout Router) {
-        router.post("/v1/embeddings") { request, requestContext in
-            try await OpenAIError.answering { try await embed(request, requestContext) }
-        }
+    /// `POST /v1/embeddings`, errors in OpenAI's envelope.
+    func answer(_ request: HTTPRequest, _ requestContext: RequestContext) async throws -> HTTPResponse {
+        try await OpenAIError.answering { try await embed(request, requestContext) }
     }
 
     private func embed(_ request: HTTPRequest, _ requestContext: RequestContext) async throws -> HTTPResponse {

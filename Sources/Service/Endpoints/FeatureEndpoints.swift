@@ -9,16 +9,7 @@ import Tensors
 struct FeatureEndpoints {
     let context: ServiceContext
 
-    func register(in router: inout Router) {
-        router.post("/v1/models/{name}/features") { request, requestContext in
-            try await extract(request, requestContext, version: nil)
-        }
-        router.post("/v1/models/{name}/versions/{version}/features") { request, requestContext in
-            try await extract(request, requestContext, version: RequestParameters.pathVersion(request))
-        }
-    }
-
-    private func extract(_ request: HTTPRequest, _ requestContext: RequestContext, version: Int?) async throws -> HTTPResponse {
+    func extract(_ request: HTTPRequest, _ requestContext: RequestContext, version: Int?) async throws -> HTTPResponse {
         let deadline = try context.deadline(for: request, context: requestContext)
         let features = try Self.parse(request)
         let model = try await context.manager.servedModel(name: request.pathParameter("name"), version: version)

@@ -7,24 +7,24 @@ struct HealthEndpoints {
     /// The server's version in `/v2`'s metadata.
     static let serverVersion = "0.1.0"
 
-    func register(in router: inout Router) {
-        router.get("/healthz") { _, _ in .text("ok\n") }
-        router.get("/readyz") { _, _ in try readiness() }
-        router.get("/metrics") { _, _ in
-            HTTPResponse(contentType: MetricsRegistry.textContentType, body: Array(context.metrics.exposition().utf8))
-        }
-        router.get("/v2") { _, _ in
-            .json(#"{"name":"periscope","version":"\#(Self.serverVersion)","extensions":["binary_tensor_data","model_repository","statistics"]}"#)
-        }
-        router.get("/v2/health/live") { _, _ in HTTPResponse(status: .ok) }
-        router.get("/v2/health/ready") { _, _ in
-            _ = try readiness()
-            return HTTPResponse(status: .ok)
-        }
+    /// `/metrics`: the Prometheus text.
+    func metrics() -> HTTPResponse {
+        HTTPResponse(contentType: MetricsRegistry.textContentType, body: Array(context.metrics.exposition().utf8))
+    }
+
+    /// `/v2`: the server's metadata.
+    func serverMetadata() -> HTTPResponse {
+        .json(#"{"name":"periscope","version":"\#(Self.serverVersion)","extensions":["binary_tensor_data","model_repository","statistics"]}"#)
+    }
+
+    /// `/v2/health/ready`: `/readyz` without a body.
+    func v2Ready() throws -> HTTPResponse {
+        _ = try readiness()
+        return HTTPResponse(status: .ok)
     }
 
     /// `/readyz`: 200 with the loaded versions, or 503 saying what is missing.
-    private func readiness() throws -> HTTPResponse {
+    func readiness() throws -> HTTPResponse {
         if context.isDraining { throw ServiceError.shuttingDown }
         let readiness = context.manager.readiness
         guard readiness.isReady else {

@@ -9,29 +9,11 @@ import Tensors
 struct InferenceEndpoints {
     let context: ServiceContext
 
-    func register(in router: inout Router) {
-        router.get("/v2/models/{model}") { request, _ in try metadata(request, version: nil) }
-        router.get("/v2/models/{model}/versions/{version}") { request, _ in
-            try metadata(request, version: RequestParameters.pathVersion(request))
-        }
-        router.get("/v2/models/{model}/ready") { request, _ in try ready(request, version: nil) }
-        router.get("/v2/models/{model}/versions/{version}/ready") { request, _ in
-            try ready(request, version: RequestParameters.pathVersion(request))
-        }
-        router.post("/v2/models/{model}/infer") { request, requestContext in
-            try await infer(request, requestContext, version: nil)
-        }
-        router.post("/v2/models/{model}/versions/{version}/infer") { request, requestContext in
-            try await infer(request, requestContext, version: RequestParameters.pathVersion(request))
-        }
-        router.get("/v2/models/{model}/stats") { request, _ in try statistics(request) }
-    }
-
     // MARK: - Metadata
 
     /// Inputs with datatypes and shapes (-1: any size) and the final output, from the architecture
     /// (no load needed).
-    private func metadata(_ request: HTTPRequest, version: Int?) throws -> HTTPResponse {
+    func metadata(_ request: HTTPRequest, version: Int?) throws -> HTTPResponse {
         let name = request.pathParameter("model")
         let record = try context.manager.record(name: name, version: version)
         let architecture: Architecture
@@ -109,7 +91,7 @@ struct InferenceEndpoints {
     // MARK: - Readiness
 
     /// 200 when the version is loaded and warm, 503 when not, 404 when unknown.
-    private func ready(_ request: HTTPRequest, version: Int?) throws -> HTTPResponse {
+    func ready(_ request: HTTPRequest, version: Int?) throws -> HTTPResponse {
         let record = try context.manager.record(name: request.pathParameter("model"), version: version)
         let key = ModelKey(record)
         guard context.manager.readyModel(key) != nil else {
@@ -120,7 +102,7 @@ struct InferenceEndpoints {
 
     // MARK: - Inference
 
-    private func infer(_ request: HTTPRequest, _ requestContext: RequestContext, version: Int?) async throws -> HTTPResponse {
+    func infer(_ request: HTTPRequest, _ requestContext: RequestContext, version: Int?) async throws -> HTTPResponse {
         let deadline = try context.deadline(for: request, context: requestContext)
         let body = request.body.bytes ?? []
         let headerLength = try InferenceRequest.headerLength(from: request.headers)
@@ -190,7 +172,7 @@ struct InferenceEndpoints {
     // MARK: - Statistics
 
     /// Triton's statistics extension: one entry per version loaded since start.
-    private func statistics(_ request: HTTPRequest) throws -> HTTPResponse {
+    func statistics(_ request: HTTPRequest) throws -> HTTPResponse {
         let name = request.pathParameter("model")
         _ = try context.registry.model(named: name)
         let buffer = JSONOutputBuffer(capacity: 1024)

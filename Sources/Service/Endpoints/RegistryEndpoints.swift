@@ -12,40 +12,41 @@ struct RegistryEndpoints {
     /// Largest JSON registration body.
     static let maxRegistrationBodyBytes = 1 << 20
 
-    func register(in router: inout Router) {
-        router.get("/v1/models") { _, _ in .json(bytes: RegistryJSON.body(try context.registry.models())) }
-        router.post("/v1/models", body: .streaming(maxSize: context.configuration.http.maxUploadBytes)) { request, _ in
-            try await registerModel(request)
-        }
-        router.get("/v1/models/{name}") { request, _ in
-            .json(bytes: RegistryJSON.body(try context.registry.model(named: request.pathParameter("name"))))
-        }
-        router.delete("/v1/models/{name}") { request, _ in
-            try await context.manager.removeModel(name: request.pathParameter("name"))
-            return HTTPResponse(status: .noContent)
-        }
-        router.delete("/v1/models/{name}/versions/{version}") { request, _ in
-            let version = try RequestParameters.pathVersion(request)
-            try await context.manager.removeVersion(name: request.pathParameter("name"), version: version)
-            return HTTPResponse(status: .noContent)
-        }
-        router.post("/v1/models/{name}/load") { request, _ in
-            let record = try await context.manager.load(name: request.pathParameter("name"), version: RequestParameters.queryVersion(request))
-            return .json(bytes: RegistryJSON.body(record))
-        }
-        router.post("/v1/models/{name}/unload") { request, _ in
-            let record = try await context.manager.unload(name: request.pathParameter("name"), version: RequestParameters.queryVersion(request))
-            return .json(bytes: RegistryJSON.body(record))
-        }
-        router.get("/v1/models/{name}/layers") { request, _ in
-            let model = try await context.manager.servedModel(name: request.pathParameter("name"), version: RequestParameters.queryVersion(request))
-            return .json(bytes: Self.layerList(model))
-        }
+    func list() throws -> HTTPResponse { .json(bytes: RegistryJSON.body(try context.registry.models())) }
+
+    func model(_ request: HTTPRequest) throws -> HTTPResponse {
+        .json(bytes: RegistryJSON.body(try context.registry.model(named: request.pathParameter("name"))))
+    }
+
+    func remove(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await context.manager.removeModel(name: request.pathParameter("name"))
+        return HTTPResponse(status: .noContent)
+    }
+
+    func removeVersion(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let version = try RequestParameters.pathVersion(request)
+        try await context.manager.removeVersion(name: request.pathParameter("name"), version: version)
+        return HTTPResponse(status: .noContent)
+    }
+
+    func load(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let record = try await context.manager.load(name: request.pathParameter("name"), version: RequestParameters.queryVersion(request))
+        return .json(bytes: RegistryJSON.body(record))
+    }
+
+    func unload(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let record = try await context.manager.unload(name: request.pathParameter("name"), version: RequestParameters.queryVersion(request))
+        return .json(bytes: RegistryJSON.body(record))
+    }
+
+    func layers(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let model = try await context.manager.servedModel(name: request.pathParameter("name"), version: RequestParameters.queryVersion(request))
+        return .json(bytes: Self.layerList(model))
     }
 
     // MARK: - Registration
 
-    private func registerModel(_ request: HTTPRequest) async throws -> HTTPResponse {
+    func registerModel(_ request: HTTPRequest) async throws -> HTTPResponse {
         let version: ModelVersion
         let parameters = try UploadParameters(request)
         switch RequestParameters.mediaType(request) {

@@ -6,25 +6,23 @@ import Registry
 struct RepositoryEndpoints {
     let context: ServiceContext
 
-    func register(in router: inout Router) {
-        router.post("/v2/repository/index") { request, _ in try index(request) }
-        router.post("/v2/repository/models/{model}/load") { request, _ in
-            try Self.checkOptionalBody(request)
-            let record = try await context.manager.load(name: request.pathParameter("model"))
-            if let reason = record.status.reason {
-                throw RequestError(field: "$", "model '\(record.name)' version \(record.version) failed to load: \(reason)")
-            }
-            return HTTPResponse(status: .ok)
+    func load(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try Self.checkOptionalBody(request)
+        let record = try await context.manager.load(name: request.pathParameter("model"))
+        if let reason = record.status.reason {
+            throw RequestError(field: "$", "model '\(record.name)' version \(record.version) failed to load: \(reason)")
         }
-        router.post("/v2/repository/models/{model}/unload") { request, _ in
-            try Self.checkOptionalBody(request)
-            _ = try await context.manager.unload(name: request.pathParameter("model"))
-            return HTTPResponse(status: .ok)
-        }
+        return HTTPResponse(status: .ok)
+    }
+
+    func unload(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try Self.checkOptionalBody(request)
+        _ = try await context.manager.unload(name: request.pathParameter("model"))
+        return HTTPResponse(status: .ok)
     }
 
     /// `[{"name", "version", "state", "reason"}]` for every version (only READY ones with `{"ready": true}`).
-    private func index(_ request: HTTPRequest) throws -> HTTPResponse {
+    func index(_ request: HTTPRequest) throws -> HTTPResponse {
         var onlyReady = false
         if let fields = try Self.optionalBody(request) {
             try fields.rejectUnknownKeys(["ready"])

@@ -11,16 +11,7 @@ import Models
 struct TokenizeEndpoints {
     let context: ServiceContext
 
-    func register(in router: inout Router) {
-        router.post("/v1/models/{name}/tokenize") { request, _ in
-            try await tokenize(request, version: nil)
-        }
-        router.post("/v1/models/{name}/versions/{version}/tokenize") { request, _ in
-            try await tokenize(request, version: RequestParameters.pathVersion(request))
-        }
-    }
-
-    private func tokenize(_ request: HTTPRequest, version: Int?) async throws -> HTTPResponse {
+    func tokenize(_ request: HTTPRequest, version: Int?) async throws -> HTTPResponse {
         let document: JSONValue
         do {
             document = try JSONParser.parse(request.body.bytes ?? [])

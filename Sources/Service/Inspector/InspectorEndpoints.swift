@@ -8,21 +8,16 @@ import HTTP
 /// Every URL inside the pages is relative, so the page also works behind a reverse proxy that
 /// mounts the service under a path prefix.
 struct InspectorEndpoints {
-    func register(in router: inout Router) {
-        router.get("/") { request, _ in try page("index.html", request) }
-        router.get("/inspector") { request, _ in try page("index.html", request) }
-        router.get("/docs") { request, _ in try page("docs.html", request) }
-        router.get("/openapi.yaml") { request, _ in try asset("openapi.yaml", request) }
-        router.get("/assets/{file}") { request, _ in
-            let name = request.pathParameter("file")
-            guard name != "openapi.yaml", !name.hasSuffix(".html") else { throw Self.unknownAsset(name) }
-            return try asset(name, request)
-        }
+    /// `/assets/{file}`: any asset but the pages and the description, which have their own paths.
+    func namedAsset(_ request: HTTPRequest) throws -> HTTPResponse {
+        let name = request.pathParameter("file")
+        guard name != "openapi.yaml", !name.hasSuffix(".html") else { throw Self.unknownAsset(name) }
+        return try asset(name, request)
     }
 
     /// A page. `/inspector/` and `/docs/` redirect to the path without the slash: the pages' relative
     /// URLs (`assets/…`, `v1/…`) resolve against the directory, which the slash would change.
-    private func page(_ name: String, _ request: HTTPRequest) throws -> HTTPResponse {
+    func page(_ name: String, _ request: HTTPRequest) throws -> HTTPResponse {
         let path = request.head.rawPath
         if path.count > 1 && path.hasSuffix("/") {
             let segment = path.split(separator: "/").last.map(String.init) ?? ""
@@ -33,7 +28,7 @@ struct InspectorEndpoints {
         return try asset(name, request)
     }
 
-    private func asset(_ name: String, _ request: HTTPRequest) throws -> HTTPResponse {
+    func asset(_ name: String, _ request: HTTPRequest) throws -> HTTPResponse {
         guard let asset = InspectorAsset.named(name) else { throw Self.unknownAsset(name) }
         return asset.response(ifNoneMatch: request.headers["If-None-Match"])
     }
