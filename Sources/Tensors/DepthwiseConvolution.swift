@@ -27,6 +27,8 @@ func conv2dDepthwise(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, 
     tapOffsets.withUnsafeBufferPointer { taps in
         pool.parallelChunks(planes) { range in
             let phased = ScratchBuffer.convolution.value.floats(layout.count)
+            // Padding and slack are zeroed once: every plane fills the same interior positions.
+            phased.update(repeating: 0, count: layout.count)
             for plane in range {
                 let channel = plane % g.inputChannels
                 layout.fill(phased, from: input + plane * H * W, geometry: g)
@@ -68,16 +70,35 @@ struct PhasedPlane {
         (phase * paddedHeight + row) * phaseWidth + column
     }
 
-    /// Zero padding and the plane's H×W values, each padded column in its phase.
+    /// The plane's H×W values, each padded column in its phase. The padding is not written: it
+    /// must be zero already (the buffer is zeroed once for the planes that reuse it).
     func fill(_ phased: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, geometry g: Conv2DGeometry) {
-        phased.update(repeating: 0, count: count)
         let (H, W) = (g.inputHeight, g.inputWidth)
         if phases == 1 {
             for h in 0..<H { (phased + offset(phase: 0, row: h + paddingHeight, column: paddingWidth)).update(from: source + h * W, count: W) }
             return
         }
+        // Input column w is padded column w + paddingWidth: phase (w + paddingWidth) mod σ.
+        let evenPhase = paddingWidth % phases, oddPhase = (paddingWidth + 1) % phases
         for h in 0..<H {
             let line = source + h * W
+            if phases == 2 {
+                // Stride 2: even and odd input columns split sixteen at a time.
+                let evens = phased + offset(phase: evenPhase, row: h + paddingHeight, column: paddingWidth / 2)
+                let odds = phased + offset(phase: oddPhase, row: h + paddingHeight, column: (paddingWidth + 1) / 2)
+                var w = 0
+                while w + 16 <= W {
+                    let values = UnsafeRawPointer(line + w).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(evens + w / 2).storeBytes(of: values.evenHalf, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(odds + w / 2).storeBytes(of: values.oddHalf, as: SIMD8<Float>.self)
+                    w += 16
+                }
+                while w < W {
+                    (w % 2 == 0 ? evens : odds)[w / 2] = line[w]
+                    w += 1
+                }
+                continue
+            }
             for phase in 0..<phases {
                 // Padded columns phase, phase + σ, … that hold input values: w = column − paddingWidth in 0..<W.
                 var column = phase
@@ -95,42 +116,51 @@ struct PhasedPlane {
 }
 
 /// One output row: out[q] = relu?(start + Σ_taps filter[t] · row[taps[t] + q]) for q < count.
+/// Runs of up to four vectors share each tap's broadcast weight; a row's last columns are one run
+/// of as many vectors as they need, its final vector partly stored.
 @inline(__always)
 private func depthwiseRow(_ out: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>, taps: UnsafeBufferPointer<Int>,
                           filter: UnsafePointer<Float>, count: Int, start: Float, relu: Bool) {
     typealias Vector = SIMD8<Float>
     @inline(__always) func load(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
-    @inline(__always) func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: relu ? v.replacing(with: 0, where: v .< 0) : v, as: Vector.self)
-    }
-    var q = 0
-    while q + 32 <= count {
+    /// Columns q ..< q + columns (1 ... 32) as `vectors` vectors (constant once inlined). The last
+    /// vector's loads may run past the row, into the next row or the plane's zeroed slack
+    /// (`PhasedPlane.slack`); only the row's own lanes are stored.
+    @inline(__always) func run(_ q: Int, vectors: Int, columns: Int) {
         var a0 = Vector(repeating: start), a1 = a0, a2 = a0, a3 = a0
         for t in 0..<taps.count {
             let w = Vector(repeating: filter[t]), p = row + taps[t] + q
             a0.addProduct(w, load(p))
-            a1.addProduct(w, load(p + 8))
-            a2.addProduct(w, load(p + 16))
-            a3.addProduct(w, load(p + 24))
+            if vectors > 1 { a1.addProduct(w, load(p + 8)) }
+            if vectors > 2 { a2.addProduct(w, load(p + 16)) }
+            if vectors > 3 { a3.addProduct(w, load(p + 24)) }
         }
-        store(a0, out + q)
-        store(a1, out + q + 8)
-        store(a2, out + q + 16)
-        store(a3, out + q + 24)
+        @inline(__always) func store(_ vector: Vector, _ first: Int) {
+            var vector = vector
+            if relu { vector.replace(with: 0, where: vector .< 0) }
+            let target = out + q + first
+            if columns - first >= 8 {
+                UnsafeMutableRawPointer(target).storeBytes(of: vector, as: Vector.self)
+            } else {
+                for lane in 0..<(columns - first) { target[lane] = vector[lane] }
+            }
+        }
+        store(a0, 0)
+        if vectors > 1 { store(a1, 8) }
+        if vectors > 2 { store(a2, 16) }
+        if vectors > 3 { store(a3, 24) }
+    }
+    var q = 0
+    while q + 32 <= count {
+        run(q, vectors: 4, columns: 32)
         q += 32
     }
-    while q + 8 <= count {
-        var a = Vector(repeating: start)
-        for t in 0..<taps.count { a.addProduct(Vector(repeating: filter[t]), load(row + taps[t] + q)) }
-        store(a, out + q)
-        q += 8
-    }
-    if q < count {
-        // The last columns as one vector: its loads run past the row into the next row or the
-        // plane's zeroed slack (`PhasedPlane.slack`); only the row's own lanes are stored.
-        var a = Vector(repeating: start)
-        for t in 0..<taps.count { a.addProduct(Vector(repeating: filter[t]), load(row + taps[t] + q)) }
-        if relu { a.replace(with: 0, where: a .< 0) }
-        for lane in 0..<(count - q) { out[q + lane] = a[lane] }
+    let rest = count - q
+    switch (rest + 7) / 8 {
+    case 1: run(q, vectors: 1, columns: rest)
+    case 2: run(q, vectors: 2, columns: rest)
+    case 3: run(q, vectors: 3, columns: rest)
+    case 4: run(q, vectors: 4, columns: rest)
+    default: break
     }
 }

@@ -19,7 +19,7 @@ func runBenchCommand(_ arguments: inout CommandLineArguments) throws {
         }
         options.compareWithNumpy = !arguments.flag("no-numpy")
         if let text = try arguments.option("only") {
-            guard let only = KernelBenchmark.Section(rawValue: text) else { throw CommandLineError.invalidValue(option: "only", value: text, expected: "gemm, conv, paths or precision") }
+            guard let only = KernelBenchmark.Section(rawValue: text) else { throw CommandLineError.invalidValue(option: "only", value: text, expected: "gemm, conv, paths, depthwise or precision") }
             options.sections = [only]
         }
         try arguments.finish()

@@ -7,16 +7,17 @@ import Tensors
 /// and `OPENBLAS_L2_SIZE` removed so it picks its AVX-512 kernel) at 1 and 2 threads, interleaving
 /// the two so background noise hits both, and reports medians and the ratio. For the ResNet-50
 /// 3×3 convolutions it reports GFLOP/s and the share of the FMA peak measured in the same run, and
-/// the time of every convolution path on ResNet's 3×3 layers with the one `conv2d` chooses; then
+/// the time of every convolution path on ResNet's 3×3 layers with the one `conv2d` chooses, the
+/// depthwise convolutions of EfficientNet-B0 (`runDepthwise`); then
 /// what reduced precision can gain here (`runPrecision`).
 struct KernelBenchmark {
-    enum Section: String { case gemm, conv, paths, precision }
+    enum Section: String { case gemm, conv, paths, depthwise, precision }
 
     struct Options {
         var repetitions = 7
         var secondsPerMeasurement = 0.08
         var compareWithNumpy = true
-        var sections: [Section] = [.gemm, .conv, .paths, .precision]
+        var sections: [Section] = [.gemm, .conv, .paths, .depthwise, .precision]
         var threadCounts = [1, 2]
     }
 
@@ -57,6 +58,7 @@ struct KernelBenchmark {
         if options.sections.contains(.gemm) { try runGEMM(pools: pools) }
         if options.sections.contains(.conv) { runConvolutions(pools: pools, peaks: peaks) }
         if options.sections.contains(.paths) { runConvolutionPaths(pools: pools) }
+        if options.sections.contains(.depthwise) { runDepthwise(pools: pools) }
         if options.sections.contains(.precision) { runPrecision(pools: pools, floatPeakPerCore: median(kernelPeakSamples[kernel] ?? [peaks[1] ?? 0])) }
         print("load average at end: \(loadAverage())")
     }
@@ -198,17 +200,8 @@ struct KernelBenchmark {
                 let g = geometries[index]
                 for threads in options.threadCounts {
                     for path in paths where path.supports(g) {
-                        var output = layer.output
-                        let seconds = layer.input.withFloats { x in
-                            layer.bias.withFloats { b in
-                                output.withMutableFloats { y in
-                                    measure {
-                                        conv2d(input: x.baseAddress!, weight: layer.weight, bias: b.baseAddress!, output: y.baseAddress!,
-                                               geometry: g, activation: .relu, pool: pools[threads]!, path: path, weightIsTransient: false)
-                                    }
-                                }
-                            }
-                        }
+                        let seconds = measureConvolution(input: layer.input, weight: layer.weight, bias: layer.bias, output: layer.output,
+                                                         geometry: g, path: path, pool: pools[threads]!)
                         samples[index]["\(threads) \(path)", default: []].append(seconds)
                     }
                 }
@@ -233,6 +226,22 @@ struct KernelBenchmark {
     }
 
     // MARK: - Measurement
+
+    /// Seconds per `conv2d` call on `path` with bias and ReLU (the weight packed beforehand).
+    func measureConvolution(input: Tensor, weight: PackedMatrix, bias: Tensor, output: Tensor, geometry: Conv2DGeometry,
+                            path: ConvolutionPath, pool: ThreadPool) -> Double {
+        var output = output
+        return input.withFloats { x in
+            bias.withFloats { b in
+                output.withMutableFloats { y in
+                    measure {
+                        conv2d(input: x.baseAddress!, weight: weight, bias: b.baseAddress!, output: y.baseAddress!,
+                               geometry: geometry, activation: .relu, pool: pool, path: path, weightIsTransient: false)
+                    }
+                }
+            }
+        }
+    }
 
     /// Seconds per call of `body`: one warm-up call sizes a batch of about `secondsPerMeasurement`.
     func measure(_ body: () -> Void) -> Double {

@@ -73,6 +73,10 @@ private func convolutionError(_ layer: ConvolutionCase, path: ConvolutionPath?, 
         ConvolutionCase(channels: 4, height: 13, width: 83, outputChannels: 4, kernel: (5, 5), stride: (2, 2), padding: (2, 1), groups: 4),
         ConvolutionCase(channels: 2, height: 12, width: 40, outputChannels: 2, stride: (1, 3), padding: (2, 2), dilation: (2, 2), groups: 2),
         ConvolutionCase(channels: 3, height: 5, width: 5, outputChannels: 3, stride: (2, 2), padding: (1, 1), groups: 3),
+        // A row's last columns as a run of three and of four vectors; stride 2 with even padding
+        // past sixteen input columns (the vector split of even and odd columns).
+        ConvolutionCase(batch: 2, channels: 3, height: 6, width: 56, outputChannels: 3, padding: (1, 1), groups: 3),
+        ConvolutionCase(channels: 5, height: 7, width: 60, outputChannels: 5, kernel: (5, 5), stride: (2, 2), padding: (2, 2), groups: 5),
         ConvolutionCase(channels: 3, height: 8, width: 13, outputChannels: 5, kernel: (2, 3), stride: (2, 1), padding: (0, 1), bias: false),
         ConvolutionCase(channels: 16, height: 14, width: 14, outputChannels: 20, padding: (1, 1)),
         ConvolutionCase(batch: 3, channels: 6, height: 5, width: 7, outputChannels: 9, padding: (1, 1)),
