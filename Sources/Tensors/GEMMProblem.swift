@@ -167,7 +167,12 @@ struct GEMMProblem {
             let slowest = (0..<threads).map { t in (cuts[t]..<cuts[t + 1]).reduce(0.0) { $0 + tileCosts[$1] * k } }.max()!
             // Packing runs first, split evenly, behind a barrier.
             let packing = packPerPanel * Double(panelCosts.count) / Double(threads)
-            if slowest + packing + remainderShare < best.cost * 0.98 {
+            // With B' packed beforehand (a layer's weights) and smaller than A', the row split has no
+            // packing barrier, reads the small B' into each thread's cache and keeps each thread's
+            // rows of A' its own: it wins ties then. Otherwise it must be clearly cheaper (a large B'
+            // would be streamed by every thread).
+            let margin = packPerPanel == 0 && columns < rows ? 1.02 : 0.98
+            if slowest + packing + remainderShare < best.cost * margin {
                 best = GEMMSchedule(threads: threads, byColumns: false, cuts: cuts, remainderColumns: remainderColumns,
                                     cost: slowest + packing + remainderShare)
             }

@@ -24,6 +24,8 @@ struct KernelBenchmark {
     /// M×N×K.
     static let gemmShapes: [(m: Int, n: Int, k: Int)] = [
         (512, 512, 512), (2048, 2048, 2048), (64, 3136, 576), (512, 49, 4608), (128, 384, 384), (128, 1536, 384),
+        // ConvNeXt-T's MLP Linears at batch 1: stage 1 (K = 96 and N = 96) and stage 4.
+        (3136, 384, 96), (3136, 96, 384), (49, 3072, 768),
     ]
 
     /// ResNet-50's 3×3 convolutions: channels in = out, spatial size, batch 1, padding 1.
