@@ -58,9 +58,11 @@ extension Module {
     /// Runs `body` (a forward pass of this model) without autograd recording, with an attention
     /// hook on every `AttentionReporting` module of this tree, and returns the probabilities
     /// [N, heads, L, S] each call reported, in call order, named by module path (a module that
-    /// reports twice: `name`, `name_1`, as captures name calls). Each is a detached copy. The hooks
-    /// exist only during the call and are removed also when `body` throws.
-    public final func captureAttention(during body: () throws -> Void) throws -> [(name: String, probabilities: Tensor)] {
+    /// reports twice: `name`, `name_1`, as captures name calls). Each is a detached copy, or what
+    /// `transform` makes of it as it is reported (attention rollout keeps the heads fused only). The
+    /// hooks exist only during the call and are removed also when `body` throws.
+    public final func captureAttention(transform: ((Tensor) throws -> Tensor)? = nil,
+                                       during body: () throws -> Void) throws -> [(name: String, probabilities: Tensor)] {
         var captured: [(name: String, probabilities: Tensor)] = []
         var calls: [String: Int] = [:]
         var handles: [HookHandle] = []
@@ -70,7 +72,7 @@ extension Module {
             handles.append(attention.registerAttentionHook { _, probabilities in
                 let call = calls[path, default: 0]
                 calls[path] = call + 1
-                captured.append((call == 0 ? path : "\(path)_\(call)", probabilities.detachedCopy()))
+                captured.append((call == 0 ? path : "\(path)_\(call)", try transform?(probabilities) ?? probabilities.detachedCopy()))
             })
         }
         try GradMode.withDisabled { try body() }

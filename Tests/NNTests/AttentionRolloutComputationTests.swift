@@ -99,7 +99,9 @@ import TestSupport
     /// class-token row is zero at the others.
     @Test func tokensLeftOutAreNotRolledOut() {
         let batch = Tensor.concatenate([Self.layer.unsqueezed(axis: 0), Self.layer.unsqueezed(axis: 0)], axis: 0)  // [2, 2, 3, 3]
-        let rows = AttentionRollout.classTokenRows([batch, batch], tokens: [[0, 1, 2], [0, 1]])
+        let fused = AttentionRollout.fuseHeads(batch, .mean)
+        #expect(fused.shape == [2, 3, 3])
+        let rows = AttentionRollout.classTokenRows(fused: [fused, fused], tokens: [[0, 1, 2], [0, 1]])
         #expect(rows.shape == [2, 3])
         let sub = Self.layer.sliced(axis: 1, 0..<2).sliced(axis: 2, 0..<2)
         let alone = AttentionRollout.rollout([sub, sub]).selecting(axis: 0, index: 0).toArray()

@@ -39,48 +39,71 @@ public struct AttentionRolloutOptions: Sendable, Equatable {
 /// fusion without discarding — and differs for max/min fusion or a discard ratio.
 ///
 /// Computed per sample over its real tokens only (padding left out entirely, so a text's map does
-/// not depend on how long the batch is padded), on the float32 GEMM path.
+/// not depend on how long the batch is padded), on the float32 GEMM path. The heads are fused as
+/// each layer reports (`fuseHeads`), so a model's rollout holds one [N, T, T] matrix per layer.
 public enum AttentionRollout {
-    /// The rollout [n, n] of one sample: `layers` are its attention probabilities per layer, in
-    /// call order, each [heads, T, T]; `tokens` are the indices of the tokens to roll out over
-    /// (nil: all T), whose class token is the first.
+    /// Heads fused: [..., heads, T, T] → [..., T, T] (the mean, or the largest or smallest weight per
+    /// entry). Without recording.
+    public static func fuseHeads(_ probabilities: Tensor, _ fusion: AttentionRolloutOptions.HeadFusion) -> Tensor {
+        precondition(probabilities.rank >= 3, "AttentionRollout: probabilities [..., heads, T, T] expected, got \(probabilities.shape)")
+        let axis = probabilities.rank - 3
+        return GradMode.withDisabled {
+            switch fusion {
+            case .mean: probabilities.to(.float32).mean(axes: [axis])
+            case .max: probabilities.to(.float32).max(axes: [axis])
+            case .min: -((-probabilities.to(.float32)).max(axes: [axis]))
+            }
+        }
+    }
+
+    /// The rollout [n, n] of one sample from its attention probabilities per layer, in call order,
+    /// each [heads, T, T]: `fuseHeads`, then `rollout(fused:tokens:discardRatio:)`.
     public static func rollout(_ layers: [Tensor], tokens: [Int]? = nil, options: AttentionRolloutOptions = AttentionRolloutOptions()) -> Tensor {
+        rollout(fused: layers.map { fuseHeads($0, options.headFusion) }, tokens: tokens, discardRatio: options.discardRatio)
+    }
+
+    /// The rollout [n, n] of one sample from its head-fused attention per layer, in call order, each
+    /// [T, T]: over the tokens `tokens` (their indices, the class token first; nil: all T) only,
+    /// each layer's weakest weights discarded, the identity added, rows normalized, and the layers
+    /// multiplied from the first up.
+    public static func rollout(fused layers: [Tensor], tokens: [Int]? = nil, discardRatio: Double = 0) -> Tensor {
         precondition(!layers.isEmpty, "AttentionRollout: no layers")
-        let length = layers[0].shape[2]
+        let length = layers[0].shape[1]
         let kept = tokens ?? Array(0..<length)
         let n = kept.count
         var result = Tensor(shape: [n, n], scalars: (0..<n * n).map { $0 / n == $0 % n ? 1 : 0 })
-        for probabilities in layers {
-            precondition(probabilities.rank == 3 && probabilities.shape[1] == length && probabilities.shape[2] == length,
-                         "AttentionRollout: a layer's probabilities are \(probabilities.shape), expected [heads, \(length), \(length)]")
-            var fused = fuse(probabilities.toArray(), heads: probabilities.shape[0], length: length, kept: kept,
-                             fusion: options.headFusion)
-            discard(&fused, ratio: options.discardRatio)
+        for attention in layers {
+            precondition(attention.shape == [length, length], "AttentionRollout: a layer's fused attention is \(attention.shape), expected [\(length), \(length)]")
+            let values = attention.toArray()
+            var a = [Float](repeating: 0, count: n * n)
+            for (i, row) in kept.enumerated() {
+                for (j, column) in kept.enumerated() { a[i * n + j] = values[row * length + column] }
+            }
+            discard(&a, ratio: discardRatio)
             // Â = (A + I) / row sums.
             for i in 0..<n {
-                fused[i * n + i] += 1
+                a[i * n + i] += 1
                 var sum: Float = 0
-                for j in 0..<n { sum += fused[i * n + j] }
-                for j in 0..<n { fused[i * n + j] /= sum }
+                for j in 0..<n { sum += a[i * n + j] }
+                for j in 0..<n { a[i * n + j] /= sum }
             }
-            result = Tensor.matmul(Tensor(shape: [n, n], scalars: fused), result)
+            result = Tensor.matmul(Tensor(shape: [n, n], scalars: a), result)
         }
         return result
     }
 
-    /// The class token's row of each sample's rollout, [N, T]: `layers` per layer [N, heads, T, T]
-    /// (call order); `tokens[n]` the indices of sample n's real tokens (nil: all), where its row
-    /// has its values — zero elsewhere.
-    public static func classTokenRows(_ layers: [Tensor], tokens: [[Int]]? = nil,
-                                      options: AttentionRolloutOptions = AttentionRolloutOptions()) -> Tensor {
-        precondition(!layers.isEmpty && layers[0].rank == 4, "AttentionRollout: per-layer probabilities [N, heads, T, T] expected")
-        let (batch, length) = (layers[0].shape[0], layers[0].shape[2])
+    /// The class token's row of each sample's rollout, [N, T]: `layers` are the head-fused
+    /// attention per layer (call order), each [N, T, T]; `tokens[n]` the indices of sample n's real
+    /// tokens (nil: all), where its row has its values — zero elsewhere.
+    public static func classTokenRows(fused layers: [Tensor], tokens: [[Int]]? = nil, discardRatio: Double = 0) -> Tensor {
+        precondition(!layers.isEmpty && layers[0].rank == 3, "AttentionRollout: per-layer fused attention [N, T, T] expected")
+        let (batch, length) = (layers[0].shape[0], layers[0].shape[1])
         precondition(tokens.map { $0.count == batch } ?? true, "AttentionRollout: \(tokens?.count ?? 0) token lists for a batch of \(batch)")
         var rows = [Float](repeating: 0, count: batch * length)
         for sample in 0..<batch {
             let kept = tokens?[sample] ?? Array(0..<length)
             guard !kept.isEmpty else { continue }
-            let rollout = rollout(layers.map { $0.selecting(axis: 0, index: sample) }, tokens: kept, options: options)
+            let rollout = rollout(fused: layers.map { $0.selecting(axis: 0, index: sample) }, tokens: kept, discardRatio: discardRatio)
             for (column, value) in rollout.selecting(axis: 0, index: 0).toArray().enumerated() {
                 rows[sample * length + kept[column]] = value
             }
@@ -110,27 +133,6 @@ public enum AttentionRollout {
     }
 
     // MARK: - Steps
-
-    /// Heads [heads, T, T] (row-major floats) fused into [n, n] over the kept tokens.
-    static func fuse(_ values: [Float], heads: Int, length: Int, kept: [Int], fusion: AttentionRolloutOptions.HeadFusion) -> [Float] {
-        let n = kept.count
-        var fused = [Float](repeating: 0, count: n * n)
-        for (i, row) in kept.enumerated() {
-            for (j, column) in kept.enumerated() {
-                var value = values[row * length + column]
-                for head in 1..<max(heads, 1) {
-                    let other = values[(head * length + row) * length + column]
-                    switch fusion {
-                    case .mean: value += other
-                    case .max: value = Swift.max(value, other)
-                    case .min: value = Swift.min(value, other)
-                    }
-                }
-                fused[i * n + j] = fusion == .mean ? value / Float(heads) : value
-            }
-        }
-        return fused
-    }
 
     /// Sets the ⌊ratio·count⌋ lowest weights to zero, except entry 0 (the class token's to itself).
     static func discard(_ fused: inout [Float], ratio: Double) {

@@ -19,20 +19,26 @@ extension Module {
     public final func attentionRollout(_ request: AttributionRequest, tokens: [[Int]]? = nil, imageSize: (Int, Int)? = nil,
                                        forward: () throws -> Void) throws -> CapturedFeatures {
         precondition(request.method == .attentionRollout, "attentionRollout: the request's method is \(request.method)")
-        let captured = try captureAttention(during: forward)
-        guard let first = captured.first else {
+        // Heads fused as each layer reports: one [N, T, T] matrix per layer is kept, not [N, heads, T, T].
+        var shapes: [(name: String, shape: [Int])] = []
+        let captured = try captureAttention(transform: { probabilities in
+            shapes.append(("", probabilities.shape))
+            return AttentionRollout.fuseHeads(probabilities, request.rollout.headFusion)
+        }, during: forward)
+        for index in shapes.indices { shapes[index].name = captured[index].name }
+        guard let first = shapes.first else {
             throw AttributionError.unsupportedModel(.attentionRollout, reason: "needs a transformer: no self-attention layer of this model ran")
         }
-        let shape = first.probabilities.shape
-        guard shape.count == 4, shape[2] == shape[3], captured.allSatisfy({ $0.probabilities.shape == shape }) else {
-            let shapes = captured.map { "\($0.name) \($0.probabilities.shape)" }.joined(separator: ", ")
-            throw AttributionError.unsupportedModel(.attentionRollout, reason: "needs self-attention over one sequence in every layer, got \(shapes)")
+        let shape = first.shape
+        guard shape.count == 4, shape[2] == shape[3], shapes.allSatisfy({ $0.shape == shape }) else {
+            let listed = shapes.map { "\($0.name) \($0.shape)" }.joined(separator: ", ")
+            throw AttributionError.unsupportedModel(.attentionRollout, reason: "needs self-attention over one sequence in every layer, got \(listed)")
         }
         if let grid = request.gradCAM.tokenGrid, !GradCAM.isSpatial([shape[0], shape[2], 1], grid: grid) {
             throw AttributionError.unsupportedModel(.attentionRollout, reason: "found \(shape[2]) tokens in '\(first.name)', the \(grid.height) × \(grid.width) "
                                                     + "patch grid after \(grid.prefixTokens) class/register tokens needs \(grid.prefixTokens + grid.height * grid.width)")
         }
-        let rows = AttentionRollout.classTokenRows(captured.map(\.probabilities), tokens: tokens, options: request.rollout)
+        let rows = AttentionRollout.classTokenRows(fused: captured.map(\.probabilities), tokens: tokens, discardRatio: request.rollout.discardRatio)
         var result = CapturedFeatures()
         result.record(AttributionRequest.attentionRolloutKey,
                       AttentionRollout.map(classTokenRows: rows, tokens: tokens, options: request.gradCAM, inputSize: imageSize))
