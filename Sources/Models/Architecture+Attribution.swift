@@ -39,6 +39,26 @@ extension Architecture {
         }
     }
 
+    /// Why attention rollout does not apply to this model for the inputs `catalog` was traced on
+    /// (or the `inputs` of a call), nil when it does: it needs a transformer whose class token
+    /// gathers the sequence — ViT, DINOv2, BERT, and CLIP's image tower. CLIP's text tower is
+    /// refused (its attention is causal and it pools at the end-of-text token, not a class token).
+    public func attentionRolloutRefusal(catalog: LayerCatalog? = nil, inputs: [String]? = nil) -> String? {
+        switch self {
+        case .visionTransformer, .dinov2, .bert:
+            return nil
+        case .clip:
+            let text = inputs.map { !$0.contains("pixel_values") }
+                ?? catalog.map { $0.isTraced && $0.layers.contains { $0.modulePath.hasPrefix("text_model.") } } ?? false
+            return text ? "on CLIP needs an image (pixel_values): the text tower's attention is causal and it pools at the end-of-text "
+                + "token, not a class token" : nil
+        case .onnx:
+            return "is not supported for imported ONNX models (their attention is graph operators that report no probabilities)"
+        case .resnet, .mlp, .convNeXt:
+            return "needs a transformer with self-attention (ViT, DINOv2, BERT, CLIP's image tower); a \(family) model has none"
+        }
+    }
+
     /// The output axes whose size depends on the input (the batch; BERT's sequence), where an
     /// `output_index` target can only be checked once the model has run.
     var inputDependentOutputAxes: Set<Int> {

@@ -320,7 +320,9 @@ private final class BertAttention: Module {
 }
 
 /// `BertSelfAttention`: query/key/value projections and scaled dot-product attention over heads.
-private final class BertSelfAttention: Module {
+/// Reports its attention probabilities to attention hooks (`AttentionReporting`; the packed
+/// projection and fused kernel are then left for the unfused form).
+private final class BertSelfAttention: Module, AttentionReporting {
     let query: Linear
     let key: Linear
     let value: Linear
@@ -349,22 +351,24 @@ private final class BertSelfAttention: Module {
     private func forward(_ hidden: Tensor, keyBias: Tensor?) throws -> Tensor {
         let projections = [query, key, value]
         let training = isTraining && dropout.probability > 0
-        if !training, projections.allSatisfy(\.canSkipHooks), hidden.dtype == .float32,
+        if !training, !hasAttentionHooks, projections.allSatisfy(\.canSkipHooks), hidden.dtype == .float32,
            !Tensor.shouldRecord([hidden] + projections.flatMap { [$0.weight.value] + ($0.bias.map { [$0.value] } ?? []) }) {
             let packed = packedProjectionWeights()
             let qkv = packed.linear(hidden, bias: packed.bias)
             return Tensor.multiHeadAttention(packedProjections: qkv, headCount: headCount, keyBias: keyBias)
         }
         let q = try query(hidden), k = try key(hidden), v = try value(hidden)
-        guard training else { return Tensor.multiHeadAttention(query: q, key: k, value: v, headCount: headCount, keyBias: keyBias) }
+        guard training else { return try multiHeadAttention(query: q, key: k, value: v, headCount: headCount, keyBias: keyBias) }
         // Training: eager attention with dropout on the probabilities.
         let (batch, length, width) = (q.shape[0], q.shape[1], q.shape[2])
         let headSize = width / headCount
         func heads(_ x: Tensor) -> Tensor { x.reshaped([batch, length, headCount, headSize]).permuted([0, 2, 1, 3]) }
         var scores = Tensor.matmul(heads(q), heads(k), transposeB: true) * (1 / Float(headSize).squareRoot())
         if let keyBias { scores = scores + keyBias.reshaped([batch, 1, 1, length]) }
-        let probabilities = try dropout.forward(scores.softmax(axis: -1))
-        return Tensor.matmul(probabilities, heads(v)).permuted([0, 2, 1, 3]).reshaped([batch, length, width])
+        let probabilities = scores.softmax(axis: -1)
+        if hasAttentionHooks { try reportAttention(probabilities) }
+        let dropped = try dropout.forward(probabilities)
+        return Tensor.matmul(dropped, heads(v)).permuted([0, 2, 1, 3]).reshaped([batch, length, width])
     }
 
     /// [Wq; Wk; Wv] [3H, H] packed, biases [3H]: built once per weight set, shared by replicas.

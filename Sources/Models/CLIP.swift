@@ -483,7 +483,8 @@ final class CLIPEncoderLayer: Module {
 
 /// Query, key and value projections, scaled dot-product attention over heads (with the text
 /// tower's causal mask), output projection. Declared in transformers' order (k, v, q, out).
-final class CLIPAttention: Module {
+/// Reports its attention probabilities to attention hooks (`AttentionReporting`).
+final class CLIPAttention: Module, AttentionReporting {
     let kProj: Linear
     let vProj: Linear
     let qProj: Linear
@@ -507,11 +508,11 @@ final class CLIPAttention: Module {
 
     private func forward(_ hidden: Tensor, mask: Tensor?) throws -> Tensor {
         let q = try qProj(hidden), k = try kProj(hidden), v = try vProj(hidden)
-        guard let mask else { return try outProj(Tensor.multiHeadAttention(query: q, key: k, value: v, headCount: headCount)) }
-        let (batch, length, width) = (q.shape[0], q.shape[1], q.shape[2])
-        func heads(_ x: Tensor) -> Tensor { x.reshaped([batch, length, headCount, width / headCount]).permuted([0, 2, 1, 3]) }
-        let context = Tensor.scaledDotProductAttention(query: heads(q), key: heads(k), value: heads(v), additiveMask: mask)
-        return try outProj(context.permuted([0, 2, 1, 3]).reshaped([batch, length, width]))
+        guard let mask else { return try outProj(multiHeadAttention(query: q, key: k, value: v, headCount: headCount)) }
+        let (context, probabilities) = Tensor.multiHeadAttentionWithProbabilities(query: q, key: k, value: v, headCount: headCount,
+                                                                                  additiveMask: mask)
+        if hasAttentionHooks { try reportAttention(probabilities) }
+        return try outProj(context)
     }
 }
 

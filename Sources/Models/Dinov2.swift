@@ -314,7 +314,8 @@ final class Dinov2Layer: UnaryModule {
 }
 
 /// Query, key and value projections, scaled dot-product attention over heads, output projection.
-final class Dinov2Attention: UnaryModule {
+/// Reports its attention probabilities to attention hooks (`AttentionReporting`).
+final class Dinov2Attention: UnaryModule, AttentionReporting {
     let qProj: Linear
     let kProj: Linear
     let vProj: Linear
@@ -336,7 +337,7 @@ final class Dinov2Attention: UnaryModule {
     override var typeName: String { typePrefix + "Attention" }
 
     override func forward(_ input: Tensor) throws -> Tensor {
-        let context = Tensor.multiHeadAttention(query: try qProj(input), key: try kProj(input), value: try vProj(input), headCount: headCount)
+        let context = try multiHeadAttention(query: qProj(input), key: kProj(input), value: vProj(input), headCount: headCount)
         return try oProj(context)
     }
 }

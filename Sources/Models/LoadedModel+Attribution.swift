@@ -12,16 +12,26 @@ extension LoadedModel {
     /// model's [N, classes] output; an output index needs one entry per output axis, within the
     /// output's size on the axes that do not depend on the input (checked when the model runs
     /// for the batch and BERT's sequence axis); Grad-CAM needs layers whose traced output is
-    /// [N, C, H, W].
+    /// [N, C, H, W]. Attention rollout takes no target and no layers (they are left as they are)
+    /// and needs a transformer (`Architecture.attentionRolloutRefusal`).
     ///
     /// - Throws: `CaptureError` for unknown layers (with the closest valid names, aliases
-    ///   included), `AttributionError` for a target that does not fit, Grad-CAM without layers or
-    ///   on a layer that is not spatial; `ModelError` for an imported ONNX model (no gradients).
+    ///   included), `AttributionError` for a missing target or one that does not fit, Grad-CAM
+    ///   without layers or on a layer that is not spatial, attention rollout on a model without
+    ///   self-attention; `ModelError` for an imported ONNX model (no gradients).
     public func resolveAttribution(_ request: AttributionRequest, in catalog: LayerCatalog) throws -> ResolvedAttribution {
         if case .onnx = architecture {
             // Many imported operators record no gradients: a map would be silently incomplete.
             throw ModelError.invalidInput(name: "method", reason: "attributions are not supported for imported ONNX models")
         }
+        if request.method == .attentionRollout {
+            // No target and no layers: the attention of every layer, read in one forward pass.
+            if let reason = architecture.attentionRolloutRefusal(catalog: catalog) {
+                throw AttributionError.unsupportedModel(.attentionRollout, reason: reason)
+            }
+            return ResolvedAttribution(request: request, catalog: catalog)
+        }
+        guard let target = request.target else { throw AttributionError.noTarget(request.method) }
         if request.method.isClassActivationMap && request.layers.isEmpty { throw AttributionError.noLayers }
         let aliases = layerAliases
         var resolved = request
@@ -42,15 +52,15 @@ extension LoadedModel {
             }
             if request.method.isClassActivationMap { try checkSpatial(features.selection, in: catalog) }
         }
-        switch request.target {
+        switch target {
         case .classIndex(let k):
-            try checkClass(k, target: request.target, outputShape: catalog.outputShape)
+            try checkClass(k, target: target, outputShape: catalog.outputShape)
         case .outputIndex(let index):
-            try checkOutputIndex(index, target: request.target, outputShape: catalog.outputShape)
+            try checkOutputIndex(index, target: target, outputShape: catalog.outputShape)
         case .layerNorm(let layer):
             let name = aliases[layer] ?? layer
             guard try LayerSelection.singleLayerName(name, in: catalog) != nil else {
-                throw AttributionError.invalidTarget(request.target, reason: "the target layer must name one layer call, not a pattern")
+                throw AttributionError.invalidTarget(target, reason: "the target layer must name one layer call, not a pattern")
             }
             resolved.target = .layerNorm(layer: name)
         }

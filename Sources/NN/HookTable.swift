@@ -38,14 +38,22 @@ final class HookTable {
         let body: FullBackwardPreHook
     }
 
+    struct AttentionHookEntry {
+        let id: Int
+        let body: AttentionHook
+    }
+
     var preHooks: [PreHookEntry] = []
     var forwardHooks: [ForwardHookEntry] = []
     /// Backward hooks (see Module+BackwardHooks.swift): a call attaches them to the autograd
     /// graph it records; they run during a later backward pass if still registered then.
     var backwardHooks: [BackwardHookEntry] = []
     var backwardPreHooks: [BackwardPreHookEntry] = []
+    /// Attention hooks (see AttentionReporting.swift): an `AttentionReporting` module with one
+    /// computes and reports its attention probabilities.
+    var attentionHooks: [AttentionHookEntry] = []
 
-    var count: Int { preHooks.count + forwardHooks.count + backwardHooks.count + backwardPreHooks.count }
+    var count: Int { preHooks.count + forwardHooks.count + backwardHooks.count + backwardPreHooks.count + attentionHooks.count }
 
     /// Whether a call must attach backward hooks to the graph.
     var hasBackwardHooks: Bool { !backwardHooks.isEmpty || !backwardPreHooks.isEmpty }
@@ -54,6 +62,7 @@ final class HookTable {
     func contains(id: Int) -> Bool {
         preHooks.contains { $0.id == id } || forwardHooks.contains { $0.id == id }
             || backwardHooks.contains { $0.id == id } || backwardPreHooks.contains { $0.id == id }
+            || attentionHooks.contains { $0.id == id }
     }
 
     /// Removes the hook with `id`; true if it was here.
@@ -72,6 +81,10 @@ final class HookTable {
         }
         if let index = forwardHooks.firstIndex(where: { $0.id == id }) {
             forwardHooks.remove(at: index)
+            return true
+        }
+        if let index = attentionHooks.firstIndex(where: { $0.id == id }) {
+            attentionHooks.remove(at: index)
             return true
         }
         return false

@@ -12,6 +12,14 @@ extension Tensor {
     /// scaled, masked and normalized in place in one pass; with it, the composed ops record.
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
                                                  additiveMask: Tensor? = nil, scale: Float? = nil) -> Tensor {
+        scaledDotProductAttentionWithProbabilities(query: query, key: key, value: value, additiveMask: additiveMask, scale: scale).output
+    }
+
+    /// `scaledDotProductAttention`, also returning the attention probabilities
+    /// softmax(q·kᵀ·scale + mask) [batch…, S, T] it multiplies the values with (what attention
+    /// rollout reads). The same computation: the probabilities are the normalized scores buffer.
+    public static func scaledDotProductAttentionWithProbabilities(query: Tensor, key: Tensor, value: Tensor, additiveMask: Tensor? = nil,
+                                                                  scale: Float? = nil) -> (output: Tensor, probabilities: Tensor) {
         precondition(query.rank >= 2 && key.rank == query.rank && value.rank == query.rank,
                      "scaledDotProductAttention: query \(query.shape), key \(key.shape) and value \(value.shape) need the same rank ≥ 2")
         let r = query.rank
@@ -31,12 +39,12 @@ extension Tensor {
         var tensors = [query, key, value]
         if let additiveMask { tensors.append(additiveMask) }
         if Tensor.shouldRecord(tensors) {
-            let scores = matmul(query, key, transposeB: true) * scale
-            return matmul(scores.softmax(axis: -1, additiveMask: additiveMask), value)
+            let probabilities = (matmul(query, key, transposeB: true) * scale).softmax(axis: -1, additiveMask: additiveMask)
+            return (matmul(probabilities, value), probabilities)
         }
         // The scores tensor is fresh and ours alone: normalize it in place.
         var scores = matmul(query, key, transposeB: true)
         softmaxLastAxis(out: &scores, logits: scores, scale: scale, additiveMask: additiveMask)
-        return matmul(scores, value)
+        return (matmul(scores, value), scores)
     }
 }

@@ -35,17 +35,32 @@ extension Tensor {
                          "multiHeadAttention: key bias \(keyBias.shape) must be float32 [\(B), \(S)]")
         }
         if Tensor.shouldRecord([query, key, value] + (keyBias.map { [$0] } ?? [])) {
-            let (D, Dv) = (E / headCount, Ev / headCount)
-            let q = query.reshaped([B, L, headCount, D]).permuted([0, 2, 1, 3])
-            let k = key.reshaped([B, S, headCount, D]).permuted([0, 2, 1, 3])
-            let v = value.reshaped([B, S, headCount, Dv]).permuted([0, 2, 1, 3])
-            let context = scaledDotProductAttention(query: q, key: k, value: v, additiveMask: keyBias?.reshaped([B, 1, 1, S]), scale: scale)
-            return context.permuted([0, 2, 1, 3]).reshaped([B, L, Ev])
+            return multiHeadAttentionWithProbabilities(query: query, key: key, value: value, headCount: headCount,
+                                                       additiveMask: keyBias?.reshaped([B, 1, 1, S]), scale: scale).context
         }
         precondition(query.dtype == .float32 && key.dtype == .float32 && value.dtype == .float32,
                      "multiHeadAttention: float32 operands expected")
         return attend(query, key, value, rowStrides: (E, E, Ev), offsets: (0, 0, 0), batch: B, queryLength: L, keyLength: S,
                       dimensions: (E, Ev), headCount: headCount, keyBias: keyBias, scale: scale)
+    }
+
+    /// The unfused form of `multiHeadAttention(query:key:value:headCount:keyBias:scale:)`: heads
+    /// permuted to [B, heads, ·, D], `scaledDotProductAttention`, heads put back side by side →
+    /// `context` [B, L, Ev], and the attention `probabilities` [B, heads, L, S] (what attention
+    /// rollout reads). `additiveMask` broadcasts to the scores [B, heads, L, S] (a padding mask
+    /// [B, 1, 1, S], a causal one [1, 1, L, S]). Records when autograd does.
+    public static func multiHeadAttentionWithProbabilities(query: Tensor, key: Tensor, value: Tensor, headCount: Int, additiveMask: Tensor? = nil,
+                                                           scale: Float? = nil) -> (context: Tensor, probabilities: Tensor) {
+        precondition(query.rank == 3 && key.rank == 3 && value.rank == 3 && headCount > 0
+                     && query.shape[2] % headCount == 0 && value.shape[2] % headCount == 0,
+                     "multiHeadAttentionWithProbabilities: 3-D query \(query.shape), key \(key.shape) and value \(value.shape) for \(headCount) heads expected")
+        let (B, L, S) = (query.shape[0], query.shape[1], key.shape[1])
+        let (D, Ev) = (query.shape[2] / headCount, value.shape[2])
+        let q = query.reshaped([B, L, headCount, D]).permuted([0, 2, 1, 3])
+        let k = key.reshaped([B, S, headCount, D]).permuted([0, 2, 1, 3])
+        let v = value.reshaped([B, S, headCount, Ev / headCount]).permuted([0, 2, 1, 3])
+        let (context, probabilities) = scaledDotProductAttentionWithProbabilities(query: q, key: k, value: v, additiveMask: additiveMask, scale: scale)
+        return (context.permuted([0, 2, 1, 3]).reshaped([B, L, Ev]), probabilities)
     }
 
     private static func attend(_ query: Tensor, _ key: Tensor, _ value: Tensor, rowStrides: (Int, Int, Int), offsets: (Int, Int, Int),

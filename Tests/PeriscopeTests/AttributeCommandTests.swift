@@ -92,6 +92,39 @@ import TestSupport
         }
     }
 
+    /// `--method attention_rollout` needs no target: the ViT's map on its patch grid (`--no-upsample`)
+    /// and BERT's per token equal the rollout reference (Tests/Fixtures/gradients/rollout.safetensors).
+    @Test func attentionRolloutOnViTAndBERT() throws {
+        let directory = try PeriscopeProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let references = try SafetensorsFile(contentsOf: Fixtures.url("gradients/rollout.safetensors"))
+        let output = directory.appendingPathComponent("rollout.safetensors")
+        let vit = try PeriscopeProcess.run([
+            "attribute", "--architecture", "vit", "--config", Fixtures.url("vit_tiny/config.json").path,
+            "--weights", Fixtures.url("vit_tiny/model.safetensors").path, "--input", Fixtures.url("vit_tiny/input.safetensors").path,
+            "--method", "attention_rollout", "--head-fusion", "max", "--discard-ratio", "0.9", "--no-upsample", "--output", output.path,
+        ])
+        #expect(vit.status == 0, "\(vit.standardError)")
+        #expect(vit.standardOutput == "wrote 1 maps to \(output.path): attention_rollout [2, 1, 4, 4]\n")
+        let maps = try SafetensorsFile(contentsOf: output)
+        #expect(maps.names == ["attention_rollout"] && maps.metadata["method"] == "attention_rollout" && maps.metadata["target"] == nil)
+        #expect(maps.metadata["head_fusion"] == "max" && maps.metadata["discard_ratio"] == "0.9")
+        expectMatches(try maps.tensor(named: "attention_rollout"), try references.tensor(named: "vit.max.discard0.9"), "vit")
+
+        let json = directory.appendingPathComponent("rollout.json")
+        let texts = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("bert_tiny/inputs.json"))) as! [String: Any]
+        var arguments = ["attribute", "--hf-dir", Fixtures.url("bert_tiny").path, "--method", "attention_rollout", "--output", json.path]
+        for text in texts["texts"] as! [String] { arguments += ["--text", text] }
+        if let maxLength = texts["max_length"] as? Int { arguments += ["--max-length", "\(maxLength)"] }
+        let bert = try PeriscopeProcess.run(arguments)
+        #expect(bert.status == 0, "\(bert.standardError)")
+        let map = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])?["attributions"] as? [String: [String: Any]])
+        let entry = try #require(map["attention_rollout"])
+        let shape = try #require(entry["shape"] as? [Int])
+        let values = try #require(entry["data"] as? [NSNumber]).map(\.floatValue)
+        expectMatches(Tensor(shape: shape, scalars: values), try references.tensor(named: "bert.mean"), "bert")
+    }
+
     @Test(arguments: [
         (["--output", "x.safetensors"],
          "periscope: missing argument: exactly one target: --target-class K, --target-index I,J,… or --target-layer NAME\n"),
@@ -100,7 +133,7 @@ import TestSupport
         (["--target-index", "0,x", "--output", "x.safetensors"],
          "periscope: option --target-index: '0,x' is not comma-separated integers (one per output axis)\n"),
         (["--target-class", "1", "--method", "lime", "--output", "x.safetensors"],
-         "periscope: option --method: 'lime' is not saliency, gradcam, gradcam_plus_plus, layercam, input_x_gradient, integrated_gradients, smoothgrad\n"),
+         "periscope: option --method: 'lime' is not saliency, gradcam, gradcam_plus_plus, layercam, input_x_gradient, integrated_gradients, smoothgrad, attention_rollout\n"),
         (["--target-class", "1", "--output", "x.csv"],
          "periscope: option --output: 'x.csv' is not a .safetensors or .json file name\n"),
         (["--target-class", "1000", "--output", "x.safetensors"],
@@ -109,6 +142,16 @@ import TestSupport
          "periscope: gradcam, gradcam_plus_plus and layercam need at least one layer in \"layers\"\n"),
         (["--target-class", "1", "--method", "gradcam", "--layers", "fc", "--output", "x.safetensors"],
          "periscope: gradcam needs a [N, C, H, W] activation (or a transformer's patch tokens), layer 'fc' has shape [2, 1000]\n"),
+        (["--method", "attention_rollout", "--output", "x.safetensors"],
+         "periscope: attention_rollout needs a transformer with self-attention (ViT, DINOv2, BERT, CLIP's image tower); a resnet model has none\n"),
+        (["--method", "attention_rollout", "--target-class", "1", "--output", "x.safetensors"],
+         "periscope: option --target-class: '1' is not taken by attention_rollout, which reads the attention of one forward pass, whatever the class\n"),
+        (["--method", "attention_rollout", "--layers", "layer4", "--output", "x.safetensors"],
+         "periscope: option --layers: 'layer4' is not taken by attention_rollout, which reads the attention of every layer\n"),
+        (["--method", "attention_rollout", "--head-fusion", "median", "--output", "x.safetensors"],
+         "periscope: option --head-fusion: 'median' is not mean, max or min\n"),
+        (["--method", "attention_rollout", "--discard-ratio", "1", "--output", "x.safetensors"],
+         "periscope: option --discard-ratio: '1' is not a number from 0 up to (not including) 1\n"),
     ])
     func badArgumentsFailWithOneLine(_ extra: [String], _ message: String) throws {
         let directory = try PeriscopeProcess.temporaryDirectory()

@@ -126,6 +126,70 @@ import TestSupport
         await service.stop()
     }
 
+    /// Attention rollout over HTTP equals the library's map: ViT and CLIP images on the patch grid
+    /// upsampled to the image (with head fusion and discarding), BERT texts per token with padding
+    /// zero, in JSON and safetensors. Models without self-attention, CLIP text, a target or layers
+    /// are 400s naming the field (the first ones before queueing); no hooks are left.
+    @Test func attentionRolloutMatchesTheLibrary() async throws {
+        let service = try await LiveService.start([.vit("vit"), .clip("clip"), .bert("bert"), .resnet("resnet")])
+        do {
+            let pool = service.application.pool
+            let image = randomTensor([2, 3, 32, 32], seed: 31)
+            let vit = try TestModels.vit.get()
+            let vitBody = "{" + FeatureRequests.inputsMember(image) + #","method":"attention_rollout"}"#
+            let vitExpected = try Self.direct(vit, .attentionRollout(), inputs: ["input": image])
+            #expect(vitExpected[AttributionRequest.attentionRolloutKey]?.shape == [2, 1, 32, 32])
+            try Self.expectEqual(try await service.post("/v1/models/vit/attributions", json: vitBody), vitExpected, "vit")
+
+            let tuned = AttentionRolloutOptions(headFusion: .max, discardRatio: 0.5)
+            let clipBody = "{" + FeatureRequests.inputsMember(image, name: "pixel_values")
+                + #","method":"attention_rollout","head_fusion":"max","discard_ratio":0.5}"#
+            let clipExpected = try Self.direct(try TestModels.clip.get(), .attentionRollout(tuned), inputs: ["pixel_values": image])
+            try Self.expectEqual(try await service.post("/v1/models/clip/attributions", json: clipBody), clipExpected, "clip max 0.5")
+            let binary = try await service.post("/v1/models/clip/attributions", json: clipBody, headers: ["Accept": "application/octet-stream"])
+            let parsed = try SafetensorsBytes.parse(binary.body)
+            #expect(parsed.tensors.keys.sorted() == ["attention_rollout"])
+            #expect(parsed.tensors["attention_rollout"]?.values == (try FeatureRequests.features(
+                try await service.post("/v1/models/clip/attributions", json: clipBody), key: "attributions"))["attention_rollout"]?.values)
+
+            let bert = try TestModels.bert.get()
+            let texts = ["Periscope looks inside networks.", "a b"]
+            let textReply = try await service.post("/v1/models/bert/attributions", json: #"{"text": ["Periscope looks inside networks.", "a b"], "method": "attention_rollout"}"#)
+            let textExpected = try Self.direct(bert, .attentionRollout(), inputs: try bert.tokenize(texts))
+            try Self.expectEqual(textReply, textExpected, "bert")
+            // One value per token, aligned with text_inputs' counts: the shorter text's padding is zero.
+            let counts = try #require(textReply.json().objectValue?["text_inputs"]?.arrayElements).compactMap { $0.objectValue?["tokens"]?.numberValue?.intValue }
+            let map = try #require(try FeatureRequests.features(textReply, key: "attributions")["attention_rollout"])
+            let length = map.shape[1]
+            #expect(counts.count == 2 && counts[0] == length && counts[1] < length && map.shape == [2, length])
+            let second = map.values[length...]
+            #expect(second.prefix(counts[1]).allSatisfy { $0 > 0 } && second.dropFirst(counts[1]).allSatisfy { $0 == 0 }, "\(map.values)")
+
+            _ = try await pool.hookCounts()
+            let executed = pool.executedJobCount
+            let refusals: [(model: String, body: String, mentions: [String])] = [
+                ("resnet", "{" + FeatureRequests.inputsMember(randomTensor([1, 3, 16, 16], seed: 2)) + #","method":"attention_rollout"}"#,
+                 ["method: attention_rollout needs a transformer", "resnet"]),
+                ("vit", "{" + FeatureRequests.inputsMember(image) + #","method":"attention_rollout","target":{"class":1}}"#, ["target", "takes no target"]),
+                ("vit", "{" + FeatureRequests.inputsMember(image) + #","method":"attention_rollout","layers":["encoder"]}"#, ["layers", "takes no layers"]),
+                ("vit", "{" + FeatureRequests.inputsMember(image) + #","method":"attention_rollout","discard_ratio":1.5}"#, ["discard_ratio"]),
+            ]
+            for (model, body, mentions) in refusals {
+                let reply = try await service.post("/v1/models/\(model)/attributions", json: body)
+                #expect(reply.status == 400 && reply.errorType == "bad_request", "\(model): \(reply.status) \(reply.text)")
+                for text in mentions { #expect(reply.text.contains(text), "\(model): \(reply.text) lacks \(text)") }
+            }
+            #expect(pool.executedJobCount == executed, "a refused rollout reached a worker")
+            let clipText = try await service.post("/v1/models/clip/attributions", json: #"{"text": ["a photo"], "method": "attention_rollout"}"#)
+            #expect(clipText.status == 400 && clipText.text.contains("needs an image"), "\(clipText.text)")
+            #expect(try await pool.hookCounts() == [0, 0])
+        } catch {
+            await service.stop()
+            throw error
+        }
+        await service.stop()
+    }
+
     /// Every bad request is a 4xx naming the field; those the catalog can judge are refused
     /// before any job is queued; one only a forward pass can judge (BERT's sequence axis) fails on
     /// the worker and leaves no hooks.

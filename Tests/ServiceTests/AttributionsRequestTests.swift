@@ -42,10 +42,28 @@ import NN
         #expect(plain.attribution.method == .inputXGradient && plain.attribution.inputAttribution == InputAttributionOptions())
     }
 
+    /// attention_rollout: no target, no layers; head fusion and discard ratio.
+    @Test func attentionRolloutOptions() throws {
+        let plain = try parse(#"{"text": "hello", "method": "attention_rollout"}"#)
+        #expect(plain.attribution == .attentionRollout())
+        #expect(plain.attribution.target == nil && plain.attribution.rollout == AttentionRolloutOptions(headFusion: .mean, discardRatio: 0))
+        let tuned = try parse(#"{"image": "aGk=", "method": "attention_rollout", "head_fusion": "max", "discard_ratio": 0.9, "layers": []}"#)
+        #expect(tuned.attribution == .attentionRollout(AttentionRolloutOptions(headFusion: .max, discardRatio: 0.9)))
+    }
+
     @Test(arguments: [
+        (#"{"text": "hello", "method": "attention_rollout", "target": {"class": 1}}"#, "target", "attention_rollout takes no target"),
+        (#"{"text": "hello", "method": "attention_rollout", "layers": ["encoder.layer.0"]}"#, "layers", "takes no layers"),
+        (#"{"text": "hello", "method": "attention_rollout", "head_fusion": "median"}"#, "head_fusion", "'median' is not one of: mean, max, min"),
+        (#"{"text": "hello", "method": "attention_rollout", "discard_ratio": 1}"#, "discard_ratio", "up to (not including) 1, found 1"),
+        (#"{"text": "hello", "method": "attention_rollout", "discard_ratio": -0.1}"#, "discard_ratio", "found -0.1"),
+        (#"{"text": "hello", "method": "attention_rollout", "discard_ratio": "half"}"#, "discard_ratio", "found a string"),
+        (#"{"text": "hello", "method": "attention_rollout", "steps": 4}"#, "steps", "only used by method integrated_gradients"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "gradcam", "layers": ["x"], "head_fusion": "max"}"#, "head_fusion",
+         "only used by method attention_rollout, not gradcam"),
         (#"{"text": "hello", "method": "saliency"}"#, "target", "is required"),
         (#"{"text": "hello", "target": {"class": 1}}"#, "method", "is required"),
-        (#"{"text": "hello", "target": {"class": 1}, "method": "occlusion"}"#, "method", "saliency, gradcam, gradcam_plus_plus, layercam, input_x_gradient, integrated_gradients, smoothgrad"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "occlusion"}"#, "method", "saliency, gradcam, gradcam_plus_plus, layercam, input_x_gradient, integrated_gradients, smoothgrad, attention_rollout"),
         (#"{"target": {"class": 1}, "method": "saliency"}"#, "$", "\"inputs\""),
         (#"{"text": "hello", "image": "aGk=", "target": {"class": 1}, "method": "saliency"}"#, "$", "only one"),
         (#"{"text": "hello", "target": {"class": 1}, "method": "saliency", "pool": "mean"}"#, "pool", "unknown field"),

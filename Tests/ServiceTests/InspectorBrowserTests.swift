@@ -208,6 +208,16 @@ import TestSupport
             try await waitUntilIdle(browser, "document.querySelectorAll('.token-text span').length > 0")
             #expect(try await browser.evaluate("return Array.from(document.querySelectorAll('.token-text span')).map((s) => s.textContent);", as: [String].self) == tokens)
             try await screenshots.take("gradients-text", browser)
+
+            // Attention rollout colours the same tokens with the API's [CLS] row.
+            try await browser.run("document.querySelector('#gradients-text-method').value = 'attention_rollout';")
+            try await browser.click("#gradients-run")
+            try await waitUntilIdle(browser, "document.querySelector('#gradients-results h3')?.textContent.startsWith('Attention rollout')")
+            #expect(try await browser.evaluate("return Array.from(document.querySelectorAll('.token-text span')).map((s) => s.textContent);", as: [String].self) == tokens)
+            let scores = try await browser.evaluate("return Array.from(document.querySelectorAll('.token-text span')).map((s) => Number(s.dataset.score));", as: [Double].self)
+            let rollout = try await service.post("/v1/models/bert/attributions", json: #"{"text": ["\#(text)"], "method": "attention_rollout"}"#)
+            let row = try #require(try FeatureRequests.features(rollout, key: "attributions")["attention_rollout"]).values
+            #expect(scores.count == row.count && zip(scores, row).allSatisfy { abs($0 - Double($1)) <= 1e-6 }, "\(scores) vs \(row)")
         }
     }
 

@@ -8,6 +8,10 @@ public enum AttributionError: Error, Equatable, CustomStringConvertible {
     case notSpatial(layer: String, shape: [Int])
     /// Saliency without layers needs a floating-point input to differentiate.
     case noDifferentiableInput(inputs: [String])
+    /// A gradient method without a target.
+    case noTarget(AttributionMethod)
+    /// The method does not apply to this model (attention rollout on a model without self-attention).
+    case unsupportedModel(AttributionMethod, reason: String)
 
     public var description: String {
         switch self {
@@ -17,6 +21,8 @@ public enum AttributionError: Error, Equatable, CustomStringConvertible {
             "gradcam needs a [N, C, H, W] activation (or a transformer's patch tokens), layer '\(layer)' has shape \(shape)"
         case let .noDifferentiableInput(inputs):
             "saliency needs a floating-point input or layers; inputs " + inputs.joined(separator: ", ") + " are all integer"
+        case let .noTarget(method): "\(method.rawValue) needs a target"
+        case let .unsupportedModel(method, reason): "\(method.rawValue) \(reason)"
         }
     }
 }

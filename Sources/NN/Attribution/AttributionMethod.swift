@@ -20,12 +20,16 @@ public enum AttributionMethod: String, Sendable, Equatable, Codable, CaseIterabl
     /// SmoothGrad (Smilkov et al. 2017; Captum's `NoiseTunnel(Saliency)` with `smoothgrad`): the mean
     /// gradient over `samples` copies of the input with Gaussian noise added.
     case smoothGrad = "smoothgrad"
+    /// Attention rollout (Abnar & Zuidema 2020) of a transformer (`AttentionRollout`): how much each
+    /// token flows into the class token through every layer's attention. Needs no gradient and no
+    /// target; one map (`attention_rollout`), on the patch grid for vision transformers.
+    case attentionRollout = "attention_rollout"
 
     /// True for the methods that differentiate the inputs several times (or scale them) and return
     /// one map per floating-point input, keyed by the method's name.
     public var isInputAttribution: Bool {
         switch self {
-        case .saliency, .gradcam, .gradCAMPlusPlus, .layerCAM: false
+        case .saliency, .gradcam, .gradCAMPlusPlus, .layerCAM, .attentionRollout: false
         case .inputXGradient, .integratedGradients, .smoothGrad: true
         }
     }
@@ -35,7 +39,11 @@ public enum AttributionMethod: String, Sendable, Equatable, Codable, CaseIterabl
     public var isClassActivationMap: Bool {
         switch self {
         case .gradcam, .gradCAMPlusPlus, .layerCAM: true
-        case .saliency, .inputXGradient, .integratedGradients, .smoothGrad: false
+        case .saliency, .inputXGradient, .integratedGradients, .smoothGrad, .attentionRollout: false
         }
     }
+
+    /// True for the methods that differentiate a target (all but attention rollout, which reads the
+    /// attention probabilities of one forward pass and has no target).
+    public var usesGradients: Bool { self != .attentionRollout }
 }

@@ -18,7 +18,7 @@ public enum GradCAM {
         precondition(gradient.shape == activation.shape, "GradCAM: activation \(activation.shape) and gradient \(gradient.shape) differ")
         return GradMode.withDisabled {
             let a = spatial(activation.detached(), options.tokenGrid), g = spatial(gradient, options.tokenGrid)
-            var map: Tensor
+            let map: Tensor
             switch method {
             case .gradCAMPlusPlus:
                 let squared = g * g, cubed = squared * g
@@ -33,16 +33,22 @@ public enum GradCAM {
                 let weights = g.mean(axes: [2, 3], keepingDimensions: true)
                 map = (weights * a).sum(axes: [1], keepingDimensions: true).relu()
             }
-            if options.normalization == .minMax {
-                let minimum = -((-map).max(axes: [1, 2, 3], keepingDimensions: true))
-                let maximum = map.max(axes: [1, 2, 3], keepingDimensions: true)
-                map = (map - minimum) / ((maximum - minimum) + 1e-7)
-            }
-            if options.upsampleToInput, let inputSize, (inputSize.0, inputSize.1) != (map.shape[2], map.shape[3]) {
-                map = map.interpolateBilinear(size: inputSize, alignCorners: options.alignCorners)
-            }
-            return map
+            return finish(map, options: options, inputSize: inputSize)
         }
+    }
+
+    /// A [N, 1, H, W] map as `options` ask: min-max normalized per sample, then upsampled to `inputSize`.
+    static func finish(_ map: Tensor, options: GradCAMOptions, inputSize: (Int, Int)?) -> Tensor {
+        var map = map
+        if options.normalization == .minMax {
+            let minimum = -((-map).max(axes: [1, 2, 3], keepingDimensions: true))
+            let maximum = map.max(axes: [1, 2, 3], keepingDimensions: true)
+            map = (map - minimum) / ((maximum - minimum) + 1e-7)
+        }
+        if options.upsampleToInput, let inputSize, (inputSize.0, inputSize.1) != (map.shape[2], map.shape[3]) {
+            map = map.interpolateBilinear(size: inputSize, alignCorners: options.alignCorners)
+        }
+        return map
     }
 
     /// True when `shape` is a layer a map can be drawn for: [N, C, H, W], or tokens [N, prefix + H·W, C]
@@ -54,7 +60,7 @@ public enum GradCAM {
     }
 
     /// [N, C, H, W] as it is; tokens [N, prefix + H·W, C] → [N, C, H, W] without the prefix tokens.
-    private static func spatial(_ tensor: Tensor, _ grid: GradCAMOptions.TokenGrid?) -> Tensor {
+    static func spatial(_ tensor: Tensor, _ grid: GradCAMOptions.TokenGrid?) -> Tensor {
         guard tensor.rank == 3, let grid else { return tensor }
         let (batch, channels) = (tensor.shape[0], tensor.shape[2])
         return tensor.sliced(axis: 1, grid.prefixTokens..<tensor.shape[1])

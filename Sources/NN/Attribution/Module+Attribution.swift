@@ -10,7 +10,8 @@ extension Module {
     /// Returns named tensors (detached, in this order): `input_grad` (or `input_grad:<name>` when
     /// several inputs are differentiated) and `grad:<layer>` per selected layer call for
     /// `.saliency`; `<method>:<layer>` for the class-activation maps (`gradcam:<layer>`, …); the input attribution for the methods that
-    /// compute one (`attributeInputs`). Gradients are float32 and shaped like what
+    /// compute one (`attributeInputs`); `attention_rollout` for attention rollout (`attentionRollout`,
+    /// every token kept: a caller with a padding mask calls `attentionRollout` itself). Gradients are float32 and shaped like what
     /// they differentiate. Floating-point inputs are differentiated directly; an integer input
     /// (token ids) only through the layer `inputLayers` names for it, otherwise it has no
     /// `input_grad`.
@@ -33,6 +34,12 @@ extension Module {
     public final func attribute(_ request: AttributionRequest, inputs: [String: Tensor], catalog: LayerCatalog? = nil,
                                 inputLayers: [String: String] = [:],
                                 forward: ([String: Tensor]) throws -> Tensor) throws -> CapturedFeatures {
+        if request.method == .attentionRollout {
+            // No gradients: one forward pass (every token kept; `attentionRollout` takes a padding mask).
+            let imageSize = inputs.values.first { $0.rank == 4 && $0.dtype.isFloatingPoint }.map { ($0.shape[2], $0.shape[3]) }
+            return try attentionRollout(request, imageSize: imageSize) { _ = try forward(inputs) }
+        }
+        guard let target = request.target else { throw AttributionError.noTarget(request.method) }
         if request.method.isInputAttribution {
             return try attributeInputs(request, inputs: inputs, catalog: catalog, forward: forward)
         }
@@ -57,9 +64,9 @@ extension Module {
 
         var selectors = request.layers + standIns.map { .name($0.layer) }
         var targetLayer: String?
-        if case .layerNorm(let layer) = request.target {
+        if case .layerNorm(let layer) = target {
             guard let single = try LayerSelection.singleLayerName(layer, in: catalog) else {
-                throw AttributionError.invalidTarget(request.target, reason: "the target layer must name one layer call, not a pattern")
+                throw AttributionError.invalidTarget(target, reason: "the target layer must name one layer call, not a pattern")
             }
             targetLayer = single
             selectors.append(.name(layer))
@@ -100,7 +107,7 @@ extension Module {
             let output = try forward(arguments)
             try taps?.checkEverythingProduced()
 
-            let scalar = try targetScalar(request.target, output: output,
+            let scalar = try targetScalar(target, output: output,
                                           activations: activations.map { ($0.name, $0.tensor) }, targetLayer: targetLayer)
             // The layers the request names (a target layer only serves the target, unless asked for too).
             let layerEntries = activations.filter(\.requested)
@@ -134,8 +141,8 @@ extension Module {
                                           options: request.gradCAM, inputSize: imageSize)
                     result.record(AttributionRequest.classActivationMapKey(request.method, layer: entry.name), map)
                 }
-            case .inputXGradient, .integratedGradients, .smoothGrad:
-                preconditionFailure("input attributions are computed by attributeInputs")
+            case .inputXGradient, .integratedGradients, .smoothGrad, .attentionRollout:
+                preconditionFailure("input attributions and attention rollout are computed by attributeInputs and attentionRollout")
             }
             return result
         }

@@ -47,7 +47,7 @@ extension Module {
                 }
                 copies.append((1 / Float(options.samples), { name, x in x + drawn[name]! }))
             }
-        case .saliency, .gradcam, .gradCAMPlusPlus, .layerCAM:
+        case .saliency, .gradcam, .gradCAMPlusPlus, .layerCAM, .attentionRollout:
             preconditionFailure("unreachable")
         }
 

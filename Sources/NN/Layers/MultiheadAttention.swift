@@ -16,7 +16,10 @@ import Tensors
 ///
 /// One difference from PyTorch: a query whose keys are all masked gets zero weights (and a zero
 /// attention result) instead of NaN.
-open class MultiheadAttention: Module {
+///
+/// With an attention hook registered (`AttentionReporting`), every call takes the general path and
+/// reports its per-head weights [N, heads, L, S], whatever `needWeights` asks for.
+open class MultiheadAttention: Module, AttentionReporting {
     public let embedDimension: Int
     public let headCount: Int
     public let keyDimension: Int
@@ -143,6 +146,7 @@ open class MultiheadAttention: Module {
 
         // Scores [N, heads, L, S] → weights → output.
         var attention = Tensor.matmul(qh, kh, transposeB: true).softmax(axis: -1, additiveMask: mask)
+        if hasAttentionHooks { try reportAttention(attention) }
         if isTraining && dropoutProbability > 0 {
             attention = attention * dropoutMask(attention.shape)
         }
@@ -163,13 +167,13 @@ open class MultiheadAttention: Module {
 
     // MARK: - Inference fast path
 
-    /// Batch-first self-attention without weights, dropout, autograd or an attention mask (PyTorch's
-    /// own fast path covers the same case): one packed GEMM for q, k and v, attention read straight
-    /// from that [N, L, 3E] buffer (no head permutes), one packed GEMM for `out_proj`. Nil when the
-    /// call is not of that kind.
+    /// Batch-first self-attention without weights, dropout, autograd, an attention mask or an
+    /// attention hook (PyTorch's own fast path covers the same case): one packed GEMM for q, k and
+    /// v, attention read straight from that [N, L, 3E] buffer (no head permutes), one packed GEMM
+    /// for `out_proj`. Nil when the call is not of that kind.
     private func fastSelfAttention(query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: Tensor?, needWeights: Bool,
                                    attentionMask: Tensor?) throws -> Tensor? {
-        guard batchFirst, !needWeights, attentionMask == nil, !(isTraining && dropoutProbability > 0),
+        guard batchFirst, !needWeights, attentionMask == nil, !(isTraining && dropoutProbability > 0), !hasAttentionHooks,
               let inProjWeight, query.rank == 3, query.shape.last == embedDimension, query.dtype.isFloatingPoint,
               key.storage === query.storage, key.byteOffset == query.byteOffset, key.shape == query.shape, key.dtype == query.dtype,
               value.storage === query.storage, value.byteOffset == query.byteOffset, value.shape == query.shape, value.dtype == query.dtype,

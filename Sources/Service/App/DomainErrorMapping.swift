@@ -47,8 +47,9 @@ enum DomainErrorMapping {
     /// and those only a forward pass can make, such as BERT's sequence axis in `output_index`).
     private static func attribution(_ error: AttributionError) -> HTTPError {
         let field = switch error {
-        case .invalidTarget: "target"
+        case .invalidTarget, .noTarget: "target"
         case .noLayers, .notSpatial, .noDifferentiableInput: "layers"
+        case .unsupportedModel: "method"
         }
         return HTTPError(.badRequest, "\(field): \(error.description)")
     }

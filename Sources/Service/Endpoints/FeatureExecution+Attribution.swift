@@ -83,7 +83,8 @@ extension FeatureExecution {
 
     /// The maps' shapes as far as the catalog predicts them (exact shapes are checked after the
     /// job): saliency — each floating-point input (or an integer input's stand-in layer) and each
-    /// layer; Grad-CAM — one channel per layer, at the image input's size.
+    /// layer; Grad-CAM — one channel per layer, at the image input's size; attention rollout — one
+    /// channel at the image's size, or one value per token.
     private static func predictedShapes(_ request: AttributionRequest, model: LoadedModel, inputs: PreparedInputs,
                                         catalog: LayerCatalog) throws -> [(name: String, shape: [Int])] {
         let layers = request.layers.isEmpty
@@ -112,6 +113,13 @@ extension FeatureExecution {
             for (name, shape) in layers {
                 guard let shape, let image, shape.count == 4 || shape.count == 3 else { continue }
                 shapes.append((AttributionRequest.classActivationMapKey(request.method, layer: name), [shape[0], 1, image[2], image[3]]))
+            }
+        case .attentionRollout:
+            // One map: the image's size for vision transformers, one value per token for text.
+            if let image = inputs.tensors.values.first(where: { $0.rank == 4 && $0.dtype.isFloatingPoint })?.shape {
+                shapes.append((AttributionRequest.attentionRolloutKey, [image[0], 1, image[2], image[3]]))
+            } else if let ids = inputs.tensors["input_ids"], ids.rank == 2 {
+                shapes.append((AttributionRequest.attentionRolloutKey, ids.shape))
             }
         }
         return shapes

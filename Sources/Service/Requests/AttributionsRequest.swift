@@ -4,12 +4,15 @@ import NN
 /// `AttributionRequest`).
 ///
 /// Body: the input as in `FeaturesRequest` (exactly one of `inputs`, `text`, `image`), and
-/// - `"target"` (required): `{"class": k}`, `{"output_index": [i, …]}` (one entry per output
-///   axis, the batch row first) or `{"layer": "<name>", "reduce": "l2"}`;
+/// - `"target"` (required, except by attention_rollout, which takes none): `{"class": k}`,
+///   `{"output_index": [i, …]}` (one entry per output axis, the batch row first) or
+///   `{"layer": "<name>", "reduce": "l2"}`;
 /// - `"method"` (required): `"saliency"`, `"gradcam"`, `"gradcam_plus_plus"`, `"layercam"`, `"input_x_gradient"`,
-///   `"integrated_gradients"` or `"smoothgrad"`;
+///   `"integrated_gradients"`, `"smoothgrad"` or `"attention_rollout"`;
 /// - `"layers"`: layer names or globs (strings; gradcam needs at least one; the input attributions
-///   take none);
+///   and attention_rollout take none);
+/// - attention_rollout: `"head_fusion"` (`mean`, `max` or `min`, default mean), `"discard_ratio"`
+///   (0 ≤ r < 1, default 0);
 /// - integrated_gradients: `"steps"` (1–1024, default 50), `"integration"` (Captum's rule names,
 ///   default `gausslegendre`), `"baseline"` (a number, default 0);
 /// - smoothgrad: `"samples"` (1–1024, default 10), `"noise_stddev"` (≥ 0, default 0.15), `"seed"`
@@ -25,11 +28,12 @@ public struct AttributionsRequest: Sendable {
     public var encoding: FeatureEncoding
 
     public static let knownFields = ["inputs", "text", "image", "target", "method", "layers", "dtype", "encoding",
-                                     "steps", "integration", "baseline", "samples", "noise_stddev", "seed"]
+                                     "steps", "integration", "baseline", "samples", "noise_stddev", "seed", "head_fusion", "discard_ratio"]
     /// The method-specific fields and the method each belongs to.
     static let methodFields: [(field: String, method: AttributionMethod)] = [
         ("steps", .integratedGradients), ("integration", .integratedGradients), ("baseline", .integratedGradients),
         ("samples", .smoothGrad), ("noise_stddev", .smoothGrad), ("seed", .smoothGrad),
+        ("head_fusion", .attentionRollout), ("discard_ratio", .attentionRollout),
     ]
 
     public init(input: FeaturesRequest.Input, attribution: AttributionRequest, dtype: OutputDType = .float32,
@@ -56,8 +60,12 @@ public struct AttributionsRequest: Sendable {
         let body = try FieldReader(json, path: "$")
         try body.rejectUnknownKeys(Self.knownFields)
         input = try FeaturesRequest.input(body)
-        guard let target = try body.object("target") else { throw RequestError(field: "target", "is required") }
         guard let method = try body.choice("method", as: AttributionMethod.self) else { throw RequestError(field: "method", "is required") }
+        let target = try body.object("target")
+        if method.usesGradients && target == nil { throw RequestError(field: "target", "is required") }
+        if !method.usesGradients && target != nil {
+            throw RequestError(field: "target", "\(method.rawValue) takes no target: it reads the attention of one forward pass, whatever the class")
+        }
         let layers = try Self.layers(body.value("layers"))
         if method.isClassActivationMap && layers.isEmpty {
             throw RequestError(field: "layers", "\(method.rawValue) needs at least one (convolutional or patch-token) layer")
@@ -65,11 +73,15 @@ public struct AttributionsRequest: Sendable {
         if method.isInputAttribution && !layers.isEmpty {
             throw RequestError(field: "layers", "\(method.rawValue) attributes the inputs and takes no layers (use saliency for layer gradients)")
         }
+        if method == .attentionRollout && !layers.isEmpty {
+            throw RequestError(field: "layers", "\(method.rawValue) reads the attention of every layer and takes no layers")
+        }
         for (field, owner) in Self.methodFields where owner != method && body.value(field) != nil {
             throw RequestError(field: field, "only used by method \(owner.rawValue), not \(method.rawValue)")
         }
-        attribution = AttributionRequest(target: try Self.target(target), method: method, layers: layers,
-                                         inputAttribution: try Self.inputAttribution(body, method: method))
+        attribution = AttributionRequest(target: try target.map { target throws(RequestError) in try Self.target(target) }, method: method,
+                                         layers: layers, inputAttribution: try Self.inputAttribution(body, method: method),
+                                         rollout: try Self.rollout(body))
         dtype = try body.choice("dtype", as: OutputDType.self) ?? .float32
         encoding = try body.choice("encoding", as: FeatureEncoding.self) ?? .json
     }
@@ -129,6 +141,19 @@ public struct AttributionsRequest: Sendable {
             options.noiseStandardDeviation = deviation
         }
         if let seed = body.value("seed") { options.seed = UInt64(try nonNegativeInteger(seed, field: "seed")) }
+        return options
+    }
+
+    /// Head fusion and discard ratio of attention_rollout.
+    private static func rollout(_ body: FieldReader) throws(RequestError) -> AttentionRolloutOptions {
+        var options = AttentionRolloutOptions()
+        options.headFusion = try body.choice("head_fusion", as: AttentionRolloutOptions.HeadFusion.self) ?? options.headFusion
+        if let value = body.value("discard_ratio") {
+            guard case .number(let number) = value, let ratio = number.doubleValue, ratio >= 0 && ratio < 1 else {
+                throw RequestError(field: "discard_ratio", "expected a number from 0 up to (not including) 1, found \(value.numberValue?.text ?? value.kindDescription)")
+            }
+            options.discardRatio = ratio
+        }
         return options
     }
 

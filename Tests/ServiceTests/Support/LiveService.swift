@@ -19,6 +19,9 @@ final class LiveService: Sendable {
         /// torchvision ResNet(BasicBlock, [1, 1, 1, 1]) (the PyTorch fixture's weights), images
         /// resized and cropped to `imageSize` (16 unless given).
         case resnet(String, imageSize: Int = 16)
+        /// The torchvision ViT fixture (`vit_tiny`: 32 × 32 images, 8 × 8 patches, 2 layers), images
+        /// resized and cropped to 32.
+        case vit(String)
         /// The BERT fixture (2 layers, hidden 32) with its vocabulary, so text works.
         case bert(String)
         /// The BERT fixture without its vocabulary: no tokenizer, so token ids only.
@@ -40,7 +43,7 @@ final class LiveService: Sendable {
 
         var name: String {
             switch self {
-            case .resnet(let name, _), .bert(let name), .bertWithoutVocabulary(let name), .mlp(let name), .bertEmbedding(let name, _), .sentenceTransformers(let name),
+            case .resnet(let name, _), .vit(let name), .bert(let name), .bertWithoutVocabulary(let name), .mlp(let name), .bertEmbedding(let name, _), .sentenceTransformers(let name),
                  .miniLM(let name, _), .clip(let name): name
             }
         }
@@ -110,6 +113,11 @@ final class LiveService: Sendable {
             configuration = resnetConfiguration.replacingOccurrences(of: #""resize_size": 16, "crop_size": 16"#,
                                                                      with: #""resize_size": \#(imageSize), "crop_size": \#(imageSize)"#)
             try copy(Fixtures.url("resnet_basic_1111/model.safetensors"), to: folder + "/model.safetensors")
+        case .vit:
+            architecture = "vit"
+            configuration = try withMember(String(contentsOf: Fixtures.url("vit_tiny/config.json"), encoding: .utf8), "preprocessing",
+                                           #"{"resize_size": 32, "crop_size": 32}"#)
+            try copy(Fixtures.url("vit_tiny/model.safetensors"), to: folder + "/model.safetensors")
         case .bert, .bertWithoutVocabulary:
             architecture = "bert"
             let tokenizerFiles = if case .bert = fixture { ["vocab.txt", "tokenizer_config.json"] } else { [String]() }
@@ -168,8 +176,13 @@ final class LiveService: Sendable {
 
     /// A JSON configuration with `"embedding": <embedding>` added.
     static func withEmbedding(_ configuration: String, _ embedding: String) throws -> String {
+        try withMember(configuration, "embedding", embedding)
+    }
+
+    /// A JSON configuration with `"<key>": <json>` added.
+    static func withMember(_ configuration: String, _ key: String, _ json: String) throws -> String {
         var object = try JSONSerialization.jsonObject(with: Data(configuration.utf8)) as! [String: Any]
-        object["embedding"] = try JSONSerialization.jsonObject(with: Data(embedding.utf8))
+        object[key] = try JSONSerialization.jsonObject(with: Data(json.utf8))
         return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 

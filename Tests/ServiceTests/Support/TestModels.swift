@@ -10,6 +10,9 @@ import TestSupport
 enum TestModels {
     static let resnet = Loaded { try LoadedModel.load(architecture: "resnet", configuration: Data(LiveService.resnetConfiguration.utf8),
                                                      weights: Fixtures.url("resnet_basic_1111/model.safetensors")) }
+    static let vit = Loaded { try LoadedModel.load(architecture: "vit", configuration: Data(contentsOf: Fixtures.url("vit_tiny/config.json")),
+                                                   weights: Fixtures.url("vit_tiny/model.safetensors")) }
+    static let clip = Loaded { try LoadedModel.load(architecture: "clip", configuration: Data(LiveService.clipConfiguration.utf8), seed: 11) }
     static let bert = Loaded { try LoadedModel.load(huggingFaceDirectory: Fixtures.url("bert_tiny")) }
     static let mlp = Loaded { try LoadedModel.load(architecture: "mlp", configuration: Data(LiveService.mlpConfiguration.utf8), seed: 7) }
 

@@ -878,6 +878,14 @@ function renderGradientControls() {
   const options = (preferred.length ? preferred : convolutional).map((layer) => el('option', { value: layer.name, text: layer.name }));
   $('#gradients-layer').replaceChildren(...options);
   if (options.length) $('#gradients-layer').value = options[options.length - 1].value;
+  // Attention rollout is offered for the vision transformers (it needs self-attention and a class token).
+  const rolloutOption = $('#gradients-method option[value=attention_rollout]');
+  if (/^(vit|dinov2|clip)/.test(model.architecture)) {
+    if (!rolloutOption) $('#gradients-method').append(el('option', { value: 'attention_rollout', text: 'Attention rollout' }));
+  } else if (rolloutOption) {
+    if ($('#gradients-method').value === 'attention_rollout') $('#gradients-method').value = 'gradcam';
+    rolloutOption.remove();
+  }
   const blocks = model.layers.filter((layer) => /^encoder\.layer\.\d+$/.test(layer.name) || layer.name === 'last_hidden_state');
   $('#gradients-text-layer').replaceChildren(...blocks.map((layer) => el('option', { value: layer.name, text: layer.name })));
   if (blocks.length) $('#gradients-text-layer').value = blocks[blocks.length - 1].name;
@@ -909,18 +917,21 @@ async function runGradients(chooseTop) {
       onclick: () => { $('#gradients-class').value = String(entry.index); busy('Computing', () => runGradients(false)); } },
     el('span', {}, el('strong', { text: 'class ' + entry.index }), ' ', (entry.probability * 100).toFixed(1) + '%'), el('span', {}, bar));
   }));
-  // Every method but saliency is a class-activation map of the chosen layer (`<method>:<layer>`).
+  // Every method but saliency and attention rollout is a class-activation map of the chosen layer
+  // (`<method>:<layer>`); attention rollout is one map over the patch grid, with no class and no layer.
   const method = $('#gradients-method').value;
   const methodTitle = $('#gradients-method').selectedOptions[0].textContent;
-  const classActivationMap = method !== 'saliency';
+  const rollout = method === 'attention_rollout';
+  const classActivationMap = method !== 'saliency' && !rollout;
   const layer = $('#gradients-layer').value;
-  const request = { image: [input.base64], target: { class: chosen }, method, encoding: 'base64' };
+  const request = rollout ? { image: [input.base64], method, encoding: 'base64' }
+    : { image: [input.base64], target: { class: chosen }, method, encoding: 'base64' };
   if (classActivationMap) request.layers = [layer];
   const response = await api.json('POST', modelPath(state.model.name, '/attributions'), { json: request });
-  const key = classActivationMap ? method + ':' + layer : 'input_grad';
+  const key = rollout ? 'attention_rollout' : classActivationMap ? method + ':' + layer : 'input_grad';
   const tensor = decodeTensor(response.attributions[key]);
   let map, height, width;
-  if (classActivationMap) {
+  if (classActivationMap || rollout) {
     [height, width] = tensor.shape.slice(-2);
     map = tensor.values.subarray(0, height * width);
   } else {
@@ -938,21 +949,25 @@ async function runGradients(chooseTop) {
   heatmap.dataset.high = String(high);
   const stack = overlayStack(input, heatmap, 448, Number($('#gradients-opacity').value) / 100);
   $('#gradients-results').replaceChildren(el('section.layer-card', { dataset: { key } },
-    el('header', {}, el('h3', { text: classActivationMap ? `${methodTitle} of ${layer}` : 'Saliency (|∂ logit / ∂ input|, max over colour channels)' }),
-      el('span.meta', { text: `class ${chosen} · [${tensor.shape.join(', ')}] · range ${formatNumber(low)} … ${formatNumber(high)} · ${Math.round(response.timing_ms.compute)} ms` })),
+    el('header', {}, el('h3', { text: rollout ? 'Attention rollout (patches → class token, every layer)'
+      : classActivationMap ? `${methodTitle} of ${layer}` : 'Saliency (|∂ logit / ∂ input|, max over colour channels)' }),
+      el('span.meta', { text: `${rollout ? 'any class' : 'class ' + chosen} · [${tensor.shape.join(', ')}] · range ${formatNumber(low)} … ${formatNumber(high)} · ${Math.round(response.timing_ms.compute)} ms` })),
     el('div.cam-layout', {}, stack, el('div.side-stats', {}, colourScale(low, high), histogram(map, low, high),
       el('p.note', { text: 'Left: the input as the model saw it (resized and center-cropped), with the map stretched over it. The opacity slider fades the map.' })))));
 }
 
 async function runTextAttribution(input) {
   const layer = $('#gradients-text-layer').value;
-  const request = { text: [input.text], target: { layer, reduce: 'l2' }, method: 'saliency', layers: ['embeddings'], encoding: 'base64' };
+  // Attention rollout: one value per token (the [CLS] row of the rollout); saliency: a gradient per token.
+  const rollout = $('#gradients-text-method').value === 'attention_rollout';
+  const request = rollout ? { text: [input.text], method: 'attention_rollout', encoding: 'base64' }
+    : { text: [input.text], target: { layer, reduce: 'l2' }, method: 'saliency', layers: ['embeddings'], encoding: 'base64' };
   const [response, tokens] = await Promise.all([
     api.json('POST', modelPath(state.model.name, '/attributions'), { json: request }),
     tokenize(input.text),
   ]);
-  const tensor = decodeTensor(response.attributions['grad:embeddings']);
-  const [, count, hidden] = tensor.shape;
+  const tensor = decodeTensor(response.attributions[rollout ? 'attention_rollout' : 'grad:embeddings']);
+  const count = tensor.shape[1], hidden = rollout ? 1 : tensor.shape[2];
   const scores = [];
   for (let t = 0; t < count; t++) {
     let sum = 0;
@@ -964,14 +979,14 @@ async function runTextAttribution(input) {
   const opacity = Number($('#gradients-opacity').value) / 100;
   const spans = labels.map((label, index) => {
     const [r, g, b] = colourAt(normalized(scores[index], low, high));
-    const span = el('span.token', { text: label.text, title: 'gradient norm ' + formatNumber(scores[index]), dataset: { score: String(scores[index]) } });
+    const span = el('span.token', { text: label.text, title: (rollout ? 'rollout ' : 'gradient norm ') + formatNumber(scores[index]), dataset: { score: String(scores[index]) } });
     span.style.background = `rgba(${r}, ${g}, ${b}, ${opacity})`;
     span.style.color = normalized(scores[index], low, high) > 0.6 || opacity < 0.5 ? '#111' : '#fff';
     return span;
   });
   $('#gradients-results').replaceChildren(el('section.layer-card', {},
-    el('header', {}, el('h3', { text: `Token attribution for ‖${layer}‖` }),
-      el('span.meta', { text: `gradient norm per token · range ${formatNumber(low)} … ${formatNumber(high)}` })),
+    el('header', {}, el('h3', { text: rollout ? 'Attention rollout (tokens → [CLS], every layer)' : `Token attribution for ‖${layer}‖` }),
+      el('span.meta', { text: `${rollout ? 'rollout' : 'gradient norm'} per token · range ${formatNumber(low)} … ${formatNumber(high)}` })),
     el('div.token-text', {}, spans),
     colourScale(low, high)));
 }
