@@ -91,15 +91,24 @@ public final class JobManager: Sendable {
         guard let run = runs.withLock({ $0[id] }) else {
             let record = try registry.job(id: id)
             if record.state == .cancelled { return JobView(record, itemsPerSecond: 0) }
-            throw ServiceError.conflict("job \(id) already \(record.state.rawValue); only a queued or running job can be cancelled")
+            throw Self.notCancellable(id: id, state: record.state)
         }
-        if run.cancel() { finish(run) }
+        switch run.cancel() {
+        case .ended: finish(run)
+        case .requested, .alreadyEnded(.cancelled): break
+        case .alreadyEnded(let state):
+            throw Self.notCancellable(id: id, state: state)
+        }
         logger.info("job cancellation requested", ["job": .string(id)])
         let deadline = ContinuousClock.now + wait
         while runs.withLock({ $0[id] != nil }) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
         return try job(id: id)
+    }
+
+    private static func notCancellable(id: String, state: JobState) -> ServiceError {
+        .conflict("job \(id) already \(state.rawValue); only a queued or running job can be cancelled")
     }
 
     // MARK: - Start

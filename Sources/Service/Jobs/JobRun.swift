@@ -47,19 +47,37 @@ final class JobRun: ExtractionMonitor, Sendable {
     var itemsPerSecond: Double { state.withLock { $0.itemsPerSecond } }
     var isCancelled: Bool { cancelFlag.load(ordering: .acquiring) }
 
+    /// What `cancel` did.
+    enum CancelOutcome: Equatable {
+        /// The job had not started: it is cancelled now.
+        case ended
+        /// The job runs: it stops at its next batch.
+        case requested
+        /// The job had ended already (it stays as it ended).
+        case alreadyEnded(JobState)
+    }
+
     /// Asks the job to stop (at its next batch) and records the request; a job that has not
-    /// started is cancelled at once (then returns true).
-    func cancel() -> Bool {
-        cancelFlag.store(true, ordering: .releasing)
-        var ended = false
-        update { record in
-            record.cancelRequested = true
-            if record.state == .queued {
-                JobRun.end(&record, .cancelled, error: "cancelled before it started")
-                ended = true
+    /// started is cancelled at once. A job whose final state is already set (it ended while still
+    /// in the manager's table) is left alone, in the same step as the check.
+    func cancel() -> CancelOutcome {
+        var outcome = CancelOutcome.requested
+        let record: JobRecord? = state.withLock { state in
+            if state.record.state.isFinal {
+                outcome = .alreadyEnded(state.record.state)
+                return nil
             }
+            cancelFlag.store(true, ordering: .releasing)
+            state.record.cancelRequested = true
+            if state.record.state == .queued {
+                JobRun.end(&state.record, .cancelled, error: "cancelled before it started")
+                outcome = .ended
+            }
+            state.lastSaved = .now
+            return state.record
         }
-        return ended
+        if let record { save(record) }
+        return outcome
     }
 
     /// Marks the job running, unless it was cancelled before it started (then returns false).
