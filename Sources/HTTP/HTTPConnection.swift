@@ -25,12 +25,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     // MARK: - Input
 
-    private var input: UnsafeMutableRawPointer
-    private var inputCapacity = 4096
-    private var inputStart = 0
-    private var inputEnd = 0
-    /// The input buffer never grows beyond this (a full head at the limit plus read room).
-    private let inputCapacityLimit: Int
+    private var input: HTTPInputBuffer
     private var parser: HTTPRequestParser
 
     /// Where the current request is in being read.
@@ -59,11 +54,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     // MARK: - Output
 
-    /// Unsent byte arrays, oldest first, from `outputHead`; `outputOffset` bytes of the first are sent.
-    private var output: [[UInt8]] = []
-    private var outputHead = 0
-    private var outputOffset = 0
-    private var pendingOutput = 0
+    private var output = HTTPOutputQueue()
 
     /// Where the response to the current request is.
     private enum ResponsePhase {
@@ -77,14 +68,8 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         case finishing
     }
 
-    private enum StreamFraming {
-        case chunked
-        case identity(remaining: Int)
-        case closeDelimited
-    }
-
     private var responsePhase = ResponsePhase.idle
-    private var streamFraming = StreamFraming.chunked
+    private var streamFraming = HTTPResponseBodyFraming.chunked
     private var handlerTask: Task<Void, Never>?
     private var producerTask: Task<Void, Never>?
     /// A streamed-body `write` waiting for the unsent bytes to drop below the low-water mark.
@@ -109,8 +94,8 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         self.loop = loop
         self.core = core
         let limits = core.configuration.limits
-        inputCapacityLimit = max(limits.maxHeadSize, limits.maxChunkLineSize) + 16 * 1024
-        input = UnsafeMutableRawPointer.allocate(byteCount: inputCapacity, alignment: 16)
+        // A full head at the limit plus read room.
+        input = HTTPInputBuffer(capacityLimit: max(limits.maxHeadSize, limits.maxChunkLineSize) + 16 * 1024)
         parser = HTTPRequestParser(limits: limits)
         // A new connection gets the header timeout (not the idle one) for its first request.
         readDeadline = monotonicNanoseconds() + core.headerReadTimeout
@@ -118,7 +103,6 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     }
 
     deinit {
-        input.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
@@ -176,7 +160,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         case .head, .complete:
             // With a request in flight, keep reading (to see a disconnect, and pipelined requests)
             // until a head's worth is buffered.
-            return responsePhase == .idle || inputEnd - inputStart < core.configuration.limits.maxHeadSize
+            return responsePhase == .idle || input.count < core.configuration.limits.maxHeadSize
         case .bufferedBody:
             return true
         case .streamingBody:
@@ -187,7 +171,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     private var interest: UInt32 {
         var events = EPOLLRDHUP.rawValue
         if wantsRead { events |= EPOLLIN.rawValue }
-        if pendingOutput > 0 { events |= EPOLLOUT.rawValue }
+        if !output.isEmpty { events |= EPOLLOUT.rawValue }
         return events
     }
 
@@ -207,18 +191,10 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     // MARK: - Reading
 
     private func readAvailable() {
-        if inputEnd == inputCapacity {
-            if inputStart > 0 {
-                compactInput()
-            } else if inputCapacity < inputCapacityLimit {
-                growInput()
-            } else {
-                return
-            }
-        }
+        guard let buffer = input.reserveSpace() else { return }
         let count: Int?
         do {
-            count = try syscall("read") { read(descriptor, input + inputEnd, inputCapacity - inputEnd) }
+            count = try syscall("read") { read(descriptor, buffer.baseAddress, buffer.count) }
         } catch {
             terminate()
             return
@@ -231,31 +207,12 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             return
         }
         if lingering {
-            inputStart = 0
-            inputEnd = 0
+            input.removeAll()
             return
         }
-        inputEnd += count
+        input.commit(count)
         noteBytesArrived()
         processInput()
-    }
-
-    private func compactInput() {
-        let live = inputEnd - inputStart
-        if live > 0 { input.copyMemory(from: input + inputStart, byteCount: live) }
-        inputStart = 0
-        inputEnd = live
-    }
-
-    private func growInput() {
-        let capacity = min(inputCapacity * 2, inputCapacityLimit)
-        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        grown.copyMemory(from: input + inputStart, byteCount: inputEnd - inputStart)
-        input.deallocate()
-        input = grown
-        inputEnd -= inputStart
-        inputStart = 0
-        inputCapacity = capacity
     }
 
     /// Moves the read deadline: the first byte of a head starts the header timeout; progress on a
@@ -281,22 +238,22 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             default:
                 return
             }
-            let start = inputStart
-            let (event, consumed) = parser.parse(UnsafeRawBufferPointer(start: input + start, count: inputEnd - start))
-            inputStart += consumed
+            let buffer = input.readable
+            let (event, consumed) = parser.parse(buffer)
+            if case .body(let range) = event {
+                let bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[range]))
+                input.consume(consumed)
+                deliverBody(bytes)
+                continue
+            }
+            input.consume(consumed)
             switch event {
             case .needMoreData:
-                if consumed == 0 {
-                    if inputStart == inputEnd {
-                        inputStart = 0
-                        inputEnd = 0
-                    }
-                    return
-                }
+                if consumed == 0 { return }
             case .head(let head):
                 startRequest(head)
-            case .body(let range):
-                deliverBody(Array(UnsafeRawBufferPointer(start: input + start + range.lowerBound, count: range.count)))
+            case .body:
+                break
             case .end:
                 endRequestBody()
             case .failure(let error):
@@ -345,7 +302,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
                 bufferedBody.reserveCapacity(min(length, 1 << 20))
             }
             // The client waits for 100 before sending; a body that is too large gets the 413 instead.
-            if head.expectsContinue && hasBody && !tooLarge && inputStart == inputEnd { sendContinue() }
+            if head.expectsContinue && hasBody && !tooLarge && input.isEmpty { sendContinue() }
         case .streaming:
             requestPhase = .streamingBody
             bodyPaused = false
@@ -427,7 +384,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     }
 
     private func sendContinue() {
-        enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+        enqueue(continueResponse)
         flush()
     }
 
@@ -496,82 +453,18 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     private func writeResponse(_ response: HTTPResponse) {
         let head = currentHead
-        let isHead = head?.method == .head
-        let version = head?.version ?? .http1_1
         if core.isDraining || requestFailed { keepAlive = false }
-        if let connection = response.headers["connection"], connection.lowercased().contains("close") { keepAlive = false }
+        let serializer = HTTPResponseHeadSerializer(serverHeaderLine: core.serverHeaderLine)
+        let serialized = serializer.serialize(response, method: head?.method, version: head?.version ?? .http1_1,
+                                              keepAlive: keepAlive, requestId: currentContext?.requestId,
+                                              dateLine: { HTTPDateCache.shared.headerLine() })
+        keepAlive = serialized.keepAlive
+        output.append(serialized.head)
+        output.append(serialized.body)
 
-        var framing: [UInt8]? = nil
-        var body: [UInt8] = []
-        var producer: (@Sendable (any HTTPBodyWriter) async throws -> Void)? = nil
-        switch response.body {
-        case .empty:
-            if !response.status.forbidsBody { framing = contentLengthLine(0) }
-        case .bytes(let bytes):
-            if !response.status.forbidsBody {
-                framing = contentLengthLine(bytes.count)
-                if !isHead { body = bytes }
-            }
-        case .stream(let streamProducer):
-            if response.status.forbidsBody { break }
-            if let length = response.headers["content-length"].flatMap(Int.init), length >= 0 {
-                framing = contentLengthLine(length)
-                streamFraming = .identity(remaining: length)
-            } else if version == .http1_1 {
-                framing = Array("Transfer-Encoding: chunked\r\n".utf8)
-                streamFraming = .chunked
-            } else {
-                // An HTTP/1.0 client knows no chunking: the body ends when the connection does.
-                streamFraming = .closeDelimited
-                keepAlive = false
-            }
-            if !isHead { producer = streamProducer }
-        }
-
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(320 + (body.count <= 16 * 1024 ? body.count : 0))
-        bytes += response.status.statusLine
-        var hasDate = false, hasServer = false, hasRequestId = false
-        for field in response.headers {
-            let name = field.name
-            switch asciiLower(name.utf8.first ?? 0) {
-            case UInt8(ascii: "c"):
-                if HTTPHeaders.namesEqual(name, "content-length") || HTTPHeaders.namesEqual(name, "connection") { continue }
-            case UInt8(ascii: "t"):
-                if HTTPHeaders.namesEqual(name, "transfer-encoding") { continue }
-            case UInt8(ascii: "d"):
-                if HTTPHeaders.namesEqual(name, "date") { hasDate = true }
-            case UInt8(ascii: "s"):
-                if HTTPHeaders.namesEqual(name, "server") { hasServer = true }
-            case UInt8(ascii: "x"):
-                if HTTPHeaders.namesEqual(name, "x-request-id") { hasRequestId = true }
-            default:
-                break
-            }
-            appendField(name: field.name, value: field.value, to: &bytes)
-        }
-        if !hasDate { bytes += HTTPDateCache.shared.headerLine() }
-        if !hasServer { bytes += core.serverHeaderLine }
-        if !hasRequestId, let requestId = currentContext?.requestId {
-            appendField(name: "X-Request-Id", value: requestId, to: &bytes)
-        }
-        if let framing { bytes += framing }
-        if !keepAlive {
-            bytes += "Connection: close\r\n".utf8
-        } else if version == .http1_0 {
-            bytes += "Connection: keep-alive\r\n".utf8
-        }
-        bytes += "\r\n".utf8
-        if body.count <= 16 * 1024 {
-            bytes += body
-            enqueue(bytes)
-        } else {
-            enqueue(bytes)
-            enqueue(body)
-        }
-
-        if let producer {
+        if let producer = serialized.producer {
             responsePhase = .streaming
+            streamFraming = serialized.framing
             let writer = ConnectionBodyWriter(connection: self)
             producerTask = Task(executorPreference: core.handlerExecutor) { [self] in
                 let failure: (any Error)?
@@ -589,35 +482,6 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         flush()
     }
 
-    /// Appends `name: value\r\n`, copying the strings' UTF-8 storage directly. A field whose name
-    /// is not a token or whose value holds CR or LF is dropped: handler values must not be able to
-    /// smuggle in new header lines.
-    private func appendField(name: String, value: String, to bytes: inout [UInt8]) {
-        var name = name, value = value
-        name.withUTF8 { name in
-            value.withUTF8 { value in
-                guard !name.isEmpty, name.allSatisfy(HTTPRequestParser.isTokenCharacter),
-                      !value.contains(where: { $0 == 13 || $0 == 10 }) else { return }
-                bytes.append(contentsOf: name)
-                bytes.append(UInt8(ascii: ":"))
-                bytes.append(UInt8(ascii: " "))
-                bytes.append(contentsOf: value)
-                bytes.append(13)
-                bytes.append(10)
-            }
-        }
-    }
-
-    /// `Content-Length: <n>\r\n`.
-    private func contentLengthLine(_ length: Int) -> [UInt8] {
-        var line: [UInt8] = []
-        line.reserveCapacity(40)
-        line += "Content-Length: ".utf8
-        appendDecimal(length, to: &line)
-        line += "\r\n".utf8
-        return line
-    }
-
     /// A chunk from the streamed-body producer; `continuation` resumes once it may write again.
     fileprivate func writeBodyChunk(_ bytes: [UInt8], continuation: CheckedContinuation<Void, any Error>) {
         withLock { writeBodyChunkLocked(bytes, continuation: continuation) }
@@ -628,32 +492,16 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             continuation.resume(throwing: HTTPError.clientDisconnected)
             return
         }
-        switch streamFraming {
-        case .chunked:
-            let size = Array((String(bytes.count, radix: 16) + "\r\n").utf8)
-            if bytes.count <= 64 * 1024 {
-                enqueue(size + bytes + [13, 10])
-            } else {
-                enqueue(size)
-                enqueue(bytes)
-                enqueue([13, 10])
-            }
-        case .identity(let remaining):
-            guard bytes.count <= remaining else {
-                continuation.resume(throwing: HTTPError(.internalServerError, "streamed body longer than its Content-Length"))
-                core.logger.error("streamed body longer than its Content-Length", ["request_id": .string(currentContext?.requestId ?? "-")])
-                terminate()
-                return
-            }
-            streamFraming = .identity(remaining: remaining - bytes.count)
-            enqueue(bytes)
-        case .closeDelimited:
-            enqueue(bytes)
+        guard streamFraming.encode(bytes, into: &output) else {
+            continuation.resume(throwing: HTTPError(.internalServerError, "streamed body longer than its Content-Length"))
+            core.logger.error("streamed body longer than its Content-Length", ["request_id": .string(currentContext?.requestId ?? "-")])
+            terminate()
+            return
         }
         flush()
         if closed {
             continuation.resume(throwing: HTTPError.clientDisconnected)
-        } else if pendingOutput > core.configuration.responseHighWaterMark {
+        } else if output.count > core.configuration.responseHighWaterMark {
             writeWaiter = continuation
         } else {
             continuation.resume()
@@ -671,15 +519,10 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             terminate()
             return
         }
-        switch streamFraming {
-        case .chunked:
-            enqueue(Array("0\r\n\r\n".utf8))
-        case .identity(let remaining) where remaining != 0:
+        guard streamFraming.finish(into: &output) else {
             core.logger.error("streamed body shorter than its Content-Length", ["request_id": .string(currentContext?.requestId ?? "-")])
             terminate()
             return
-        default:
-            break
         }
         responsePhase = .finishing
         flush()
@@ -696,7 +539,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             return
         }
         requestPhase = .head
-        if inputStart < inputEnd {
+        if !input.isEmpty {
             readDeadlineKind = .head
             readDeadline = monotonicNanoseconds() + core.headerReadTimeout
         } else {
@@ -710,14 +553,12 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     // MARK: - Output buffer
 
     private func enqueue(_ bytes: [UInt8]) {
-        guard !bytes.isEmpty else { return }
-        pendingOutput += bytes.count
         output.append(bytes)
     }
 
     /// Writes as much as the socket takes; arms `EPOLLOUT` and the write timeout when it takes less.
     private func flush() {
-        while pendingOutput > 0 && !closed {
+        while !output.isEmpty && !closed {
             let written: Int?
             do {
                 written = try writeOutput()
@@ -730,16 +571,16 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
                 updateInterest()
                 return
             }
-            writeDeadline = pendingOutput - written > 0 ? monotonicNanoseconds() + core.writeTimeout : 0
-            consumeOutput(written)
+            writeDeadline = output.count - written > 0 ? monotonicNanoseconds() + core.writeTimeout : 0
+            output.consume(written)
         }
         guard !closed else { return }
         writeDeadline = 0
-        if let waiter = writeWaiter, pendingOutput <= core.configuration.responseHighWaterMark / 2 {
+        if let waiter = writeWaiter, output.count <= core.configuration.responseHighWaterMark / 2 {
             writeWaiter = nil
             waiter.resume()
         }
-        if pendingOutput == 0 && responsePhase == .finishing {
+        if output.isEmpty && responsePhase == .finishing {
             finishResponse()
         } else {
             updateInterest()
@@ -748,58 +589,16 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     /// One `write`/`writev` of up to 16 queued arrays: bytes written, nil when the socket is full.
     private func writeOutput() throws(SystemCallError) -> Int? {
-        let count = min(output.count - outputHead, 16)
-        let result: Result<Int?, SystemCallError>
-        if count == 1 {
-            result = output[outputHead].withUnsafeBytes { bytes in
-                Result { () throws(SystemCallError) -> Int? in
-                    try syscall("write") { write(descriptor, bytes.baseAddress! + outputOffset, bytes.count - outputOffset) }
+        let result = output.withUnsafeVectors { vectors -> Result<Int?, SystemCallError> in
+            Result { () throws(SystemCallError) -> Int? in
+                if vectors.count == 1 {
+                    try syscall("write") { write(descriptor, vectors[0].iov_base, vectors[0].iov_len) }
+                } else {
+                    try syscall("writev") { writev(descriptor, vectors.baseAddress, Int32(vectors.count)) }
                 }
-            }
-        } else {
-            result = withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { vectors in
-                gatherVectors(vectors, index: 0, count: count)
             }
         }
         return try result.get()
-    }
-
-    /// Fills `vectors` while keeping each array's storage pinned (nested `withUnsafeBytes`), then writes.
-    private func gatherVectors(_ vectors: UnsafeMutableBufferPointer<iovec>, index: Int, count: Int) -> Result<Int?, SystemCallError> {
-        if index == count {
-            return Result { () throws(SystemCallError) -> Int? in
-                try syscall("writev") { writev(descriptor, vectors.baseAddress, Int32(count)) }
-            }
-        }
-        return output[outputHead + index].withUnsafeBytes { bytes in
-            let offset = index == 0 ? outputOffset : 0
-            vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + offset), iov_len: bytes.count - offset)
-            return gatherVectors(vectors, index: index + 1, count: count)
-        }
-    }
-
-    private func consumeOutput(_ written: Int) {
-        pendingOutput -= written
-        var left = written
-        while left > 0 {
-            let available = output[outputHead].count - outputOffset
-            if left >= available {
-                left -= available
-                output[outputHead] = []
-                outputHead += 1
-                outputOffset = 0
-            } else {
-                outputOffset += left
-                left = 0
-            }
-        }
-        if outputHead == output.count {
-            output.removeAll(keepingCapacity: true)
-            outputHead = 0
-        } else if outputHead > 64 {
-            output.removeFirst(outputHead)
-            outputHead = 0
-        }
     }
 
     // MARK: - Closing
@@ -814,8 +613,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             return
         }
         lingering = true
-        inputStart = 0
-        inputEnd = 0
+        input.removeAll()
         lingerDeadline = monotonicNanoseconds() + core.lingerTimeout
         updateInterest()
     }
@@ -841,7 +639,6 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             waiter.resume(throwing: HTTPError.clientDisconnected)
         }
         output.removeAll()
-        pendingOutput = 0
         if loop.isLoopThread {
             loop.unregister(descriptor)
             Glibc.close(descriptor)
@@ -912,7 +709,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
 
     private func beginDrainLocked() {
         guard !closed else { return }
-        if responsePhase == .idle && requestPhase == .head && inputStart == inputEnd && !lingering {
+        if responsePhase == .idle && requestPhase == .head && input.isEmpty && !lingering {
             terminate()
         } else {
             keepAlive = false
@@ -934,3 +731,6 @@ private struct ConnectionBodyWriter: HTTPBodyWriter {
         }
     }
 }
+
+/// The interim response that lets a client waiting on `Expect: 100-continue` send its body.
+private let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
