@@ -167,40 +167,46 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     /// the epoll interest up to date.
     private func performActions() {
         while let action = machine.nextAction() {
-            switch action {
-            case .write:
-                writeOutput()
-            case .startHandler(let head, let context, let body):
-                dispatch(head, context: context, body: body)
-            case .deliverBody(let bytes):
-                if bodyStream?.append(bytes) == true { machine.bodyConsumerPaused() }
-            case .finishBody:
-                bodyStream?.finish()
-            case .failBody(let error):
-                bodyStream?.fail(error)
-            case .startProducer(let producer):
-                startProducer(producer)
-            case .abandonProducer(let producer):
-                Task(executorPreference: core.handlerExecutor) {
-                    try? await producer(DisconnectedBodyWriter())
-                }
-            case .resumeWriter:
-                writeWaiter?.resume()
-                writeWaiter = nil
-            case .failWriter(let error):
-                writeWaiter?.resume(throwing: error)
-                writeWaiter = nil
-            case .requestCompleted:
-                bodyStream = nil
-            case .shutdownWrite:
-                _ = try? syscall("shutdown") { shutdown(descriptor, Int32(SHUT_WR)) }
-            case .close(let disconnection):
-                closeSocket(signalling: disconnection)
-            case .log(let diagnostic):
-                log(diagnostic)
-            }
+            perform(action)
         }
         updateInterest()
+    }
+
+    /// Performs one action. Its payload is moved, never copied (a request's head and context
+    /// travel from the parser to the handler's task by moves only).
+    private func perform(_ action: consuming HTTPConnectionAction) {
+        switch consume action {
+        case .write:
+            writeOutput()
+        case .startHandler(let head, let body):
+            dispatch(head, context: machine.currentContext!, body: body)
+        case .deliverBody(let bytes):
+            if bodyStream?.append(bytes) == true { machine.bodyConsumerPaused() }
+        case .finishBody:
+            bodyStream?.finish()
+        case .failBody(let error):
+            bodyStream?.fail(error)
+        case .startProducer(let producer):
+            startProducer(producer)
+        case .abandonProducer(let producer):
+            Task(executorPreference: core.handlerExecutor) {
+                try? await producer(DisconnectedBodyWriter())
+            }
+        case .resumeWriter:
+            writeWaiter?.resume()
+            writeWaiter = nil
+        case .failWriter(let error):
+            writeWaiter?.resume(throwing: error)
+            writeWaiter = nil
+        case .requestCompleted:
+            bodyStream = nil
+        case .shutdownWrite:
+            _ = try? syscall("shutdown") { shutdown(descriptor, Int32(SHUT_WR)) }
+        case .close(let disconnection):
+            closeSocket(signalling: disconnection)
+        case .log(let diagnostic):
+            log(diagnostic)
+        }
     }
 
     /// One `write`/`writev` of up to 16 queued arrays.
@@ -224,7 +230,8 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         }
     }
 
-    private func dispatch(_ head: HTTPRequestHead, context: RequestContext, body: HTTPConnectionAction.HandlerBody) {
+    private func dispatch(_ head: __owned HTTPRequestHead, context: __owned RequestContext,
+                          body: __owned HTTPConnectionAction.HandlerBody) {
         let request: HTTPRequest
         switch body {
         case .buffered(let bytes):
@@ -245,7 +252,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         }
     }
 
-    private func startHandler(_ request: HTTPRequest, context: RequestContext) {
+    private func startHandler(_ request: __owned HTTPRequest, context: __owned RequestContext) {
         guard machine.isAwaitingResponse else { return }
         let responder = core.responder
         handlerTask = Task(executorPreference: core.handlerExecutor) { [self] in

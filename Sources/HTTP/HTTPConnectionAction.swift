@@ -24,8 +24,10 @@ enum HTTPConnectionAction {
     /// One `write`/`writev` of the output queue; report `bytesWritten(_:now:)`,
     /// `writeWouldBlock(now:)` or `connectionFailed()`.
     case write
-    /// Run the responder for this request (its response comes back as `responseReady`).
-    case startHandler(HTTPRequestHead, RequestContext, HandlerBody)
+    /// Run the responder for this request (its response comes back as `responseReady`), with the
+    /// machine's `currentContext`. (The context is not carried here: its clock instant is a
+    /// resilient type, which would make every action's copy and switch go through the runtime.)
+    case startHandler(HTTPRequestHead, HandlerBody)
     /// Append to the request body stream; report `bodyConsumerPaused()` when it asks to pause.
     case deliverBody([UInt8])
     /// The request body stream is complete.

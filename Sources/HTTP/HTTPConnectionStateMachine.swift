@@ -14,6 +14,7 @@
 struct HTTPConnectionStateMachine<Environment: HTTPConnectionEnvironment>: ~Copyable {
     private let environment: Environment
     private let peer: SocketAddress?
+    private let serializer: HTTPResponseHeadSerializer
 
     // MARK: - Input
 
@@ -34,7 +35,8 @@ struct HTTPConnectionStateMachine<Environment: HTTPConnectionEnvironment>: ~Copy
 
     private var requestPhase = RequestPhase.head
     private var currentHead: HTTPRequestHead?
-    private var currentContext: RequestContext?
+    /// The context of the request in flight, which its handler gets.
+    private(set) var currentContext: RequestContext?
     private var bufferedBody: [UInt8] = []
     /// The body stream's consumer is behind: the socket is not read.
     private var bodyPaused = false
@@ -102,8 +104,7 @@ struct HTTPConnectionStateMachine<Environment: HTTPConnectionEnvironment>: ~Copy
     private var writeDeadline: UInt64?
     private var isFirstRequest = true
 
-    private var actions: [HTTPConnectionAction] = []
-    private var nextActionIndex = 0
+    private var actions = HTTPConnectionActionQueue()
 
     /// A connection accepted at `now`: its first head must arrive within the header timeout.
     init(environment: Environment, peer: SocketAddress?, now: UInt64) {
@@ -113,6 +114,7 @@ struct HTTPConnectionStateMachine<Environment: HTTPConnectionEnvironment>: ~Copy
         // A full head at the limit plus read room.
         input = HTTPInputBuffer(capacityLimit: max(limits.maxHeadSize, limits.maxChunkLineSize) + 16 * 1024)
         parser = HTTPRequestParser(limits: limits)
+        serializer = HTTPResponseHeadSerializer(serverHeaderLine: environment.serverHeaderLine)
         readTimer = .idle(until: now + environment.headerReadTimeout)
     }
 
@@ -155,16 +157,7 @@ struct HTTPConnectionStateMachine<Environment: HTTPConnectionEnvironment>: ~Copy
 
     /// The next action to perform, in order; nil when there is none.
     mutating func nextAction() -> HTTPConnectionAction? {
-        guard nextActionIndex < actions.count else {
-            if !actions.isEmpty {
-                actions.removeAll(keepingCapacity: true)
-                nextActionIndex = 0
-            }
-            return nil
-        }
-        let action = actions[nextActionIndex]
-        nextActionIndex += 1
-        return action
+        actions.popFirst()
     }
 
     private mutating func emit(_ action: HTTPConnectionAction) {
@@ -258,10 +251,9 @@ struct HTTPConnectionStateMachine<Environment: HTTPConnectionEnvironment>: ~Copy
 
     private mutating func startRequest(_ head: HTTPRequestHead, now: UInt64) {
         isFirstRequest = false
-        let context = RequestContext(requestId: RequestContext.requestId(from: head.headers), peerAddress: peer,
-                                     arrivalTime: .now, logger: environment.logger)
         currentHead = head
-        currentContext = context
+        currentContext = RequestContext(requestId: RequestContext.requestId(from: head.headers), peerAddress: peer,
+                                        arrivalTime: .now, logger: environment.logger)
         keepAlive = head.keepAlive
         readTimer = .none
 
@@ -296,7 +288,7 @@ struct HTTPConnectionStateMachine<Environment: HTTPConnectionEnvironment>: ~Copy
             bodyPaused = false
             continueOwed = head.expectsContinue && hasBody && !tooLarge
             responsePhase = .handling
-            emit(.startHandler(head, context, .streaming))
+            emit(.startHandler(head, .streaming))
         }
     }
 
@@ -319,7 +311,7 @@ struct HTTPConnectionStateMachine<Environment: HTTPConnectionEnvironment>: ~Copy
             let body = bufferedBody
             bufferedBody = []
             responsePhase = .handling
-            emit(.startHandler(currentHead!, currentContext!, .buffered(body)))
+            emit(.startHandler(currentHead!, .buffered(body)))
         case .streamingBody:
             requestPhase = .complete
             emit(.finishBody)
@@ -397,11 +389,9 @@ struct HTTPConnectionStateMachine<Environment: HTTPConnectionEnvironment>: ~Copy
 
     private mutating func writeResponse(_ response: HTTPResponse) {
         if environment.isDraining || requestFailed { keepAlive = false }
-        let serializer = HTTPResponseHeadSerializer(serverHeaderLine: environment.serverHeaderLine)
-        let environment = environment
         let serialized = serializer.serialize(response, method: currentHead?.method, version: currentHead?.version ?? .http1_1,
                                               keepAlive: keepAlive, requestId: currentContext?.requestId,
-                                              dateLine: { environment.dateLine() })
+                                              dateLine: environment.dateLine)
         keepAlive = serialized.keepAlive
         output.append(serialized.head)
         output.append(serialized.body)

@@ -53,7 +53,7 @@ struct HTTPResponseHeadSerializer {
                 framingLine = Self.contentLengthLine(length)
                 framing = .identity(remaining: length)
             } else if version == .http1_1 {
-                framingLine = Self.chunkedLine
+                framingLine = Array("Transfer-Encoding: chunked\r\n".utf8)
             } else {
                 // An HTTP/1.0 client knows no chunking: the body ends when the connection does.
                 framing = .closeDelimited
@@ -90,11 +90,11 @@ struct HTTPResponseHeadSerializer {
         if !hasRequestId, let requestId { Self.appendField(name: "X-Request-Id", value: requestId, to: &bytes) }
         if let framingLine { bytes += framingLine }
         if !keepAlive {
-            bytes += Self.closeLine
+            bytes += "Connection: close\r\n".utf8
         } else if version == .http1_0 {
-            bytes += Self.keepAliveLine
+            bytes += "Connection: keep-alive\r\n".utf8
         }
-        bytes += Self.crlf
+        bytes += "\r\n".utf8
         if inline {
             bytes += body
             body = []
@@ -130,9 +130,4 @@ struct HTTPResponseHeadSerializer {
         line += "\r\n".utf8
         return line
     }
-
-    private static let chunkedLine = Array("Transfer-Encoding: chunked\r\n".utf8)
-    private static let closeLine = Array("Connection: close\r\n".utf8)
-    private static let keepAliveLine = Array("Connection: keep-alive\r\n".utf8)
-    private static let crlf: [UInt8] = [13, 10]
 }

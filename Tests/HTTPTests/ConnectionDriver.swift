@@ -156,7 +156,8 @@ final class ConnectionDriver {
                     socketRoom = socketRoom.map { $0 - count }
                     machine.bytesWritten(count, now: now)
                 }
-            case .startHandler(let head, let context, let body):
+            case .startHandler(let head, let body):
+                let context = machine.currentContext!
                 switch body {
                 case .buffered(let bytes):
                     handled.append((head, context, bytes))

@@ -4,8 +4,8 @@ import Glibc
 import Testing
 @testable import HTTP
 
-/// The connection's byte bookkeeping, without sockets: the input buffer it reads into and the
-/// output queue it writes from.
+/// The connection's bookkeeping, without sockets: the input buffer it reads into, the output queue
+/// it writes from, and the queue of actions its state machine decided.
 @Suite struct HTTPConnectionBuffersTests {
     /// What one `writev` of the queue's vectors would send, at most `limit` bytes.
     private func gathered(_ queue: HTTPOutputQueue, limit: Int = .max) -> [UInt8] {
@@ -68,5 +68,25 @@ import Testing
         #expect(input.reserveSpace() == nil)
         input.consume(32)
         #expect(input.isEmpty && input.reserveSpace()?.count == 32)
+    }
+
+    @Test func actionQueueIsFirstInFirstOutAcrossWrapAndGrowth() {
+        var queue = HTTPConnectionActionQueue(capacity: 2)
+        #expect(queue.popFirst() == nil)
+        queue.append(.deliverBody([1]))
+        queue.append(.deliverBody([2]))
+        #expect(body(queue.popFirst()) == [1])
+        queue.append(.deliverBody([3]))  // wraps around
+        queue.append(.deliverBody([4]))  // grows, keeping the order
+        queue.append(.deliverBody([5]))
+        #expect(queue.count == 4)
+        #expect((0..<4).map { _ in body(queue.popFirst()) } == [[2], [3], [4], [5]])
+        #expect(queue.isEmpty && queue.popFirst() == nil)
+        queue.append(.deliverBody([6]))  // left in the queue: released with it
+    }
+
+    private func body(_ action: HTTPConnectionAction?) -> [UInt8]? {
+        if case .deliverBody(let bytes) = action { return bytes }
+        return nil
     }
 }
