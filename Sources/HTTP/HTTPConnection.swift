@@ -172,8 +172,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         updateInterest()
     }
 
-    /// Performs one action. Its payload is moved, never copied (a request's head and context
-    /// travel from the parser to the handler's task by moves only).
+    /// Performs one action (consumed: its payload is moved, not copied).
     private func perform(_ action: consuming HTTPConnectionAction) {
         switch consume action {
         case .write:
@@ -230,8 +229,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         }
     }
 
-    private func dispatch(_ head: __owned HTTPRequestHead, context: __owned RequestContext,
-                          body: __owned HTTPConnectionAction.HandlerBody) {
+    private func dispatch(_ head: HTTPRequestHead, context: RequestContext, body: HTTPConnectionAction.HandlerBody) {
         let request: HTTPRequest
         switch body {
         case .buffered(let bytes):
@@ -252,7 +250,7 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         }
     }
 
-    private func startHandler(_ request: __owned HTTPRequest, context: __owned RequestContext) {
+    private func startHandler(_ request: HTTPRequest, context: RequestContext) {
         guard machine.isAwaitingResponse else { return }
         let responder = core.responder
         handlerTask = Task(executorPreference: core.handlerExecutor) { [self] in
