@@ -5,102 +5,30 @@ import Glibc
 import Musl
 #endif
 
-/// One client connection: reads and parses requests, runs each on a Swift task through the
-/// responder, writes responses in order, and enforces the limits and timeouts.
+/// One client connection on an event loop: the socket, its epoll registration, and the tasks of
+/// the request in flight. What to do is decided by `HTTPConnectionStateMachine`; this class feeds
+/// it events (readiness, bytes read and written, responses, ticks) and performs the actions it
+/// returns (writes, handler and producer tasks, the body stream, closing).
 ///
 /// Its state is guarded by a per-connection lock (uncontended almost always): the event loop
 /// reads and parses under it, and the handler's task writes the response under it directly, so a
 /// response costs the loop no wake-up. Operations on the loop's own structures (epoll interest,
 /// deregistration) are done on the loop thread, posted there when needed. That lock is why the
 /// `@unchecked Sendable` is sound.
-///
-/// One request is in flight at a time: pipelined requests wait in the input buffer until the
-/// previous response has been written, so responses are always in request order.
 final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     private let descriptor: Int32
     private let peer: SocketAddress?
     private let loop: EventLoop
     private let core: HTTPServerCore
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var machine: HTTPConnectionStateMachine<HTTPServerCore>
 
-    // MARK: - Input
-
-    private var input: UnsafeMutableRawPointer
-    private var inputCapacity = 4096
-    private var inputStart = 0
-    private var inputEnd = 0
-    /// The input buffer never grows beyond this (a full head at the limit plus read room).
-    private let inputCapacityLimit: Int
-    private var parser: HTTPRequestParser
-
-    /// Where the current request is in being read.
-    private enum RequestPhase {
-        /// Waiting for a head (between requests).
-        case head
-        /// Reading a body that is delivered whole when complete.
-        case bufferedBody
-        /// Feeding a body stream that the handler is reading.
-        case streamingBody
-        /// The request has been read completely (or its body failed); bytes after it wait.
-        case complete
-    }
-
-    private var requestPhase = RequestPhase.head
-    private var currentHead: HTTPRequestHead?
-    private var currentContext: RequestContext?
-    private var bufferedBody: [UInt8] = []
-    private var bodyStream: HTTPBodyStream?
-    /// The body stream's consumer is behind: the socket is not read.
-    private var bodyPaused = false
-    /// `100 Continue` is owed once the handler starts reading the streamed body.
-    private var continueOwed = false
-    /// The request body ended in an error (limit, malformed chunk, timeout): never read again.
-    private var requestFailed = false
-
-    // MARK: - Output
-
-    /// Unsent byte arrays, oldest first, from `outputHead`; `outputOffset` bytes of the first are sent.
-    private var output: [[UInt8]] = []
-    private var outputHead = 0
-    private var outputOffset = 0
-    private var pendingOutput = 0
-
-    /// Where the response to the current request is.
-    private enum ResponsePhase {
-        /// No request in flight.
-        case idle
-        /// The handler is running.
-        case handling
-        /// The head is out and the producer task is writing the body.
-        case streaming
-        /// Everything is queued; done once flushed.
-        case finishing
-    }
-
-    private enum StreamFraming {
-        case chunked
-        case identity(remaining: Int)
-        case closeDelimited
-    }
-
-    private var responsePhase = ResponsePhase.idle
-    private var streamFraming = StreamFraming.chunked
+    // What the actions act on, besides the socket.
     private var handlerTask: Task<Void, Never>?
     private var producerTask: Task<Void, Never>?
-    /// A streamed-body `write` waiting for the unsent bytes to drop below the low-water mark.
+    private var bodyStream: HTTPBodyStream?
+    /// The streamed-body `write` in progress (resumed by `.resumeWriter` or `.failWriter`).
     private var writeWaiter: CheckedContinuation<Void, any Error>?
-    private var keepAlive = true
-
-    // MARK: - Lifecycle and timers
-
-    private enum ReadDeadline { case none, idle, head, body }
-    private var readDeadlineKind = ReadDeadline.idle
-    private var readDeadline: UInt64
-    private var writeDeadline: UInt64 = 0
-    private var lingerDeadline: UInt64 = 0
-    private var lingering = false
-    private var closed = false
-    private var isFirstRequest = true
     private var registeredEvents: UInt32 = 0
 
     init(descriptor: Int32, peer: SocketAddress?, loop: EventLoop, core: HTTPServerCore) {
@@ -108,17 +36,11 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         self.peer = peer
         self.loop = loop
         self.core = core
-        let limits = core.configuration.limits
-        inputCapacityLimit = max(limits.maxHeadSize, limits.maxChunkLineSize) + 16 * 1024
-        input = UnsafeMutableRawPointer.allocate(byteCount: inputCapacity, alignment: 16)
-        parser = HTTPRequestParser(limits: limits)
-        // A new connection gets the header timeout (not the idle one) for its first request.
-        readDeadline = monotonicNanoseconds() + core.headerReadTimeout
+        machine = HTTPConnectionStateMachine(environment: core, peer: peer, now: monotonicNanoseconds())
         pthread_mutex_init(mutex, nil)
     }
 
     deinit {
-        input.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
@@ -147,304 +69,189 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
     }
 
     private func handleEventsLocked(_ events: UInt32) {
-        if closed { return }
+        if machine.isClosed { return }
         if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
             // Reset or fully closed: nothing can be delivered any more.
-            terminate()
+            machine.connectionFailed()
+            performActions()
             return
         }
-        if events & EPOLLOUT.rawValue != 0 { flush() }
-        if closed { return }
+        if events & EPOLLOUT.rawValue != 0 {
+            machine.writable()
+            performActions()
+        }
+        if machine.isClosed { return }
         if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 {
-            if wantsRead {
+            if machine.wantsRead {
                 readAvailable()
             } else if events & EPOLLRDHUP.rawValue != 0 {
                 // The client stopped sending while we are not reading (a request in flight, the
-                // buffer full): it has gone, like Go's and nginx's servers treat it.
-                terminate()
-                return
+                // buffer full): it has gone.
+                machine.inputClosed()
             }
         }
-        if !closed { updateInterest() }
+        performActions()
     }
-
-    private var wantsRead: Bool {
-        if closed { return false }
-        if lingering { return true }
-        if requestFailed { return false }
-        switch requestPhase {
-        case .head, .complete:
-            // With a request in flight, keep reading (to see a disconnect, and pipelined requests)
-            // until a head's worth is buffered.
-            return responsePhase == .idle || inputEnd - inputStart < core.configuration.limits.maxHeadSize
-        case .bufferedBody:
-            return true
-        case .streamingBody:
-            return !bodyPaused
-        }
-    }
-
-    private var interest: UInt32 {
-        var events = EPOLLRDHUP.rawValue
-        if wantsRead { events |= EPOLLIN.rawValue }
-        if pendingOutput > 0 { events |= EPOLLOUT.rawValue }
-        return events
-    }
-
-    private func updateInterest() {
-        guard !closed else { return }
-        let events = interest
-        guard events != registeredEvents else { return }
-        if loop.isLoopThread {
-            registeredEvents = events
-            loop.modify(descriptor, events: events)
-        } else {
-            // epoll registration belongs to the loop: let it recompute there.
-            loop.execute { [self] in withLock { updateInterest() } }
-        }
-    }
-
-    // MARK: - Reading
 
     private func readAvailable() {
-        if inputEnd == inputCapacity {
-            if inputStart > 0 {
-                compactInput()
-            } else if inputCapacity < inputCapacityLimit {
-                growInput()
-            } else {
-                return
-            }
-        }
+        guard let buffer = machine.readBuffer() else { return }
         let count: Int?
         do {
-            count = try syscall("read") { read(descriptor, input + inputEnd, inputCapacity - inputEnd) }
+            count = try syscall("read") { read(descriptor, buffer.baseAddress, buffer.count) }
         } catch {
-            terminate()
+            machine.connectionFailed()
             return
         }
         guard let count else { return }
         if count == 0 {
-            // End of input: a partial request can never complete, and a client that stops sending
-            // while a request is in flight has gone (its answer would not be read).
-            terminate()
-            return
-        }
-        if lingering {
-            inputStart = 0
-            inputEnd = 0
-            return
-        }
-        inputEnd += count
-        noteBytesArrived()
-        processInput()
-    }
-
-    private func compactInput() {
-        let live = inputEnd - inputStart
-        if live > 0 { input.copyMemory(from: input + inputStart, byteCount: live) }
-        inputStart = 0
-        inputEnd = live
-    }
-
-    private func growInput() {
-        let capacity = min(inputCapacity * 2, inputCapacityLimit)
-        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        grown.copyMemory(from: input + inputStart, byteCount: inputEnd - inputStart)
-        input.deallocate()
-        input = grown
-        inputEnd -= inputStart
-        inputStart = 0
-        inputCapacity = capacity
-    }
-
-    /// Moves the read deadline: the first byte of a head starts the header timeout; progress on a
-    /// body restarts the body timeout.
-    private func noteBytesArrived() {
-        switch readDeadlineKind {
-        case .idle where responsePhase == .idle && requestPhase == .head:
-            readDeadlineKind = .head
-            if !isFirstRequest { readDeadline = monotonicNanoseconds() + core.headerReadTimeout }
-        case .body:
-            readDeadline = monotonicNanoseconds() + core.bodyReadTimeout
-        default:
-            break
-        }
-    }
-
-    /// Parses what is buffered as far as the current state allows.
-    private func processInput() {
-        while !closed && !lingering && !requestFailed {
-            switch requestPhase {
-            case .head where responsePhase == .idle, .bufferedBody, .streamingBody:
-                break
-            default:
-                return
-            }
-            let start = inputStart
-            let (event, consumed) = parser.parse(UnsafeRawBufferPointer(start: input + start, count: inputEnd - start))
-            inputStart += consumed
-            switch event {
-            case .needMoreData:
-                if consumed == 0 {
-                    if inputStart == inputEnd {
-                        inputStart = 0
-                        inputEnd = 0
-                    }
-                    return
-                }
-            case .head(let head):
-                startRequest(head)
-            case .body(let range):
-                deliverBody(Array(UnsafeRawBufferPointer(start: input + start + range.lowerBound, count: range.count)))
-            case .end:
-                endRequestBody()
-            case .failure(let error):
-                requestBodyFailed(error)
-            }
-        }
-    }
-
-    // MARK: - Requests
-
-    private func startRequest(_ head: HTTPRequestHead) {
-        isFirstRequest = false
-        let context = RequestContext(requestId: RequestContext.requestId(from: head.headers), peerAddress: peer,
-                                     arrivalTime: .now, logger: core.logger)
-        currentHead = head
-        currentContext = context
-        keepAlive = head.keepAlive
-        readDeadlineKind = .none
-        readDeadline = 0
-
-        if core.isDraining {
-            // Shutting down: no new work. The unread body (if any) is dropped by the lingering close.
-            requestPhase = .complete
-            requestFailed = true
-            sendServerResponse(.error(status: .serviceUnavailable, message: "server is shutting down", errorType: "unavailable"),
-                               reason: "draining")
-            return
-        }
-
-        let hasBody = head.bodyFraming != .none
-        // Without a body the policy changes nothing; skip the route lookup it costs.
-        let policy = hasBody ? core.responder.bodyPolicy(for: head) : .buffered()
-        parser.bodyLimit = policy.maxSize ?? core.configuration.limits.maxBodySize
-        if hasBody {
-            readDeadlineKind = .body
-            readDeadline = monotonicNanoseconds() + core.bodyReadTimeout
-        }
-        var tooLarge = false
-        if case .contentLength(let length) = head.bodyFraming, length > parser.bodyLimit { tooLarge = true }
-
-        switch policy {
-        case .buffered:
-            requestPhase = .bufferedBody
-            bufferedBody = []
-            if case .contentLength(let length) = head.bodyFraming, !tooLarge {
-                bufferedBody.reserveCapacity(min(length, 1 << 20))
-            }
-            // The client waits for 100 before sending; a body that is too large gets the 413 instead.
-            if head.expectsContinue && hasBody && !tooLarge && inputStart == inputEnd { sendContinue() }
-        case .streaming:
-            requestPhase = .streamingBody
-            bodyPaused = false
-            continueOwed = head.expectsContinue && hasBody && !tooLarge
-            // The stream holds the connection until `close()` or the next request drops the stream.
-            let stream = HTTPBodyStream(highWaterMark: core.configuration.requestBodyHighWaterMark) { [self] in
-                withLock { bodyDemanded() }
-            }
-            bodyStream = stream
-            dispatch(HTTPRequest(head: head, body: HTTPRequestBody(stream: stream)))
-        }
-    }
-
-    private func deliverBody(_ bytes: [UInt8]) {
-        switch requestPhase {
-        case .bufferedBody:
-            bufferedBody += bytes
-        case .streamingBody:
-            if bodyStream?.append(bytes) == true {
-                bodyPaused = true
-                readDeadlineKind = .none
-                readDeadline = 0
-            }
-        default:
-            break
-        }
-    }
-
-    private func endRequestBody() {
-        readDeadlineKind = .none
-        readDeadline = 0
-        switch requestPhase {
-        case .bufferedBody:
-            requestPhase = .complete
-            let body = bufferedBody
-            bufferedBody = []
-            dispatch(HTTPRequest(head: currentHead!, body: HTTPRequestBody(bytes: body)))
-        case .streamingBody:
-            requestPhase = .complete
-            bodyStream?.finish()
-        default:
-            break
+            machine.inputClosed()
+        } else {
+            machine.bytesRead(count, now: monotonicNanoseconds())
         }
     }
 
     /// The handler started reading a streamed body, or drained it below the low-water mark.
     private func bodyDemanded() {
-        guard !closed else { return }
-        if continueOwed {
-            continueOwed = false
-            if responsePhase == .handling { sendContinue() }
-        }
-        if bodyPaused {
-            bodyPaused = false
-            if requestPhase == .streamingBody {
-                readDeadlineKind = .body
-                readDeadline = monotonicNanoseconds() + core.bodyReadTimeout
-            }
-            processInput()
-            updateInterest()
+        machine.bodyDemanded(now: monotonicNanoseconds())
+        performActions()
+    }
+
+    private func responseReady(_ response: HTTPResponse) {
+        handlerTask = nil
+        machine.responseReady(response)
+        performActions()
+    }
+
+    /// A chunk from the streamed-body producer; `continuation` resumes once it may write again.
+    func writeBodyChunk(_ bytes: [UInt8], continuation: CheckedContinuation<Void, any Error>) {
+        withLock {
+            writeWaiter = continuation
+            machine.responseBodyChunk(bytes)
+            performActions()
         }
     }
 
-    private func requestBodyFailed(_ error: HTTPParseError) {
-        requestFailed = true
-        readDeadlineKind = .none
-        readDeadline = 0
-        if requestPhase == .streamingBody {
-            // The handler is already running: its next read throws the error (413 / 400), it
-            // answers, and the connection closes after that.
-            requestPhase = .complete
-            keepAlive = false
+    private func streamFinished(_ failure: (any Error)?) {
+        producerTask = nil
+        machine.responseBodyFinished(failure: failure, now: monotonicNanoseconds())
+        performActions()
+    }
+
+    func tick(now: UInt64) {
+        withLock {
+            machine.tick(now: now)
+            performActions()
+        }
+    }
+
+    func beginDrain() {
+        withLock {
+            machine.beginDrain()
+            performActions()
+        }
+    }
+
+    /// Closes the connection (from outside, e.g. when registering it failed).
+    func close() {
+        withLock {
+            machine.close()
+            performActions()
+        }
+    }
+
+    func forceClose() { close() }
+
+    // MARK: - Actions
+
+    /// Performs the machine's actions in order (each may report back and add more), then brings
+    /// the epoll interest up to date.
+    private func performActions() {
+        while let action = machine.nextAction() {
+            perform(action)
+        }
+        updateInterest()
+    }
+
+    /// Performs one action (consumed: its payload is moved, not copied).
+    private func perform(_ action: consuming HTTPConnectionAction) {
+        switch consume action {
+        case .write:
+            writeOutput()
+        case .startHandler(let head, let body):
+            dispatch(head, context: machine.currentContext!, body: body)
+        case .deliverBody(let bytes):
+            if bodyStream?.append(bytes) == true { machine.bodyConsumerPaused() }
+        case .finishBody:
+            bodyStream?.finish()
+        case .failBody(let error):
             bodyStream?.fail(error)
-            return
+        case .startProducer(let producer):
+            startProducer(producer)
+        case .abandonProducer(let producer):
+            Task(executorPreference: core.handlerExecutor) {
+                try? await producer(DisconnectedBodyWriter())
+            }
+        case .resumeWriter:
+            writeWaiter?.resume()
+            writeWaiter = nil
+        case .failWriter(let error):
+            writeWaiter?.resume(throwing: error)
+            writeWaiter = nil
+        case .requestCompleted:
+            bodyStream = nil
+        case .shutdownWrite:
+            _ = try? syscall("shutdown") { shutdown(descriptor, Int32(SHUT_WR)) }
+        case .close(let disconnection):
+            closeSocket(signalling: disconnection)
+        case .log(let diagnostic):
+            log(diagnostic)
         }
-        requestPhase = .complete
-        let response = HTTPResponse.error(status: error.status, message: error.description, errorType: error.errorType)
-        sendServerResponse(response, reason: error.description)
     }
 
-    private func sendContinue() {
-        enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
-        flush()
+    /// One `write`/`writev` of up to 16 queued arrays.
+    private func writeOutput() {
+        let result = machine.output.withUnsafeVectors { vectors -> Result<Int?, SystemCallError> in
+            Result { () throws(SystemCallError) -> Int? in
+                if vectors.count == 1 {
+                    try syscall("write") { write(descriptor, vectors[0].iov_base, vectors[0].iov_len) }
+                } else {
+                    try syscall("writev") { writev(descriptor, vectors.baseAddress, Int32(vectors.count)) }
+                }
+            }
+        }
+        switch result {
+        case .failure:
+            machine.connectionFailed()
+        case .success(let written?) where written > 0:
+            machine.bytesWritten(written, now: monotonicNanoseconds())
+        case .success:
+            machine.writeWouldBlock(now: monotonicNanoseconds())
+        }
     }
 
-    // MARK: - Handlers
-
-    private func dispatch(_ request: HTTPRequest) {
-        responsePhase = .handling
+    private func dispatch(_ head: HTTPRequestHead, context: RequestContext, body: HTTPConnectionAction.HandlerBody) {
+        let request: HTTPRequest
+        switch body {
+        case .buffered(let bytes):
+            request = HTTPRequest(head: head, body: HTTPRequestBody(bytes: bytes))
+        case .streaming:
+            // The stream holds the connection until `close()` or the end of the exchange drops it.
+            let stream = HTTPBodyStream(highWaterMark: core.configuration.requestBodyHighWaterMark) { [self] in
+                withLock { bodyDemanded() }
+            }
+            bodyStream = stream
+            request = HTTPRequest(head: head, body: HTTPRequestBody(stream: stream))
+        }
         if loop.isLoopThread {
-            loop.afterEvents { [self] in withLock { startHandler(request) } }
+            // One pass's requests reach the handler threads as one burst.
+            loop.afterEvents { [self] in withLock { startHandler(request, context: context) } }
         } else {
-            startHandler(request)  // a pipelined request, parsed after the previous response
+            startHandler(request, context: context)  // a pipelined request, parsed after the previous response
         }
     }
 
-    private func startHandler(_ request: HTTPRequest) {
-        guard !closed, responsePhase == .handling else { return }
-        let context = currentContext!
+    private func startHandler(_ request: HTTPRequest, context: RequestContext) {
+        guard machine.isAwaitingResponse else { return }
         let responder = core.responder
         handlerTask = Task(executorPreference: core.handlerExecutor) { [self] in
             let response: HTTPResponse
@@ -457,381 +264,23 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         }
     }
 
-    private func responseReady(_ response: HTTPResponse) {
-        handlerTask = nil
-        guard !closed, responsePhase == .handling else {
-            abandon(response)
-            return
-        }
-        continueOwed = false
-        writeResponse(response)
-    }
-
-    /// A response that can no longer be sent (the client went while the handler ran). A streamed
-    /// body's producer still runs, once, against a writer that fails at its first write: what wraps
-    /// the producer (request metrics, statistics, cleanup in `defer`) must see its response end,
-    /// or an in-flight count would never come down.
-    private func abandon(_ response: HTTPResponse) {
-        guard case .stream(let producer) = response.body else { return }
-        Task(executorPreference: core.handlerExecutor) {
-            try? await producer(DisconnectedBodyWriter())
-        }
-    }
-
-    /// A response the server makes itself (parse errors, timeouts, draining): always closes.
-    private func sendServerResponse(_ response: HTTPResponse, reason: String) {
-        keepAlive = false
-        responsePhase = .handling
-        let requestId = currentContext?.requestId ?? RequestContext.generateRequestId()
-        if currentContext == nil {
-            currentContext = RequestContext(requestId: requestId, peerAddress: peer, logger: core.logger)
-        }
-        core.logServerResponse(method: currentHead?.method.rawValue ?? "-", path: currentHead?.path ?? "-",
-                               status: response.status, bytes: response.knownLength ?? 0, requestId: requestId,
-                               peer: peer, reason: reason)
-        writeResponse(response)
-    }
-
-    // MARK: - Writing responses
-
-    private func writeResponse(_ response: HTTPResponse) {
-        let head = currentHead
-        let isHead = head?.method == .head
-        let version = head?.version ?? .http1_1
-        if core.isDraining || requestFailed { keepAlive = false }
-        if let connection = response.headers["connection"], connection.lowercased().contains("close") { keepAlive = false }
-
-        var framing: [UInt8]? = nil
-        var body: [UInt8] = []
-        var producer: (@Sendable (any HTTPBodyWriter) async throws -> Void)? = nil
-        switch response.body {
-        case .empty:
-            if !response.status.forbidsBody { framing = contentLengthLine(0) }
-        case .bytes(let bytes):
-            if !response.status.forbidsBody {
-                framing = contentLengthLine(bytes.count)
-                if !isHead { body = bytes }
-            }
-        case .stream(let streamProducer):
-            if response.status.forbidsBody { break }
-            if let length = response.headers["content-length"].flatMap(Int.init), length >= 0 {
-                framing = contentLengthLine(length)
-                streamFraming = .identity(remaining: length)
-            } else if version == .http1_1 {
-                framing = Array("Transfer-Encoding: chunked\r\n".utf8)
-                streamFraming = .chunked
-            } else {
-                // An HTTP/1.0 client knows no chunking: the body ends when the connection does.
-                streamFraming = .closeDelimited
-                keepAlive = false
-            }
-            if !isHead { producer = streamProducer }
-        }
-
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(320 + (body.count <= 16 * 1024 ? body.count : 0))
-        bytes += response.status.statusLine
-        var hasDate = false, hasServer = false, hasRequestId = false
-        for field in response.headers {
-            let name = field.name
-            switch asciiLower(name.utf8.first ?? 0) {
-            case UInt8(ascii: "c"):
-                if HTTPHeaders.namesEqual(name, "content-length") || HTTPHeaders.namesEqual(name, "connection") { continue }
-            case UInt8(ascii: "t"):
-                if HTTPHeaders.namesEqual(name, "transfer-encoding") { continue }
-            case UInt8(ascii: "d"):
-                if HTTPHeaders.namesEqual(name, "date") { hasDate = true }
-            case UInt8(ascii: "s"):
-                if HTTPHeaders.namesEqual(name, "server") { hasServer = true }
-            case UInt8(ascii: "x"):
-                if HTTPHeaders.namesEqual(name, "x-request-id") { hasRequestId = true }
-            default:
-                break
-            }
-            appendField(name: field.name, value: field.value, to: &bytes)
-        }
-        if !hasDate { bytes += HTTPDateCache.shared.headerLine() }
-        if !hasServer { bytes += core.serverHeaderLine }
-        if !hasRequestId, let requestId = currentContext?.requestId {
-            appendField(name: "X-Request-Id", value: requestId, to: &bytes)
-        }
-        if let framing { bytes += framing }
-        if !keepAlive {
-            bytes += "Connection: close\r\n".utf8
-        } else if version == .http1_0 {
-            bytes += "Connection: keep-alive\r\n".utf8
-        }
-        bytes += "\r\n".utf8
-        if body.count <= 16 * 1024 {
-            bytes += body
-            enqueue(bytes)
-        } else {
-            enqueue(bytes)
-            enqueue(body)
-        }
-
-        if let producer {
-            responsePhase = .streaming
-            let writer = ConnectionBodyWriter(connection: self)
-            producerTask = Task(executorPreference: core.handlerExecutor) { [self] in
-                let failure: (any Error)?
-                do {
-                    try await producer(writer)
-                    failure = nil
-                } catch {
-                    failure = error
-                }
-                self.withLock { self.streamFinished(failure) }
-            }
-        } else {
-            responsePhase = .finishing
-        }
-        flush()
-    }
-
-    /// Appends `name: value\r\n`, copying the strings' UTF-8 storage directly. A field whose name
-    /// is not a token or whose value holds CR or LF is dropped: handler values must not be able to
-    /// smuggle in new header lines.
-    private func appendField(name: String, value: String, to bytes: inout [UInt8]) {
-        var name = name, value = value
-        name.withUTF8 { name in
-            value.withUTF8 { value in
-                guard !name.isEmpty, name.allSatisfy(HTTPRequestParser.isTokenCharacter),
-                      !value.contains(where: { $0 == 13 || $0 == 10 }) else { return }
-                bytes.append(contentsOf: name)
-                bytes.append(UInt8(ascii: ":"))
-                bytes.append(UInt8(ascii: " "))
-                bytes.append(contentsOf: value)
-                bytes.append(13)
-                bytes.append(10)
-            }
-        }
-    }
-
-    /// `Content-Length: <n>\r\n`.
-    private func contentLengthLine(_ length: Int) -> [UInt8] {
-        var line: [UInt8] = []
-        line.reserveCapacity(40)
-        line += "Content-Length: ".utf8
-        appendDecimal(length, to: &line)
-        line += "\r\n".utf8
-        return line
-    }
-
-    /// A chunk from the streamed-body producer; `continuation` resumes once it may write again.
-    fileprivate func writeBodyChunk(_ bytes: [UInt8], continuation: CheckedContinuation<Void, any Error>) {
-        withLock { writeBodyChunkLocked(bytes, continuation: continuation) }
-    }
-
-    private func writeBodyChunkLocked(_ bytes: [UInt8], continuation: CheckedContinuation<Void, any Error>) {
-        guard !closed, responsePhase == .streaming else {
-            continuation.resume(throwing: HTTPError.clientDisconnected)
-            return
-        }
-        switch streamFraming {
-        case .chunked:
-            let size = Array((String(bytes.count, radix: 16) + "\r\n").utf8)
-            if bytes.count <= 64 * 1024 {
-                enqueue(size + bytes + [13, 10])
-            } else {
-                enqueue(size)
-                enqueue(bytes)
-                enqueue([13, 10])
-            }
-        case .identity(let remaining):
-            guard bytes.count <= remaining else {
-                continuation.resume(throwing: HTTPError(.internalServerError, "streamed body longer than its Content-Length"))
-                core.logger.error("streamed body longer than its Content-Length", ["request_id": .string(currentContext?.requestId ?? "-")])
-                terminate()
-                return
-            }
-            streamFraming = .identity(remaining: remaining - bytes.count)
-            enqueue(bytes)
-        case .closeDelimited:
-            enqueue(bytes)
-        }
-        flush()
-        if closed {
-            continuation.resume(throwing: HTTPError.clientDisconnected)
-        } else if pendingOutput > core.configuration.responseHighWaterMark {
-            writeWaiter = continuation
-        } else {
-            continuation.resume()
-        }
-    }
-
-    private func streamFinished(_ failure: (any Error)?) {
-        producerTask = nil
-        guard !closed, responsePhase == .streaming else { return }
-        if let failure {
-            // The head (and maybe part of the body) is out: the only honest signal left is to
-            // close without the final chunk, so the client sees a truncated body.
-            core.logger.error("streamed response failed", ["request_id": .string(currentContext?.requestId ?? "-"),
-                                                            "error": .string(String(describing: failure))])
-            terminate()
-            return
-        }
-        switch streamFraming {
-        case .chunked:
-            enqueue(Array("0\r\n\r\n".utf8))
-        case .identity(let remaining) where remaining != 0:
-            core.logger.error("streamed body shorter than its Content-Length", ["request_id": .string(currentContext?.requestId ?? "-")])
-            terminate()
-            return
-        default:
-            break
-        }
-        responsePhase = .finishing
-        flush()
-    }
-
-    /// The response is completely written: next request, or close.
-    private func finishResponse() {
-        responsePhase = .idle
-        currentHead = nil
-        currentContext = nil
-        bodyStream = nil
-        if !keepAlive || requestPhase != .complete || core.isDraining {
-            startLingeringClose()
-            return
-        }
-        requestPhase = .head
-        if inputStart < inputEnd {
-            readDeadlineKind = .head
-            readDeadline = monotonicNanoseconds() + core.headerReadTimeout
-        } else {
-            readDeadlineKind = .idle
-            readDeadline = monotonicNanoseconds() + core.idleTimeout
-        }
-        processInput()
-        updateInterest()
-    }
-
-    // MARK: - Output buffer
-
-    private func enqueue(_ bytes: [UInt8]) {
-        guard !bytes.isEmpty else { return }
-        pendingOutput += bytes.count
-        output.append(bytes)
-    }
-
-    /// Writes as much as the socket takes; arms `EPOLLOUT` and the write timeout when it takes less.
-    private func flush() {
-        while pendingOutput > 0 && !closed {
-            let written: Int?
+    private func startProducer(_ producer: @escaping @Sendable (any HTTPBodyWriter) async throws -> Void) {
+        let writer = ConnectionBodyWriter(connection: self)
+        producerTask = Task(executorPreference: core.handlerExecutor) { [self] in
+            let failure: (any Error)?
             do {
-                written = try writeOutput()
+                try await producer(writer)
+                failure = nil
             } catch {
-                terminate()
-                return
+                failure = error
             }
-            guard let written, written > 0 else {
-                if writeDeadline == 0 { writeDeadline = monotonicNanoseconds() + core.writeTimeout }
-                updateInterest()
-                return
-            }
-            writeDeadline = pendingOutput - written > 0 ? monotonicNanoseconds() + core.writeTimeout : 0
-            consumeOutput(written)
+            self.withLock { self.streamFinished(failure) }
         }
-        guard !closed else { return }
-        writeDeadline = 0
-        if let waiter = writeWaiter, pendingOutput <= core.configuration.responseHighWaterMark / 2 {
-            writeWaiter = nil
-            waiter.resume()
-        }
-        if pendingOutput == 0 && responsePhase == .finishing {
-            finishResponse()
-        } else {
-            updateInterest()
-        }
-    }
-
-    /// One `write`/`writev` of up to 16 queued arrays: bytes written, nil when the socket is full.
-    private func writeOutput() throws(SystemCallError) -> Int? {
-        let count = min(output.count - outputHead, 16)
-        let result: Result<Int?, SystemCallError>
-        if count == 1 {
-            result = output[outputHead].withUnsafeBytes { bytes in
-                Result { () throws(SystemCallError) -> Int? in
-                    try syscall("write") { write(descriptor, bytes.baseAddress! + outputOffset, bytes.count - outputOffset) }
-                }
-            }
-        } else {
-            result = withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { vectors in
-                gatherVectors(vectors, index: 0, count: count)
-            }
-        }
-        return try result.get()
-    }
-
-    /// Fills `vectors` while keeping each array's storage pinned (nested `withUnsafeBytes`), then writes.
-    private func gatherVectors(_ vectors: UnsafeMutableBufferPointer<iovec>, index: Int, count: Int) -> Result<Int?, SystemCallError> {
-        if index == count {
-            return Result { () throws(SystemCallError) -> Int? in
-                try syscall("writev") { writev(descriptor, vectors.baseAddress, Int32(count)) }
-            }
-        }
-        return output[outputHead + index].withUnsafeBytes { bytes in
-            let offset = index == 0 ? outputOffset : 0
-            vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + offset), iov_len: bytes.count - offset)
-            return gatherVectors(vectors, index: index + 1, count: count)
-        }
-    }
-
-    private func consumeOutput(_ written: Int) {
-        pendingOutput -= written
-        var left = written
-        while left > 0 {
-            let available = output[outputHead].count - outputOffset
-            if left >= available {
-                left -= available
-                output[outputHead] = []
-                outputHead += 1
-                outputOffset = 0
-            } else {
-                outputOffset += left
-                left = 0
-            }
-        }
-        if outputHead == output.count {
-            output.removeAll(keepingCapacity: true)
-            outputHead = 0
-        } else if outputHead > 64 {
-            output.removeFirst(outputHead)
-            outputHead = 0
-        }
-    }
-
-    // MARK: - Closing
-
-    /// Half-closes after the last response and drops whatever the client still sends for a while,
-    /// so a client still uploading (after a 413, say) reads the answer rather than a reset.
-    private func startLingeringClose() {
-        guard !closed else { return }
-        _ = try? syscall("shutdown") { shutdown(descriptor, Int32(SHUT_WR)) }
-        if core.lingerTimeout == 0 {
-            terminate()
-            return
-        }
-        lingering = true
-        inputStart = 0
-        inputEnd = 0
-        lingerDeadline = monotonicNanoseconds() + core.lingerTimeout
-        updateInterest()
-    }
-
-    /// Closes the connection (from outside, e.g. when registering it failed).
-    func close() {
-        withLock { terminate() }
     }
 
     /// Closes the socket now. A request still in flight learns that its client is gone.
-    private func terminate() {
-        guard !closed else { return }
-        closed = true
-        if responsePhase == .handling || responsePhase == .streaming {
-            currentContext?.disconnection.signal()
-        }
+    private func closeSocket(signalling disconnection: ClientDisconnection?) {
+        disconnection?.signal()
         handlerTask?.cancel()
         producerTask?.cancel()
         bodyStream?.fail(HTTPError.clientDisconnected)
@@ -840,8 +289,6 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
             writeWaiter = nil
             waiter.resume(throwing: HTTPError.clientDisconnected)
         }
-        output.removeAll()
-        pendingOutput = 0
         if loop.isLoopThread {
             loop.unregister(descriptor)
             Glibc.close(descriptor)
@@ -858,79 +305,41 @@ final class HTTPConnection: EventLoopHandler, @unchecked Sendable {
         }
     }
 
-    // MARK: - Timers and shutdown
-
-    func tick(now: UInt64) {
-        withLock { tickLocked(now: now) }
-    }
-
-    private func tickLocked(now: UInt64) {
-        guard !closed else { return }
-        if lingering {
-            if now >= lingerDeadline { terminate() }
-            return
-        }
-        if writeDeadline != 0 && now >= writeDeadline {
-            core.logger.warning("write timeout", ["request_id": .string(currentContext?.requestId ?? "-"),
-                                                  "peer": .string(peer?.description ?? "-")])
-            terminate()
-            return
-        }
-        guard readDeadline != 0, now >= readDeadline else { return }
-        let kind = readDeadlineKind
-        readDeadline = 0
-        readDeadlineKind = .none
-        switch kind {
-        case .none:
-            break
-        case .idle:
-            terminate()
-        case .head:
-            requestPhase = .complete
-            requestFailed = true
-            sendServerResponse(.error(status: .requestTimeout, message: "request head not received in time", errorType: "request_timeout"),
-                               reason: "header read timeout")
-        case .body:
-            let error = HTTPError(.requestTimeout, "request body not received in time", errorType: "request_timeout")
-            requestFailed = true
-            if requestPhase == .streamingBody {
-                requestPhase = .complete
-                keepAlive = false
-                bodyStream?.fail(error)
-                updateInterest()
-            } else {
-                requestPhase = .complete
-                sendServerResponse(.error(status: error.status, message: error.message, errorType: error.errorType),
-                                   reason: "body read timeout")
-            }
+    private func log(_ diagnostic: HTTPConnectionAction.Diagnostic) {
+        switch diagnostic {
+        case .serverResponse(let method, let path, let status, let bytes, let requestId, let reason):
+            core.logServerResponse(method: method, path: path, status: status, bytes: bytes, requestId: requestId,
+                                   peer: peer, reason: reason)
+        case .streamedBodyTooLong(let requestId):
+            core.logger.error("streamed body longer than its Content-Length", ["request_id": .string(requestId)])
+        case .streamedBodyTooShort(let requestId):
+            core.logger.error("streamed body shorter than its Content-Length", ["request_id": .string(requestId)])
+        case .streamedResponseFailed(let requestId, let error):
+            core.logger.error("streamed response failed", ["request_id": .string(requestId), "error": .string(String(describing: error))])
+        case .writeTimeout(let requestId):
+            core.logger.warning("write timeout", ["request_id": .string(requestId), "peer": .string(peer?.description ?? "-")])
         }
     }
 
-    func beginDrain() {
-        withLock { beginDrainLocked() }
+    // MARK: - epoll interest
+
+    private var interest: UInt32 {
+        var events = EPOLLRDHUP.rawValue
+        if machine.wantsRead { events |= EPOLLIN.rawValue }
+        if machine.hasPendingOutput { events |= EPOLLOUT.rawValue }
+        return events
     }
 
-    private func beginDrainLocked() {
-        guard !closed else { return }
-        if responsePhase == .idle && requestPhase == .head && inputStart == inputEnd && !lingering {
-            terminate()
+    private func updateInterest() {
+        guard !machine.isClosed else { return }
+        let events = interest
+        guard events != registeredEvents else { return }
+        if loop.isLoopThread {
+            registeredEvents = events
+            loop.modify(descriptor, events: events)
         } else {
-            keepAlive = false
-        }
-    }
-
-    func forceClose() { close() }
-}
-
-/// The `HTTPBodyWriter` a streamed response body is written to: each write goes to the socket
-/// from the producer's thread and suspends until the connection's unsent bytes allow more.
-private struct ConnectionBodyWriter: HTTPBodyWriter {
-    let connection: HTTPConnection
-
-    func write(_ bytes: [UInt8]) async throws {
-        guard !bytes.isEmpty else { return }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            connection.writeBodyChunk(bytes, continuation: continuation)
+            // epoll registration belongs to the loop: let it recompute there.
+            loop.execute { [self] in withLock { updateInterest() } }
         }
     }
 }
