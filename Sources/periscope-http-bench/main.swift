@@ -44,8 +44,10 @@ do {
     printError("periscope-http-bench: \(error)")
     exit(1)
 }
+// Watched before the line below: a SIGTERM sent as soon as it is read must drain, not kill.
+let shutdownSignals = ShutdownSignals()
 // The bench script waits for this line; write(2) so it is not stuck in a stdio buffer.
 var ready = Array("listening on \(server.port)\n".utf8)
 _ = write(1, &ready, ready.count)
-await server.runUntilSignal(drainTimeout: .seconds(5))
+await server.runUntilSignal(shutdownSignals, drainTimeout: .seconds(5))
 exit(0)

@@ -26,6 +26,8 @@ enum ServeCommand {
         }
         let server = try ServiceServer(configuration: configuration, logger: logger)
         try server.start()
+        // Watched before the start is announced: a SIGTERM right after it drains, never kills.
+        let shutdownSignals = ShutdownSignals()
         logger.info("service started", [
             "address": .string("\(configuration.host):\(server.port)"), "workers": .int(configuration.workers),
             "intra_op_threads": .int(configuration.intraOpThreads), "queue_size": .int(configuration.queueSize),
@@ -35,7 +37,7 @@ enum ServeCommand {
         // The main thread waits; the server runs on its own threads and tasks.
         let stopped = DispatchSemaphore(value: 0)
         Task.detached {
-            await server.runUntilSignal()
+            await server.runUntilSignal(shutdownSignals)
             stopped.signal()
         }
         stopped.wait()

@@ -31,12 +31,13 @@ public final class ServiceServer: Sendable {
         application.shutdown()
     }
 
-    /// Serves until SIGTERM or SIGINT, then drains (within `http.drain_timeout_ms`) and stops.
+    /// Serves until SIGTERM or SIGINT (watched from when `signals` was made: make it before
+    /// announcing readiness), then drains (within `http.drain_timeout_ms`) and stops.
     /// Returns the signal.
     @discardableResult
-    public func runUntilSignal() async -> Int32 {
+    public func runUntilSignal(_ signals: ShutdownSignals = ShutdownSignals()) async -> Int32 {
         let drain = Duration.milliseconds(application.configuration.http.drainTimeoutMilliseconds)
-        let signal = await http.runUntilSignal(drainTimeout: drain)
+        let signal = await http.runUntilSignal(signals, drainTimeout: drain)
         application.shutdown()
         application.logger.info("service stopped", ["signal": .int(Int(signal))])
         return signal
