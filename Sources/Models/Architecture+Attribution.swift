@@ -14,6 +14,14 @@ extension Architecture {
         return [:]
     }
 
+    /// The number of token ids of the integer input `attributionInputLayers` stands in for (a
+    /// token baseline of Integrated Gradients must be below it); nil for models without one.
+    public var attributionVocabularySize: Int? {
+        if case .bert(let configuration) = self { return configuration.vocabSize }
+        if case .clip(let configuration) = self { return configuration.vocabSize }
+        return nil
+    }
+
     /// True for transformers whose token layers lie on a patch grid (ViT, DINOv2, CLIP's vision
     /// tower): their class-activation maps read tokens [N, prefix + H·W, C] as [N, C, H, W].
     public var hasPatchTokens: Bool {

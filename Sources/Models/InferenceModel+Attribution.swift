@@ -15,7 +15,9 @@ extension InferenceModel {
     /// `input_grad` is the gradient with respect to the model's input: the image for vision
     /// models and MLPs ([N, 3, H, W] / [N, features]); for BERT, whose token ids are integers,
     /// the gradient with respect to the word embeddings' output [N, S, hidden] (Hugging Face's
-    /// `inputs_embeds`; see `Architecture.attributionInputLayers`).
+    /// `inputs_embeds`; see `Architecture.attributionInputLayers`). The input attributions
+    /// (`input_x_gradient`, `integrated_gradients`, `smoothgrad`) attribute BERT's token ids at that
+    /// layer too (`Module.attributeInputs`): [N, S, hidden], with the per-token sums `<method>:tokens`.
     ///
     /// Like a capture, the replica has no hooks afterwards, also when the call throws. Nothing
     /// shared changes: the weights are only read (their storage is shared with other replicas and

@@ -32,6 +32,10 @@ extension LoadedModel {
             return ResolvedAttribution(request: request, catalog: catalog)
         }
         guard let target = request.target else { throw AttributionError.noTarget(request.method) }
+        if request.method == .integratedGradients, case .token(let id) = request.inputAttribution.tokenBaseline,
+           let vocabulary = architecture.attributionVocabularySize, !(0..<vocabulary).contains(id) {
+            throw ModelError.invalidInput(name: "baseline_token", reason: "\(id) is out of range (expected a token id below vocab_size: 0..<\(vocabulary))")
+        }
         if request.method.isClassActivationMap && request.layers.isEmpty { throw AttributionError.noLayers }
         let aliases = layerAliases
         var resolved = request

@@ -9,7 +9,7 @@ import Tensors
 /// `attribute MODEL-SOURCE INPUT (--target-class K | --target-index I,J,… | --target-layer NAME)
 /// [--method saliency|gradcam|gradcam_plus_plus|layercam|input_x_gradient|integrated_gradients|smoothgrad|attention_rollout]
 /// [--layers L1,L2] [--normalize none|min_max] [--no-upsample] [--steps N] [--integration RULE] [--baseline B]
-/// [--samples N] [--noise-stddev S] [--seed N] [--copies-per-pass N] [--head-fusion mean|max|min] [--discard-ratio R]
+/// [--baseline-token ID|zero] [--samples N] [--noise-stddev S] [--seed N] [--copies-per-pass N] [--head-fusion mean|max|min] [--discard-ratio R]
 /// --output OUT.safetensors|OUT.json [--max-length N]`.
 ///
 /// The model and input arguments are `extract`'s (`ModelSource`, `ModelInput`). The target is
@@ -22,14 +22,17 @@ import Tensors
 /// `--no-upsample`; raw unless `--normalize min_max`); the input attributions write one map per
 /// floating-point input under the method's name (`integrated_gradients`, with `--steps`,
 /// `--integration` and `--baseline`; `smoothgrad`, with `--samples`, `--noise-stddev` and `--seed`;
-/// `--copies-per-pass` bounds the memory). Output as `TensorOutput` (JSON section
+/// `--copies-per-pass` bounds the memory). BERT's token ids are attributed at the word embeddings'
+/// output ([N, S, hidden], Captum's `LayerIntegratedGradients` on `word_embeddings`), with the
+/// per-token sums `<method>:tokens` [N, S]; `--baseline-token` is the baseline token id (default 0,
+/// [PAD]) or `zero` for a zero embedding. Output as `TensorOutput` (JSON section
 /// `attributions`; safetensors metadata `model`, `method`, `target` as JSON).
 enum AttributeCommand {
     static let usage = "attribute " + ModelSource.usage + " " + ModelInput.usage
         + " (--target-class K | --target-index I,J,… | --target-layer NAME)"
         + " [--method saliency|gradcam|gradcam_plus_plus|layercam|input_x_gradient|integrated_gradients|smoothgrad|attention_rollout]"
-        + " [--layers L1,L2] [--normalize none|min_max] [--no-upsample] [--steps N] [--integration RULE] [--baseline B] [--samples N]"
-        + " [--noise-stddev S] [--seed N] [--copies-per-pass N] [--head-fusion mean|max|min] [--discard-ratio R]"
+        + " [--layers L1,L2] [--normalize none|min_max] [--no-upsample] [--steps N] [--integration RULE] [--baseline B] [--baseline-token ID|zero]"
+        + " [--samples N] [--noise-stddev S] [--seed N] [--copies-per-pass N] [--head-fusion mean|max|min] [--discard-ratio R]"
         + " --output OUT.safetensors|OUT.json [--max-length N]"
 
     static func run(_ arguments: inout CommandLineArguments) throws {
@@ -75,7 +78,7 @@ enum AttributeCommand {
         print("wrote \(maps.count) maps to \(outputPath): \(summary)")
     }
 
-    /// `--steps`, `--integration`, `--baseline`, `--samples`, `--noise-stddev`, `--seed`, `--copies-per-pass`.
+    /// `--steps`, `--integration`, `--baseline`, `--baseline-token`, `--samples`, `--noise-stddev`, `--seed`, `--copies-per-pass`.
     static func parseInputAttribution(_ arguments: inout CommandLineArguments) throws -> InputAttributionOptions {
         var options = InputAttributionOptions()
         if let text = try arguments.option("integration") {
@@ -101,6 +104,16 @@ enum AttributeCommand {
                 throw CommandLineError.invalidValue(option: "baseline", value: text, expected: "a finite number")
             }
             options.baseline = baseline
+        }
+        if let text = try arguments.option("baseline-token") {
+            if text == "zero" {
+                options.tokenBaseline = .zeroEmbedding
+            } else {
+                guard let id = Int(text), id >= 0 else {
+                    throw CommandLineError.invalidValue(option: "baseline-token", value: text, expected: "a token id (a non-negative integer) or zero")
+                }
+                options.tokenBaseline = .token(id)
+            }
         }
         if let text = try arguments.option("noise-stddev") {
             guard let deviation = Float(text), deviation.isFinite, deviation >= 0 else {

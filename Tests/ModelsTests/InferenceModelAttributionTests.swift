@@ -18,12 +18,6 @@ private enum GradientReferences {
     static func tensor(_ name: String) throws -> Tensor { try file.get().tensor(named: name) }
 }
 
-/// max |actual − expected| / max |expected| (strictly relative, even for gradients far below 1).
-private func relativeError(_ actual: Tensor?, _ expected: Tensor) -> Float {
-    guard let actual, let d = difference(actual, expected), d.referenceMaxMagnitude > 0 else { return .infinity }
-    return d.maxAbsoluteError / d.referenceMaxMagnitude
-}
-
 /// Expects `result` to hold exactly `keys` (in order), each matching `<prefix>.<key>` of the
 /// references within 1e-4; returns the largest relative error.
 @discardableResult

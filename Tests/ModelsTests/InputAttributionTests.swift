@@ -12,11 +12,6 @@ import TestSupport
 
 private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("gradients/path_attributions.safetensors")) }
 
-private func relativeError(_ actual: Tensor?, _ expected: Tensor) -> Float {
-    guard let actual, let d = difference(actual, expected), d.referenceMaxMagnitude > 0 else { return .infinity }
-    return d.maxAbsoluteError / d.referenceMaxMagnitude
-}
-
 @Suite struct InputAttributionTests {
     private func attribute(_ method: AttributionMethod, _ options: InputAttributionOptions,
                            noise: ((Int, String) -> Tensor)? = nil) throws -> CapturedFeatures {

@@ -17,6 +17,14 @@ import TestSupport
         "--input", Fixtures.url("resnet_basic_1111/input.safetensors").path,
     ]
 
+    /// `--text` per text of the BERT fixture's inputs.json, and its `--max-length`.
+    private static func bertTexts() throws -> [String] {
+        let texts = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("bert_tiny/inputs.json"))) as! [String: Any]
+        var arguments = (texts["texts"] as! [String]).flatMap { ["--text", $0] }
+        if let maxLength = texts["max_length"] as? Int { arguments += ["--max-length", "\(maxLength)"] }
+        return arguments
+    }
+
     /// Within 1e-4 of the reference's largest magnitude (gradients are far below 1).
     private func expectMatches(_ actual: Tensor, _ expected: Tensor, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
         guard let d = difference(actual, expected) else {
@@ -72,11 +80,9 @@ import TestSupport
         let directory = try PeriscopeProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("maps.json")
-        let texts = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("bert_tiny/inputs.json"))) as! [String: Any]
         var arguments = ["attribute", "--hf-dir", Fixtures.url("bert_tiny").path, "--target-layer", "pooler_output",
                          "--layers", "embeddings,encoder.layer.0", "--output", output.path]
-        for text in texts["texts"] as! [String] { arguments += ["--text", text] }
-        if let maxLength = texts["max_length"] as? Int { arguments += ["--max-length", "\(maxLength)"] }
+        arguments += try Self.bertTexts()
         let outcome = try PeriscopeProcess.run(arguments)
         #expect(outcome.status == 0, "\(outcome.standardError)")
 
@@ -90,6 +96,26 @@ import TestSupport
             let values = (map["data"] as! [NSNumber]).map(\.floatValue)
             expectMatches(Tensor(shape: shape, scalars: values), try Self.reference("bert.pooler_l2.\(name)"), name)
         }
+    }
+
+    /// BERT's token ids with `--method integrated_gradients` (refused before: no floating-point
+    /// input): the map at the word embeddings' output and its per-token sums equal Captum's
+    /// LayerIntegratedGradients on `word_embeddings` (Tests/Fixtures/gradients/token_attributions.safetensors).
+    @Test func bertIntegratedGradientsOverText() throws {
+        let directory = try PeriscopeProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("ig.safetensors")
+        var arguments = ["attribute", "--hf-dir", Fixtures.url("bert_tiny").path, "--target-layer", "pooler_output",
+                         "--method", "integrated_gradients", "--steps", "16", "--baseline-token", "100", "--copies-per-pass", "4",
+                         "--output", output.path]
+        arguments += try Self.bertTexts()
+        let outcome = try PeriscopeProcess.run(arguments)
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput == "wrote 2 maps to \(output.path): integrated_gradients [2, 16, 32], integrated_gradients:tokens [2, 16]\n")
+        let maps = try SafetensorsFile(contentsOf: output)
+        let reference = try SafetensorsFile(contentsOf: Fixtures.url("gradients/token_attributions.safetensors")).tensor(named: "ig.unk.gausslegendre")
+        expectMatches(try maps.tensor(named: "integrated_gradients"), reference, "integrated_gradients")
+        expectMatches(try maps.tensor(named: "integrated_gradients:tokens"), reference.sum(axes: [2]), "integrated_gradients:tokens")
     }
 
     /// `--method attention_rollout` needs no target: the ViT's map on its patch grid (`--no-upsample`)
@@ -112,10 +138,8 @@ import TestSupport
         expectMatches(try maps.tensor(named: "attention_rollout"), try references.tensor(named: "vit.max.discard0.9"), "vit")
 
         let json = directory.appendingPathComponent("rollout.json")
-        let texts = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("bert_tiny/inputs.json"))) as! [String: Any]
         var arguments = ["attribute", "--hf-dir", Fixtures.url("bert_tiny").path, "--method", "attention_rollout", "--output", json.path]
-        for text in texts["texts"] as! [String] { arguments += ["--text", text] }
-        if let maxLength = texts["max_length"] as? Int { arguments += ["--max-length", "\(maxLength)"] }
+        arguments += try Self.bertTexts()
         let bert = try PeriscopeProcess.run(arguments)
         #expect(bert.status == 0, "\(bert.standardError)")
         let map = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])?["attributions"] as? [String: [String: Any]])

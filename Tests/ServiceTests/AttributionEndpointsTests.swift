@@ -126,6 +126,45 @@ import TestSupport
         await service.stop()
     }
 
+    /// BERT's token ids over HTTP: integrated_gradients and input_x_gradient are taken at the word
+    /// embeddings' output ([N, S, hidden]) with the per-token sums ([N, S], `<method>:tokens`),
+    /// equal to the library's, one value per token aligned with `text_inputs`' counts; a baseline
+    /// token outside the vocabulary is a 400 naming `baseline_token`.
+    @Test func tokenAttributionsOverText() async throws {
+        let service = try await LiveService.start([.bert("bert")])
+        do {
+            let bert = try TestModels.bert.get()
+            let texts = ["Periscope looks inside networks.", "a b"]
+            let body = #"{"text": ["Periscope looks inside networks.", "a b"], "target": {"layer": "pooler_output", "reduce": "l2"}, "#
+                + #""method": "integrated_gradients", "steps": 8, "integration": "riemann_trapezoid", "baseline_token": 100}"#
+            let reply = try await service.post("/v1/models/bert/attributions", json: body)
+            let options = InputAttributionOptions(steps: 8, rule: .riemannTrapezoid, tokenBaseline: .token(100))
+            let expected = try Self.direct(bert, AttributionRequest(target: .layerNorm(layer: "pooler_output"), method: .integratedGradients,
+                                                                    inputAttribution: options), inputs: try bert.tokenize(texts))
+            #expect(expected.names == ["integrated_gradients", "integrated_gradients:tokens"])
+            try Self.expectEqual(reply, expected, "integrated_gradients")
+            let counts = try #require(reply.json().objectValue?["text_inputs"]?.arrayElements).compactMap { $0.objectValue?["tokens"]?.numberValue?.intValue }
+            let maps = try FeatureRequests.features(reply, key: "attributions")
+            let tokens = try #require(maps["integrated_gradients:tokens"]), map = try #require(maps["integrated_gradients"])
+            let length = tokens.shape[1]
+            #expect(counts.count == 2 && counts[0] == length && counts[1] < length && map.shape == [2, length, 32], "\(counts) \(map.shape)")
+
+            let product = #"{"text": ["Periscope looks inside networks.", "a b"], "target": {"output_index": [0, 1, 3]}, "method": "input_x_gradient"}"#
+            let productExpected = try Self.direct(bert, AttributionRequest(target: .outputIndex([0, 1, 3]), method: .inputXGradient),
+                                                  inputs: try bert.tokenize(texts))
+            try Self.expectEqual(try await service.post("/v1/models/bert/attributions", json: product), productExpected, "input_x_gradient")
+
+            let refused = try await service.post("/v1/models/bert/attributions",
+                                                 json: #"{"text": "hello", "target": {"output_index": [0, 0, 0]}, "method": "integrated_gradients", "baseline_token": 99999}"#)
+            #expect(refused.status == 400 && refused.text.contains("baseline_token"), "\(refused.status) \(refused.text)")
+            #expect(try await service.application.pool.hookCounts().allSatisfy { $0 == 0 })
+        } catch {
+            await service.stop()
+            throw error
+        }
+        await service.stop()
+    }
+
     /// Attention rollout over HTTP equals the library's map: ViT and CLIP images on the patch grid
     /// upsampled to the image (with head fusion and discarding), BERT texts per token with padding
     /// zero, in JSON and safetensors. Models without self-attention, CLIP text, a target or layers

@@ -38,6 +38,10 @@ import NN
         #expect(integrated.attribution.inputAttribution == InputAttributionOptions(steps: 32, rule: .riemannTrapezoid, baseline: -0.5))
         let smooth = try parse(#"{"image": "aGk=", "target": {"class": 2}, "method": "smoothgrad", "samples": 8, "noise_stddev": 0.2, "seed": 11}"#)
         #expect(smooth.attribution.inputAttribution == InputAttributionOptions(samples: 8, noiseStandardDeviation: 0.2, seed: 11))
+        let token = try parse(#"{"text": "hi", "target": {"class": 2}, "method": "integrated_gradients", "baseline_token": 100}"#)
+        #expect(token.attribution.inputAttribution == InputAttributionOptions(tokenBaseline: .token(100)))
+        let zero = try parse(#"{"text": "hi", "target": {"class": 2}, "method": "integrated_gradients", "baseline_token": "zero"}"#)
+        #expect(zero.attribution.inputAttribution == InputAttributionOptions(tokenBaseline: .zeroEmbedding))
         let plain = try parse(#"{"image": "aGk=", "target": {"class": 2}, "method": "input_x_gradient"}"#)
         #expect(plain.attribution.method == .inputXGradient && plain.attribution.inputAttribution == InputAttributionOptions())
     }
@@ -94,6 +98,9 @@ import NN
         (#"{"text": "hello", "target": {"class": 1}, "method": "integrated_gradients", "steps": 1, "integration": "riemann_left"}"#, "steps", "from 2 to 1024"),
         (#"{"text": "hello", "target": {"class": 1}, "method": "integrated_gradients", "integration": "simpson"}"#, "integration", "gausslegendre"),
         (#"{"text": "hello", "target": {"class": 1}, "method": "integrated_gradients", "baseline": "zero"}"#, "baseline", "finite number"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "integrated_gradients", "baseline_token": -1}"#, "baseline_token", "token id"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "integrated_gradients", "baseline_token": "pad"}"#, "baseline_token", "token id"),
+        (#"{"text": "hello", "target": {"class": 1}, "method": "smoothgrad", "baseline_token": 0}"#, "baseline_token", "only used by method integrated_gradients"),
         (#"{"text": "hello", "target": {"class": 1}, "method": "smoothgrad", "samples": 5000}"#, "samples", "from 1 to 1024"),
         (#"{"text": "hello", "target": {"class": 1}, "method": "smoothgrad", "noise_stddev": -0.1}"#, "noise_stddev", "non-negative"),
         (#"{"text": "hello", "target": {"class": 1}, "method": "smoothgrad", "seed": -3}"#, "seed", "non-negative integer"),

@@ -47,4 +47,8 @@ public struct AttributionRequest: Sendable, Equatable {
     public static func inputAttributionKey(_ method: AttributionMethod, input: String, only: Bool) -> String {
         only ? method.rawValue : method.rawValue + ":" + input
     }
+    /// The key of the per-token sums of an input attribution taken at a token input's stand-in
+    /// layer ([N, S], the map summed over its last axis): the map's key + `:tokens`
+    /// (`integrated_gradients:tokens`).
+    public static func tokenAttributionKey(_ mapKey: String) -> String { mapKey + ":tokens" }
 }

@@ -7,6 +7,10 @@ public struct InputAttributionOptions: Sendable, Equatable {
     public var rule: IntegrationRule
     /// Integrated Gradients: the constant every element of the baseline input takes.
     public var baseline: Float
+    /// Integrated Gradients on a token input attributed at its stand-in layer (BERT's word
+    /// embeddings): the baseline of that layer's output — the output for ids all equal to a token
+    /// (default [PAD], id 0, as Captum users of `LayerIntegratedGradients` commonly pass), or zero.
+    public var tokenBaseline: TokenBaseline
     /// SmoothGrad: noisy copies averaged (Captum's `nt_samples`).
     public var samples: Int
     /// SmoothGrad: the noise's standard deviation, in input units (Captum's `stdevs`).
@@ -18,14 +22,25 @@ public struct InputAttributionOptions: Sendable, Equatable {
     /// from a memory budget; results do not depend on it.
     public var copiesPerPass: Int
 
-    public init(steps: Int = 50, rule: IntegrationRule = .gaussLegendre, baseline: Float = 0, samples: Int = 10,
-                noiseStandardDeviation: Float = 0.15, seed: UInt64 = 0, copiesPerPass: Int = 1) {
+    public init(steps: Int = 50, rule: IntegrationRule = .gaussLegendre, baseline: Float = 0, tokenBaseline: TokenBaseline = .token(0),
+                samples: Int = 10, noiseStandardDeviation: Float = 0.15, seed: UInt64 = 0, copiesPerPass: Int = 1) {
         self.steps = steps
         self.rule = rule
         self.baseline = baseline
+        self.tokenBaseline = tokenBaseline
         self.samples = samples
         self.noiseStandardDeviation = noiseStandardDeviation
         self.seed = seed
         self.copiesPerPass = copiesPerPass
+    }
+}
+
+extension InputAttributionOptions {
+    /// The baseline of a token input's stand-in layer output (`tokenBaseline`).
+    public enum TokenBaseline: Sendable, Equatable {
+        /// The layer's output for ids all equal to this token id (0: BERT's [PAD]).
+        case token(Int)
+        /// A zero output (Captum's `IntegratedGradients` on `inputs_embeds` with a zero baseline).
+        case zeroEmbedding
     }
 }

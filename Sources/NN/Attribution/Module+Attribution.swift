@@ -27,7 +27,8 @@ extension Module {
     ///     call names); without one, the module tree.
     ///   - inputLayers: for integer inputs, the layer (one call, by capture name) whose output
     ///     stands for the input in saliency: its gradient is reported as the input's
-    ///     (BERT: `input_ids` → `embeddings.word_embeddings`, i.e. Hugging Face's `inputs_embeds`).
+    ///     (BERT: `input_ids` → `embeddings.word_embeddings`, i.e. Hugging Face's `inputs_embeds`);
+    ///     the input attributions attribute at it (`attributeInputs`).
     /// - Throws: `CaptureError` for unknown or unproduced layers, `AttributionError` for a target
     ///   that does not fit, a layer Grad-CAM cannot use, or saliency with nothing to differentiate,
     ///   and any error from `forward`.
@@ -41,7 +42,7 @@ extension Module {
         }
         guard let target = request.target else { throw AttributionError.noTarget(request.method) }
         if request.method.isInputAttribution {
-            return try attributeInputs(request, inputs: inputs, catalog: catalog, forward: forward)
+            return try attributeInputs(request, inputs: inputs, catalog: catalog, inputLayers: inputLayers, forward: forward)
         }
         if request.method.isClassActivationMap && request.layers.isEmpty { throw AttributionError.noLayers }
         let catalog = catalog ?? LayerCatalog(moduleTreeOf: self)

@@ -105,8 +105,16 @@ extension FeatureExecution {
                 if let shape { shapes.append((AttributionRequest.gradientKey(layer: name), shape)) }
             }
         case .inputXGradient, .integratedGradients, .smoothGrad:
-            for (name, tensor) in inputs.tensors.sorted(by: { $0.key < $1.key }) where tensor.dtype.isFloatingPoint {
-                shapes.append((AttributionRequest.inputAttributionKey(request.method, input: name, only: false), tensor.shape))
+            // Floating-point inputs, and token inputs at their stand-in layer (with the per-token sums).
+            let standIns = model.architecture.attributionInputLayers
+            for (name, tensor) in inputs.tensors.sorted(by: { $0.key < $1.key }) {
+                let key = AttributionRequest.inputAttributionKey(request.method, input: name, only: false)
+                if tensor.dtype.isFloatingPoint {
+                    shapes.append((key, tensor.shape))
+                } else if let layer = standIns[name], let shape = FeaturePlan.shape(of: layer, in: catalog, rows: inputs.rows) {
+                    shapes.append((key, shape))
+                    if request.method != .smoothGrad { shapes.append((AttributionRequest.tokenAttributionKey(key), Array(shape.dropLast()))) }
+                }
             }
         case .gradcam, .gradCAMPlusPlus, .layerCAM:
             let image = inputs.tensors.values.first { $0.rank == 4 && $0.dtype.isFloatingPoint }?.shape

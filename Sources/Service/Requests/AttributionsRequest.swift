@@ -14,7 +14,9 @@ import NN
 /// - attention_rollout: `"head_fusion"` (`mean`, `max` or `min`, default mean), `"discard_ratio"`
 ///   (0 ≤ r < 1, default 0);
 /// - integrated_gradients: `"steps"` (1–1024, default 50), `"integration"` (Captum's rule names,
-///   default `gausslegendre`), `"baseline"` (a number, default 0);
+///   default `gausslegendre`), `"baseline"` (a number, default 0), `"baseline_token"` (token
+///   inputs: the token id whose embedding is the baseline, default 0 = [PAD], or `"zero"` for a
+///   zero embedding);
 /// - smoothgrad: `"samples"` (1–1024, default 10), `"noise_stddev"` (≥ 0, default 0.15), `"seed"`
 ///   (default 0);
 /// - `"dtype": "float32|float16"`, `"encoding": "json|base64"` as for features.
@@ -28,10 +30,11 @@ public struct AttributionsRequest: Sendable {
     public var encoding: FeatureEncoding
 
     public static let knownFields = ["inputs", "text", "image", "target", "method", "layers", "dtype", "encoding",
-                                     "steps", "integration", "baseline", "samples", "noise_stddev", "seed", "head_fusion", "discard_ratio"]
+                                     "steps", "integration", "baseline", "baseline_token", "samples", "noise_stddev", "seed", "head_fusion", "discard_ratio"]
     /// The method-specific fields and the method each belongs to.
     static let methodFields: [(field: String, method: AttributionMethod)] = [
         ("steps", .integratedGradients), ("integration", .integratedGradients), ("baseline", .integratedGradients),
+        ("baseline_token", .integratedGradients),
         ("samples", .smoothGrad), ("noise_stddev", .smoothGrad), ("seed", .smoothGrad),
         ("head_fusion", .attentionRollout), ("discard_ratio", .attentionRollout),
     ]
@@ -132,6 +135,16 @@ public struct AttributionsRequest: Sendable {
             options.steps = steps
         }
         if let baseline = try finite(body, "baseline") { options.baseline = baseline }
+        if let token = body.value("baseline_token") {
+            if case .string("zero") = token {
+                options.tokenBaseline = .zeroEmbedding
+            } else {
+                guard case .number(let number) = token, number.decimal.isIntegerLiteral, let id = number.intValue, id >= 0 else {
+                    throw RequestError(field: "baseline_token", "expected a token id (a non-negative integer) or \"zero\", found \(token.numberValue?.text ?? token.kindDescription)")
+                }
+                options.tokenBaseline = .token(id)
+            }
+        }
         if let samples = try body.integer("samples") {
             guard (1...1024).contains(samples) else { throw RequestError(field: "samples", "expected an integer from 1 to 1024, found \(samples)") }
             options.samples = samples
