@@ -1,3 +1,5 @@
+import Tensors
+
 // Bilinear resizing with antialiasing, as PyTorch computes it for float tensors:
 // `torch.nn.functional.interpolate(x, size, mode="bilinear", align_corners=False, antialias=True)`,
 // which is what torchvision's `Resize(size, antialias=True)` runs on a float image tensor.
@@ -9,20 +11,8 @@
 
 // MARK: - Filter taps
 
-/// For each output position along one axis: the first input index, the number of taps, and the
-/// normalised weights (`maximumTaps` slots per position, unused ones zero).
-struct ResampleTaps: Sendable {
-    var starts: [Int]
-    var counts: [Int]
-    var weights: [Float]
-    var maximumTaps: Int
-
-    /// Identity taps: output i reads input i with weight 1 (the axis is not resized).
-    static func identity(outputRange: Range<Int>) -> ResampleTaps {
-        ResampleTaps(starts: Array(outputRange), counts: Array(repeating: 1, count: outputRange.count),
-                     weights: Array(repeating: 1, count: outputRange.count), maximumTaps: 1)
-    }
-}
+// `ResampleTaps` (Tensors): for each output position, the first input index, the number of taps
+// and the normalised weights.
 
 /// The triangle-filter taps of antialiased bilinear resizing from `inputSize` to `outputSize`
 /// samples, for the output positions in `outputRange` (a crop window needs no others).
@@ -41,37 +31,10 @@ func antialiasedBilinearTaps(inputSize: Int, outputSize: Int, outputRange: Range
 func antialiasedTaps(inputSize: Int, outputSize: Int, outputRange: Range<Int>, interpolationSize: Int,
                      filter: (Float) -> Float) -> ResampleTaps {
     precondition(inputSize > 0 && outputSize > 0, "antialiasedTaps: sizes must be positive")
-    // PyTorch: scale = (float)input / output; support = (interp_size / 2) * scale when scale >= 1.
+    // PyTorch: scale = (float)input / output; center = scale * (i + 0.5) in double; taps past the input cut.
     let scale = Float(inputSize) / Float(outputSize)
-    let halfSize = Double(interpolationSize / 2)
-    let support: Float = scale >= 1 ? Float(halfSize * Double(scale)) : Float(halfSize)
-    let maximumTaps = Int(support.rounded(.up)) * 2 + 1
-    let inverseScale: Float = scale >= 1 ? Float(1.0 / Double(scale)) : 1
-    var taps = ResampleTaps(starts: [], counts: [], weights: Array(repeating: 0, count: outputRange.count * maximumTaps),
-                            maximumTaps: maximumTaps)
-    taps.starts.reserveCapacity(outputRange.count)
-    taps.counts.reserveCapacity(outputRange.count)
-    for (slot, i) in outputRange.enumerated() {
-        let center = Float(Double(scale) * (Double(i) + 0.5))
-        // float - float, then + 0.5 in double, truncated toward zero: as the C++ does.
-        let first = max(Int(Double(center - support) + 0.5), 0)
-        let end = min(Int(Double(center + support) + 0.5), inputSize)
-        let count = min(max(end - first, 0), maximumTaps)
-        var total: Float = 0
-        let base = slot * maximumTaps
-        for j in 0..<count {
-            let distance = Float((Double(Float(j + first) - center) + 0.5) * Double(inverseScale))
-            let weight = filter(abs(distance))
-            taps.weights[base + j] = weight
-            total += weight
-        }
-        if total != 0 {
-            for j in 0..<count { taps.weights[base + j] /= total }
-        }
-        taps.starts.append(first)
-        taps.counts.append(count)
-    }
-    return taps
+    return ResampleTaps.antialiased(inputSize: inputSize, outputRange: outputRange, scale: scale, interpolationSize: interpolationSize,
+                                    foldOutside: false, center: { Float(Double(scale) * (Double($0) + 0.5)) }, filter: filter)
 }
 
 // MARK: - Fused resize, crop and normalize

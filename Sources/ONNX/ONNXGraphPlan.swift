@@ -110,7 +110,7 @@ public final class ONNXGraphPlan: Sendable {
                 problems.insert("\(node.operatorType) (domain ai.onnx, opset \(opset.map(String.init) ?? "none"))")
             } else if node.attributes.values.contains(where: { if case .graph = $0 { true } else { false } }) {
                 problems.insert("\(node.operatorType) with a subgraph attribute")
-            } else if let extra = ONNXGraphPlan.unsupportedOutput(node) {
+            } else if let extra = ONNXGraphPlan.unsupportedOutput(node) ?? ONNXOperators.unsupportedForm(node) {
                 problems.insert(extra)
             }
         }

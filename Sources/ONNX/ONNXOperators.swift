@@ -18,7 +18,7 @@ enum ONNXOperators {
         "Gemm", "GatherND", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity", "IsInf", "IsNaN",
         "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Min", "Mod", "Mul",
         "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum", "Relu",
-        "Reshape", "ScatterND", "Shape", "Sigmoid", "Sin", "Cos", "Size", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh",
+        "Reshape", "Resize", "ScatterND", "Shape", "Sigmoid", "Sin", "Cos", "Size", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh",
         "Tile", "Transpose", "Unsqueeze", "Where",
     ]
 
@@ -90,6 +90,7 @@ enum ONNXOperators {
         case "Expand": return [try expand(node, inputs)]
         case "Tile": return [try tile(node, inputs)]
         case "Pad": return [try pad(node, inputs)]
+        case "Resize": return [try resize(node, inputs, opset: opset)]
         case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin": return [try reduce(node, inputs, opset: opset)]
         case "ArgMax": return [try argmax(node, inputs)]
         case "Softmax", "LogSoftmax": return [try softmax(node, inputs)]

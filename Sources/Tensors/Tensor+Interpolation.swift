@@ -1,6 +1,7 @@
 // Resampling of [N, C, H, W] images: bilinear interpolation to a given size (Grad-CAM upsamples
-// its maps with it). Kernels in Kernels/InterpolationKernels.swift; naive twin
-// `Reference.interpolateBilinear`.
+// its maps with it); and separable resampling of any float32 tensor along one axis with given
+// filter taps (bicubic position embeddings, ONNX Resize). Kernels in
+// Kernels/InterpolationKernels.swift; naive twins `Reference.interpolateBilinear`, `Reference.resample`.
 
 extension Tensor {
     /// Bilinear resampling of [N, C, H, W] to [N, C, size.0, size.1], PyTorch's
@@ -29,5 +30,29 @@ extension Tensor {
             }
             return [result]
         }
+    }
+}
+
+extension Tensor {
+    /// `self` (float32) resampled along `axis` by `taps`: the axis becomes `taps.outputSize` long and
+    /// output position p is Σ_j weight(p, j) · input position starts[p] + j. Resampling a tensor
+    /// axis by axis applies a separable filter (bilinear, bicubic, antialiased). Not differentiable.
+    public func resampled(axis: Int, taps: ResampleTaps) -> Tensor {
+        precondition(dtype == .float32 && axis >= 0 && axis < rank, "resampled: float32 tensor and an axis in 0..<\(rank) expected, got \(dtype) \(shape), axis \(axis)")
+        let length = shape[axis]
+        for (start, count) in zip(taps.starts, taps.counts) {
+            precondition(count >= 0 && count <= taps.maximumTaps && (count == 0 || (start >= 0 && start + count <= length)),
+                         "resampled: taps \(start)..<\(start + count) outside an axis of \(length)")
+        }
+        var outputShape = shape
+        outputShape[axis] = taps.outputSize
+        let out = Tensor(uninitializedShape: outputShape)
+        let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
+        if out.count > 0 {
+            withFloats { x in
+                resampleKernel(out: out.mutableFloatPointer, x: x.baseAddress!, outer: outer, length: length, inner: inner, taps: taps)
+            }
+        }
+        return out
     }
 }

@@ -8,7 +8,7 @@ import Testing
 /// Every node output of the committed models against ONNX Runtime's (Tests/Fixtures/onnx, written by
 /// scripts/fixtures/make_onnx_fixtures.py), within 1e-4 of the reference tensor's largest magnitude.
 @Suite struct ONNXParityTests {
-    static let models = ["tiny_resnet", "mobile_block", "tiny_bert", "ops_zoo"]
+    static let models = ["tiny_resnet", "mobile_block", "tiny_bert", "ops_zoo", "resize_zoo", "resize_opset13", "tiny_dinov2"]
 
     /// The compiled model and the fixture's inputs and expected outputs.
     static func load(_ name: String) throws -> (module: ONNXGraphModule, inputs: [String: Tensor], expected: [String: Tensor]) {

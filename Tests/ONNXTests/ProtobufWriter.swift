@@ -39,6 +39,10 @@ enum ProtobufWriter {
         string(1, name) + values.flatMap { int(8, $0) } + int(20, 7)
     }
 
+    static func stringAttribute(_ name: String, _ value: String) -> [UInt8] {
+        string(1, name) + string(4, value) + int(20, 3)
+    }
+
     /// ValueInfoProto of a float tensor with the given dims (-1: symbolic "batch").
     static func valueInfo(_ name: String, dims: [Int64], elementType: Int64 = 1) -> [UInt8] {
         let shape = dims.flatMap { dim in bytes(1, dim < 0 ? string(2, "batch") : int(1, dim)) }

@@ -51,3 +51,62 @@ private let serialPool = ThreadPool(threadCount: 1)
         #expect(identical(y.interpolateBilinear(size: (3, 4)), y))
     }
 }
+
+// Separable resampling along one axis (`Tensor.resampled`, `resampleKernel`) against the dense
+// reference, for the tap kinds the models and ONNX Resize build, on every axis position.
+@Suite struct ResampleTests {
+    static func taps(_ kind: String, inputSize: Int, outputSize: Int) -> ResampleTaps {
+        let scale = Float(inputSize) / Float(outputSize)
+        let sources = (0..<outputSize).map { scale * (Float($0) + 0.5) - 0.5 }
+        switch kind {
+        case "nearest": return .nearest(indices: sources.map { Int($0.rounded()) }, inputSize: inputSize)
+        case "linear": return .linear(sources: sources, inputSize: inputSize)
+        case "cubic": return .cubic(sources: sources, inputSize: inputSize, a: -0.75, excludeOutside: false)
+        case "cubic-exclude": return .cubic(sources: sources, inputSize: inputSize, a: -0.5, excludeOutside: true)
+        default:
+            return .antialiased(inputSize: inputSize, outputRange: 0..<outputSize, scale: scale, interpolationSize: 2,
+                                foldOutside: kind == "antialiased-fold", center: { scale * (Float($0) + 0.5) }) { $0 < 1 ? 1 - $0 : 0 }
+        }
+    }
+
+    @Test(arguments: ["nearest", "linear", "cubic", "cubic-exclude", "antialiased", "antialiased-fold"], [0, 1, 2])
+    func kernelMatchesReference(_ kind: String, axis: Int) {
+        let shape = [3, 5, 4]
+        for outputSize in [1, 2, 3, 9, 13] {
+            let x = randomTensor(shape, seed: UInt64(axis * 10 + outputSize))
+            let taps = Self.taps(kind, inputSize: shape[axis], outputSize: outputSize)
+            let fast = x.resampled(axis: axis, taps: taps)
+            let reference = Reference.resample(x, axis: axis, taps: taps)
+            #expect(fast.shape == reference.shape)
+            #expect(isClose(fast, reference, tolerance: 1e-6), "\(kind) axis \(axis) → \(outputSize): \(difference(fast, reference)!)")
+        }
+    }
+
+    @Test func tapsSumToOneAndStayInside() {
+        for kind in ["nearest", "linear", "cubic", "cubic-exclude", "antialiased", "antialiased-fold"] {
+            for (input, output) in [(1, 4), (5, 3), (7, 16), (16, 3), (2, 2)] {
+                let taps = Self.taps(kind, inputSize: input, outputSize: output)
+                for p in 0..<output {
+                    #expect(taps.starts[p] >= 0 && taps.starts[p] + taps.counts[p] <= input, "\(kind) \(input)→\(output)")
+                    let sum = (0..<taps.counts[p]).reduce(Float(0)) { $0 + taps.weights[p * taps.maximumTaps + $1] }
+                    #expect(abs(sum - 1) < 1e-5, "\(kind) \(input)→\(output) position \(p): \(sum)")
+                }
+            }
+        }
+    }
+
+    @Test func windowsPastTheInputFoldOntoTheEdgeOrAreExcluded() {
+        // Window −1…2 over 3 inputs: position −1 adds to input 0 (edge padding) or is dropped.
+        let folded = ResampleTaps.clampingWindows(inputSize: 3, firsts: [-1], weights: [0.25, 0.25, 0.25, 0.25], windowSize: 4)
+        #expect(folded.starts == [0] && folded.counts == [3] && Array(folded.weights.prefix(3)) == [0.5, 0.25, 0.25])
+        let excluded = ResampleTaps.clampingWindows(inputSize: 3, firsts: [-1], weights: [0.25, 0.25, 0.25, 0.25], windowSize: 4,
+                                                    excludeOutside: true)
+        #expect(excluded.starts == [0] && excluded.counts == [3])
+        #expect(excluded.weights.prefix(3).allSatisfy { abs($0 - 1.0 / 3) < 1e-7 })
+        // Linear at the last input: ½ and ½ on the same element; the identity keeps a tensor as it is.
+        let last = ResampleTaps.linear(sources: [2, 5], inputSize: 3)
+        #expect(last.starts == [2, 2] && last.counts == [1, 1] && last.weights == [1, 0, 1, 0])
+        let y = randomTensor([2, 3], seed: 4)
+        #expect(identical(y.resampled(axis: 1, taps: .identity(outputRange: 0..<3)), y))
+    }
+}

@@ -70,3 +70,30 @@ extension Reference {
         }
     }
 }
+
+extension Reference {
+    /// `x` resampled along `axis` by `taps` (`Tensor.resampled`): every output element summed in
+    /// double over the dense weights of its row, with no shortcuts.
+    public static func resample(_ x: Tensor, axis: Int, taps: ResampleTaps) -> Tensor {
+        let length = x.shape[axis], outputSize = taps.outputSize
+        let outer = x.shape[..<axis].reduce(1, *), inner = x.shape[(axis + 1)...].reduce(1, *)
+        var dense = [[Double]](repeating: [Double](repeating: 0, count: length), count: outputSize)
+        for p in 0..<outputSize {
+            for j in 0..<taps.counts[p] { dense[p][taps.starts[p] + j] += Double(taps.weights[p * taps.maximumTaps + j]) }
+        }
+        let input = x.toArray()
+        var out = [Float](repeating: 0, count: outer * outputSize * inner)
+        for o in 0..<outer {
+            for p in 0..<outputSize {
+                for i in 0..<inner {
+                    var total: Double = 0
+                    for l in 0..<length { total += dense[p][l] * Double(input[(o * length + l) * inner + i]) }
+                    out[(o * outputSize + p) * inner + i] = Float(total)
+                }
+            }
+        }
+        var shape = x.shape
+        shape[axis] = outputSize
+        return Tensor(shape: shape, scalars: out)
+    }
+}
