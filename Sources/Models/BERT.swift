@@ -455,8 +455,7 @@ private final class BertIntermediate: Module {
     }
 
     private func forward(_ hidden: Tensor) throws -> Tensor {
-        if dense.canSkipHooks, intermediateActFn.canSkipHooks, hidden.dtype == .float32, hidden.shape.last == dense.inFeatures,
-           !Tensor.shouldRecord(hidden, dense.weight.value, dense.bias?.value) {
+        if dense.canFuseEpilogue(hidden, then: intermediateActFn) {
             let packed = dense.inferenceWeights()
             if let gelu = intermediateActFn as? HiddenActivation, let approximation = gelu.geluApproximation {
                 return packed.linearGELU(hidden, approximation: approximation)

@@ -530,8 +530,7 @@ final class CLIPMLP: UnaryModule {
     }
 
     override func forward(_ input: Tensor) throws -> Tensor {
-        if fc1.canSkipHooks, activationFn.canSkipHooks, let gelu = activationFn as? HiddenActivation, let approximation = gelu.geluApproximation,
-           input.dtype == .float32, input.shape.last == fc1.inFeatures, !Tensor.shouldRecord(input, fc1.weight.value, fc1.bias?.value) {
+        if let gelu = activationFn as? HiddenActivation, let approximation = gelu.geluApproximation, fc1.canFuseEpilogue(input, then: activationFn) {
             return try fc2(fc1.inferenceWeights().linearGELU(input, approximation: approximation))
         }
         return try fc2(activationFn(fc1(input)))

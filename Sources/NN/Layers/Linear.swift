@@ -58,6 +58,15 @@ open class Linear: UnaryModule {
         return packed
     }
 
+    /// Whether `activation(self(input))` may run as one packed GEMM with the activation in its
+    /// epilogue (`inferenceWeights().linearGELU` / `linear(…, relu:)`): neither module hooked, a
+    /// float32 input of this layer's width, nothing being recorded — the same values as the two
+    /// modules run one after the other.
+    public final func canFuseEpilogue(_ input: Tensor, then activation: Module) -> Bool {
+        canSkipHooks && activation.canSkipHooks && input.dtype == .float32 && input.shape.last == inFeatures
+            && !Tensor.shouldRecord(input, weight.value, bias?.value)
+    }
+
     open override var extraDescription: String {
         "in_features=\(inFeatures), out_features=\(outFeatures), bias=\(PythonLiteral.bool(bias != nil))"
     }

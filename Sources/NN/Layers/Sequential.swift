@@ -44,8 +44,7 @@ open class Sequential: UnaryModule {
         var index = 0
         while index < layers.count {
             if index + 1 < layers.count, let linear = layers[index] as? Linear, let gelu = layers[index + 1] as? GELU,
-               linear.canSkipHooks, gelu.canSkipHooks, x.dtype == .float32, x.shape.last == linear.inFeatures,
-               !Tensor.shouldRecord(x, linear.weight.value, linear.bias?.value) {
+               linear.canFuseEpilogue(x, then: gelu) {
                 x = linear.inferenceWeights().linearGELU(x, approximation: gelu.approximation)
                 index += 2
                 continue
