@@ -134,10 +134,15 @@ import Testing
         async let blocker: Void = pool.run { _ in gate.pass() }
         try await gate.waitUntilEntered()
         let order = Order()
+        let firstStarted = Flag()
         let first = Task { try await pool.runInBackground { _ in
+            firstStarted.set()
             try pool.waitUntilInteractiveIdle()
             order.append(1)
         } }
+        // The second is submitted only once the first holds the background thread: two tasks
+        // submitting at once may be queued in either order.
+        #expect(await eventually { firstStarted.isSet })
         let second = Task { try await pool.runInBackground { _ in order.append(2) } }
         try await Task.sleep(for: .milliseconds(200))
         #expect(order.values.isEmpty, "background work ran while an interactive job was running")
