@@ -46,11 +46,14 @@ let package = Package(
     ],
     targets: [
         // Tensors: tensor type, ops, kernels, thread pool.
-        .target(name: "KernelsAVX512", swiftSettings: avx512Flags + unchecked + optimizedInDebug),
+        // VectorMath: exp, erf, tanh and the activations on SIMD16<Float>, all `@_transparent`, so each
+        // kernel target compiles them for its own ISA.
+        .target(name: "VectorMath", swiftSettings: baselineFlags),
+        .target(name: "KernelsAVX512", dependencies: ["VectorMath"], swiftSettings: avx512Flags + unchecked + optimizedInDebug),
         .target(name: "KernelsAVX2", swiftSettings: baselineFlags + unchecked + optimizedInDebug),
         .target(name: "CKernelsAVX2", cSettings: avx2CFlags),
         .target(name: "CKernelsAVX512", cSettings: avx512CFlags),
-        .target(name: "Tensors", dependencies: ["KernelsAVX512", "KernelsAVX2", "CKernelsAVX2", "CKernelsAVX512"], swiftSettings: baselineFlags),
+        .target(name: "Tensors", dependencies: ["VectorMath", "KernelsAVX512", "KernelsAVX2", "CKernelsAVX2", "CKernelsAVX512"], swiftSettings: baselineFlags),
         // NN: Module, Parameter, Buffer, hooks, capture, state dict, safetensors, layers.
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         // ONNX: protobuf reader, ONNX graphs as module trees, operators.
@@ -75,7 +78,7 @@ let package = Package(
         .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags),
         // Tests.
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "VectorMath", "KernelsAVX512", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),

@@ -17,6 +17,8 @@
 //   into the output.
 // Bias and ReLU are applied in the GEMM epilogue (a row bias: one per output channel).
 
+import VectorMath
+
 // MARK: - Reference
 
 /// The reference convolution: seven nested loops, Double accumulator, optional ReLU or SiLU.

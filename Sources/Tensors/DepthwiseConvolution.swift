@@ -5,7 +5,7 @@
 // row. Tap (r, s) of output row p then reads one contiguous run — phase (s·dilation) mod σ, row
 // p·strideH + r·dilationH, from column ⌊s·dilation / σ⌋ — so strided layers vectorize like stride 1.
 // Outputs are computed in runs of up to 32 columns held in registers across all R×S taps and stored
-// once (the bias first, the ReLU last; SiLU or GELU on the row just stored, still in L1), instead of one read-modify-write of the row per tap; a
+// once (the bias first, the ReLU last; SiLU or GELU on the plane just stored, still in cache), instead of one read-modify-write of the row per tap; a
 // row's last columns are one more vector, so planes of 7 or 14 columns need no scalar loop.
 // Parallel over planes. The naive twin is `conv2dNaive` (any groups).
 
@@ -37,9 +37,11 @@ func conv2dDepthwise(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, 
                 for p in 0..<P {
                     let rowBase = UnsafePointer(phased) + layout.offset(phase: 0, row: p * g.strideHeight, column: 0)
                     depthwiseRow(out + p * Q, rowBase, taps: taps, filter: filter, count: Q, start: start, relu: activation == .relu)
-                    if let blockActivation = GEMMEpilogue(activation: activation).blockActivation {
-                        applyBlockActivation(blockActivation, out + p * Q, rows: 1, columns: Q, rowStride: Q)
-                    }
+                }
+                // The plane's rows are contiguous: one pass over P·Q values (still in L1/L2), so
+                // short rows (7, 14 columns) do not each end in a partial vector.
+                if let blockActivation = GEMMEpilogue(activation: activation).blockActivation {
+                    applyBlockActivation(blockActivation, out, rows: 1, columns: P * Q, rowStride: P * Q)
                 }
             }
         }

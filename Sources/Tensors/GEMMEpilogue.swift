@@ -1,3 +1,5 @@
+import VectorMath
+
 /// What the GEMM does to each element of C after the product:
 /// `C = activation(product (+ C) + rowBias[i] + columnBias[j])`. The biases and ReLU are applied by
 /// the micro-kernels while C is in registers; SiLU and GELU (transcendental, `VectorMath`) to each

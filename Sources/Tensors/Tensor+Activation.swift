@@ -1,4 +1,5 @@
 import Foundation
+import VectorMath
 
 // Activations. Forward passes run the vectorized kernels (VectorMath, ElementwiseKernels);
 // `Reference` has the Foundation-based twins. Backward closures use the scalar derivative below.

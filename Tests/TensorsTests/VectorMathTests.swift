@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Tensors
 import TestSupport
+import VectorMath
 
 /// The vectorized transcendental functions against Foundation's (in Double, i.e. the exact
 /// value rounded once), over dense ranges that include the overflow/underflow edges.

@@ -5,6 +5,11 @@
 // a partly filled vector, so every element gets the value the vector path gives it.
 // Work is split over `ThreadPool.current` in contiguous element ranges once there is enough of it.
 
+#if arch(x86_64)
+import KernelsAVX512
+#endif
+import VectorMath
+
 /// Elements per thread below which a cheap elementwise op (add, ReLU) stays serial. A
 /// `parallelFor` measured 18 µs median here when the worker has to be scheduled (2 shared vCPUs),
 /// about what streaming this many floats costs, so smaller ops gain nothing from a second thread.
@@ -53,9 +58,19 @@ public func elementwiseUnary<Operation: UnaryFloatOperation>(
     }
 }
 
+/// Whether transcendental element functions run their x86-64-v4 build: AVX-512 present and not
+/// turned off by `PERISCOPE_GEMM_KERNEL` (which names the widest kernels to use).
+let wideVectorFunctions = GEMMKernel.preferred == .avx512
+
 @inline(__always)
 func unaryRun<Operation: UnaryFloatOperation>(_ operation: Operation, out: UnsafeMutablePointer<Float>,
                                                 x: UnsafePointer<Float>, count: Int) {
+    #if arch(x86_64)
+    if let function = operation.wideFunction, wideVectorFunctions {
+        vectorFunctionRunAVX512(function, out: out, x: x, count: count)
+        return
+    }
+    #endif
     var i = 0
     while i + 32 <= count {
         let v0 = operation.apply(loadVector(x + i)), v1 = operation.apply(loadVector(x + i + 16))

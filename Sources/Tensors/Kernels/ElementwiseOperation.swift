@@ -2,15 +2,21 @@
 // float functions, and the ones the tensor ops use. Each works on SIMD16<Float> (and, for
 // binary ops, on a scalar for strided runs); the kernels are specialized for each.
 
+import VectorMath
+
 /// A float → float function applied lane by lane.
 public protocol UnaryFloatOperation: Sendable {
     func apply(_ x: SIMD16<Float>) -> SIMD16<Float>
     /// Elements per thread below which the kernel stays serial.
     var grain: Int { get }
+    /// The same function by name when a wider ISA's build of it exists (`vectorFunctionRunAVX512`),
+    /// which the kernels then run on CPUs that have it; nil for cheap, memory-bound functions.
+    var wideFunction: VectorFunction? { get }
 }
 
 extension UnaryFloatOperation {
     public var grain: Int { cheapElementwiseGrain }
+    public var wideFunction: VectorFunction? { nil }
 }
 
 /// A (float, float) → float function applied lane by lane.
@@ -81,36 +87,42 @@ public struct GELUOperation: UnaryFloatOperation {
         approximation == GELUApproximation.none ? VectorMath.geluErf(x) : VectorMath.geluTanh(x)
     }
     public var grain: Int { transcendentalElementwiseGrain }
+    public var wideFunction: VectorFunction? { approximation == GELUApproximation.none ? .geluErf : .geluTanh }
 }
 
 public struct SigmoidOperation: UnaryFloatOperation {
     public init() {}
     @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.sigmoid(x) }
     public var grain: Int { transcendentalElementwiseGrain }
+    public var wideFunction: VectorFunction? { .sigmoid }
 }
 
 public struct SiLUOperation: UnaryFloatOperation {
     public init() {}
     @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.silu(x) }
     public var grain: Int { transcendentalElementwiseGrain }
+    public var wideFunction: VectorFunction? { .silu }
 }
 
 public struct ErfOperation: UnaryFloatOperation {
     public init() {}
     @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.erf(x) }
     public var grain: Int { transcendentalElementwiseGrain }
+    public var wideFunction: VectorFunction? { .erf }
 }
 
 public struct TanhOperation: UnaryFloatOperation {
     public init() {}
     @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.tanh(x) }
     public var grain: Int { transcendentalElementwiseGrain }
+    public var wideFunction: VectorFunction? { .tanh }
 }
 
 public struct ExpOperation: UnaryFloatOperation {
     public init() {}
     @_transparent public func apply(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.exp(x) }
     public var grain: Int { transcendentalElementwiseGrain }
+    public var wideFunction: VectorFunction? { .exp }
 }
 
 public struct SquareRootOperation: UnaryFloatOperation {

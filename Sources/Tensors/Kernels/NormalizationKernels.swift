@@ -7,6 +7,8 @@
 // Shape letters: R rows of D elements (layer norm); N samples, C channels, S spatial elements,
 // G groups (group and batch norm).
 
+import VectorMath
+
 /// Elements below which a normalization stays on one thread.
 let normalizationGrain = 32_768
 

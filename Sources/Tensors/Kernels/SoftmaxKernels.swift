@@ -5,6 +5,8 @@
 // A row whose logits are all −inf (a fully masked attention row) gives zeros, as PyTorch's
 // scaled_dot_product_attention; NaN anywhere in a row makes the row NaN; +inf gives NaN.
 
+import VectorMath
+
 /// Elements below which softmax stays on one thread.
 let softmaxGrain = 16_384
 

@@ -18,20 +18,20 @@ public enum VectorMath {
 
     // MARK: - Helpers
 
-    @usableFromInline @inline(__always) static func bits(_ x: Vector) -> Bits { unsafeBitCast(x, to: Bits.self) }
-    @usableFromInline @inline(__always) static func float(_ x: Bits) -> Vector { unsafeBitCast(x, to: Vector.self) }
+    @_transparent @usableFromInline static func bits(_ x: Vector) -> Bits { unsafeBitCast(x, to: Bits.self) }
+    @_transparent @usableFromInline static func float(_ x: Bits) -> Vector { unsafeBitCast(x, to: Vector.self) }
 
     /// |x| by clearing the sign bit.
     @_transparent public static func absolute(_ x: Vector) -> Vector { float(bits(x) & 0x7FFF_FFFF) }
 
     /// `magnitude` with the sign bit of `sign`.
-    @usableFromInline @inline(__always) static func copySign(_ magnitude: Vector, _ sign: Vector) -> Vector {
+    @_transparent @usableFromInline static func copySign(_ magnitude: Vector, _ sign: Vector) -> Vector {
         float((bits(magnitude) & 0x7FFF_FFFF) | (bits(sign) & 0x8000_0000))
     }
 
     /// Lane-wise maximum that keeps `a` where `a` is NaN (the clamp below relies on it).
-    @usableFromInline @inline(__always) static func maximum(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: a .< b) }
-    @usableFromInline @inline(__always) static func minimum(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .< a) }
+    @_transparent @usableFromInline static func maximum(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: a .< b) }
+    @_transparent @usableFromInline static func minimum(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .< a) }
 
     // MARK: - exp
 
@@ -160,4 +160,10 @@ public enum VectorMath {
     public static func silu(_ x: Float) -> Float { silu(Vector(repeating: x))[0] }
     public static func geluErf(_ x: Float) -> Float { geluErf(Vector(repeating: x))[0] }
     public static func geluTanh(_ x: Float) -> Float { geluTanh(Vector(repeating: x))[0] }
+}
+
+/// The element functions above by name, for kernels that run one over a whole buffer in another
+/// ISA's build (`vectorFunctionRunAVX512`).
+public enum VectorFunction: Sendable {
+    case silu, sigmoid, geluErf, geluTanh, exp, tanh, erf
 }
