@@ -118,6 +118,20 @@ public final class PackedWeights: @unchecked Sendable {
         self.bfloat16 = payload.bfloat16
     }
 
+    // Other arrangements of the weight a kernel reads (the depthwise taps [R·S, C]), built once by name.
+    private let derivedTensors = Mutex<[String: Tensor]>([:])
+
+    /// The tensor `build` makes from this entry, built on first use and kept while the entry lives
+    /// (the same size as the weight: not counted in the cache's byte bound).
+    public func derived(_ name: String, build: () -> Tensor) -> Tensor {
+        derivedTensors.withLock { table in
+            if let tensor = table[name] { return tensor }
+            let tensor = build()
+            table[name] = tensor
+            return tensor
+        }
+    }
+
     /// True when this entry was built by `kind` from exactly these tensors (same storage and layout).
     public func isBuilt(from tensors: [Tensor], kind: String) -> Bool {
         guard kind == self.kind, tensors.count == sources.count else { return false }

@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Tensors
 
@@ -90,11 +91,11 @@ public final class ONNXGraphModule: Module {
 
     /// The value table after running every step; `keepingAll` keeps dead values and turns fusion off.
     private func run(inputs: [String: Tensor], keepingAll: Bool = false) throws -> [Tensor?] {
-        var values = [Tensor?](repeating: nil, count: plan.valueCount)
-        for (index, value) in plan.initializerValues.enumerated() { values[value] = state.initializers[index].value }
+        var values = RunValues(count: plan.valueCount)
+        for (index, value) in plan.initializerValues.enumerated() { values.tensors[value] = state.initializers[index].value }
         for input in plan.inputs {
             guard let tensor = inputs[input.name] else { throw ONNXError.invalidInput(name: input.name, reason: "missing") }
-            values[input.value] = try ONNXGraphModule.converted(tensor, for: input)
+            values.tensors[input.value] = try ONNXGraphModule.converted(tensor, for: input)
         }
         // Steps already computed as part of a fused chain (not necessarily adjacent in the order).
         var fused = Set<Int>()
@@ -103,45 +104,91 @@ public final class ONNXGraphModule: Module {
                 try afterStep(index, step, values: &values, keepingAll: keepingAll)
                 continue
             }
-            let arguments = step.inputs.map { $0.flatMap { values[$0] } }
-            for (position, value) in step.inputs.enumerated() where value != nil && arguments[position] == nil {
+            for (position, value) in step.inputs.enumerated() where value != nil && values.tensors[value!] == nil {
                 throw step.node.failure("input '\(step.node.inputs[position])' has no value")
             }
-            if !keepingAll, let fusion = plan.fusions[index], let chain = fusableChain(fusion) {
-                let output = try runFused(chain, arguments: arguments, values: values)
-                values[plan.steps[chain.last!].outputs[0]] = output
+            let chain = keepingAll ? nil : plan.fusions[index].flatMap(fusableChain)
+            if runsChannelsLast && plan.channelsLastSteps.contains(index) {
+                let arguments = step.inputs.map { $0.flatMap(values.value) }
+                if let result = try ONNXChannelsLast.run(chain ?? [index], plan: plan, arguments: arguments,
+                                                         inputsOf: { self.plan.steps[$0].inputs.map { $0.flatMap { values.tensors[$0] } } },
+                                                         cache: state.caches[index]) {
+                    let output = plan.steps[chain?.last ?? index].outputs[0]
+                    values.tensors[output] = result.tensor
+                    values.channelsLast[output] = result.channelsLast
+                    if let chain { fused.formUnion(chain.dropFirst()) }
+                    try afterStep(index, step, values: &values, keepingAll: keepingAll)
+                    continue
+                }
+            }
+            // NCHW: channels-last inputs converted (and kept converted for later readers).
+            let arguments = step.inputs.map { $0.flatMap { values.logical($0) } }
+            if let chain {
+                let output = try runFused(chain, arguments: arguments, values: values.tensors)
+                values.tensors[plan.steps[chain.last!].outputs[0]] = output
                 fused.formUnion(chain.dropFirst())
                 try afterStep(index, step, values: &values, keepingAll: keepingAll)
                 continue
             }
             let outputs = try ONNXOperators.run(step.node, inputs: arguments, opset: plan.opset, cache: state.caches[index])
-            for (position, value) in step.outputs.enumerated() where position < outputs.count { values[value] = outputs[position] }
+            for (position, value) in step.outputs.enumerated() where position < outputs.count { values.tensors[value] = outputs[position] }
             try afterStep(index, step, values: &values, keepingAll: keepingAll)
         }
-        return values
+        // What leaves the run is NCHW.
+        for value in keepingAll ? Array(0..<plan.valueCount) : plan.outputValues { _ = values.logical(value) }
+        return values.tensors
     }
 
-    /// Hooks of the step's module and of containers ending here; then frees dead values.
-    private func afterStep(_ index: Int, _ step: ONNXGraphPlan.Step, values: inout [Tensor?], keepingAll: Bool) throws {
+    /// Whether steps of channels-last groups run channels-last (`ONNXChannelsLast`); when false every
+    /// step runs on NCHW tensors, the reference the channels-last run is tested against.
+    /// `PERISCOPE_CHANNELS_LAST=0` turns it off for the process (for comparisons).
+    public var runsChannelsLast = ONNXGraphModule.channelsLastByDefault
+
+    static let channelsLastByDefault = getenv("PERISCOPE_CHANNELS_LAST").map { String(cString: $0) != "0" } ?? true
+
+    /// The run's values (by value id) and which of them are stored channels-last.
+    private struct RunValues {
+        var tensors: [Tensor?]
+        var channelsLast: [Bool]
+
+        init(count: Int) {
+            tensors = [Tensor?](repeating: nil, count: count)
+            channelsLast = [Bool](repeating: false, count: count)
+        }
+
+        func value(_ id: Int) -> ONNXChannelsLast.Value? {
+            tensors[id].map { ONNXChannelsLast.Value(tensor: $0, channelsLast: channelsLast[id]) }
+        }
+
+        /// The NCHW tensor of value `id`, converted (once) if it is stored channels-last.
+        mutating func logical(_ id: Int) -> Tensor? {
+            if channelsLast[id], let tensor = tensors[id] {
+                tensors[id] = tensor.channelsFirst()
+                channelsLast[id] = false
+            }
+            return tensors[id]
+        }
+    }
+
+    private func afterStep(_ index: Int, _ step: ONNXGraphPlan.Step, values: inout RunValues, keepingAll: Bool) throws {
         let module = state.stepModules[index]
-        if !module.canSkipHooks, let output = step.outputs.first, let tensor = values[output] {
-            let input = step.inputs.compactMap { $0 }.first.flatMap { values[$0] } ?? tensor
-            values[output] = try module.callWithHooks(inputs: [input]) { _ in tensor }
+        if !module.canSkipHooks, let output = step.outputs.first, let tensor = values.logical(output) {
+            let input = step.inputs.compactMap { $0 }.first.flatMap { values.logical($0) } ?? tensor
+            values.tensors[output] = try module.callWithHooks(inputs: [input]) { _ in tensor }
         }
         for containerIndex in plan.containersEndingAt[index] ?? [] {
             let container = state.containerModules[containerIndex]
-            guard !container.canSkipHooks, let output = step.outputs.first, let tensor = values[output] else { continue }
-            let input = plan.containers[containerIndex].inputValue.flatMap { values[$0] } ?? tensor
-            values[output] = try container.callWithHooks(inputs: [input]) { _ in tensor }
+            guard !container.canSkipHooks, let output = step.outputs.first, let tensor = values.logical(output) else { continue }
+            let input = plan.containers[containerIndex].inputValue.flatMap { values.logical($0) } ?? tensor
+            values.tensors[output] = try container.callWithHooks(inputs: [input]) { _ in tensor }
         }
         if keepingAll { return }
-        for value in step.inputs.compactMap({ $0 }) where plan.lastUse[value] == index { values[value] = nil }
+        for value in step.inputs.compactMap({ $0 }) where plan.lastUse[value] == index { values.tensors[value] = nil }
         for containerIndex in plan.containersEndingAt[index] ?? [] {
-            if let value = plan.containers[containerIndex].inputValue, plan.lastUse[value] == index { values[value] = nil }
+            if let value = plan.containers[containerIndex].inputValue, plan.lastUse[value] == index { values.tensors[value] = nil }
         }
     }
 
-    /// The longest prefix (≥ 2 steps) of the chain whose intermediate values nothing observes.
     private func fusableChain(_ fusion: ONNXGraphPlan.Fusion) -> [Int]? {
         var chain: [Int] = []
         for (position, index) in fusion.chain.enumerated() {

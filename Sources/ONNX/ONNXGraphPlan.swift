@@ -74,6 +74,8 @@ public final class ONNXGraphPlan: Sendable {
     let containers: [Container]
     let containersEndingAt: [Int: [Int]]
     let fusions: [Int: Fusion]
+    /// Steps that run on channels-last values when their inputs allow (`ONNXChannelsLast`).
+    let channelsLastSteps: Set<Int>
     /// The step after which each value is dead (graph outputs: never).
     let lastUse: [Int]
     /// ONNX tensor name → the layer name that captures it (output 0 of each node).
@@ -279,6 +281,8 @@ public final class ONNXGraphPlan: Sendable {
         self.tensorLayerNames = tensorLayerNames
         self.callSteps = callSteps
         self.fusions = ONNXGraphPlan.findFusions(steps: steps, constant: constant, outputs: Set(outputValues), valueCount: names.count)
+        self.channelsLastSteps = ONNXChannelsLast.steps(
+            steps, initializers: Dictionary(uniqueKeysWithValues: zip(initializerValues, graph.initializers.map(\.tensor))))
     }
 
     /// Extra outputs this runtime does not produce (training statistics, pooling indices, masks).

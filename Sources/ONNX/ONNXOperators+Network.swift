@@ -52,32 +52,10 @@ extension ONNXOperators {
         let width = x.shape[3] + 2 * pads.left - dilations.1 * (kernel.1 - 1) - 1
         guard height >= 0, width >= 0 else { throw node.failure("input \(x.shape) is too small for kernel \(kernel)") }
 
-        var sources = [weight]
-        if let bias { sources.append(bias) }
-        var kind = "onnx-conv"
-        var normalization: (scale: Tensor, shift: Tensor, mean: Tensor, variance: Tensor, epsilon: Float)?
-        if let batchNorm {
-            let scale = try floatInput(batchNorm.inputs, 1, batchNorm.node), shift = try floatInput(batchNorm.inputs, 2, batchNorm.node)
-            let mean = try floatInput(batchNorm.inputs, 3, batchNorm.node), variance = try floatInput(batchNorm.inputs, 4, batchNorm.node)
-            guard [scale, shift, mean, variance].allSatisfy({ $0.shape == [outputs] }) else {
-                throw batchNorm.node.failure("parameters do not match \(outputs) channels")
-            }
-            let epsilon = try batchNorm.node.float("epsilon", default: 1e-5)
-            normalization = (scale, shift, mean, variance, epsilon)
-            sources += [scale, shift, mean, variance]
-            kind += " bn eps=\(epsilon)"
-        }
-        let payload = { () -> PackedWeights.Payload in
-            // Only for constant weights: the packed matrix is cached for the process.
-            guard let normalization else {
-                return PackedWeights.Payload(matrix: PackedMatrix(convolutionWeight: weight.detached()), bias: bias?.detached())
-            }
-            let folded = foldBatchNorm(weight: weight, bias: bias, normalization)
-            return PackedWeights.Payload(matrix: PackedMatrix(convolutionWeight: folded.weight), bias: folded.bias)
-        }
+        let normalization = try batchNormParameters(batchNorm, outputs: outputs)
         let output: Tensor
         if cache.weightIsConstant {
-            let packed = cache.weights(kind: kind, sources: sources, build: payload)
+            let packed = packedConvolutionWeights(weight: weight, bias: bias, normalization: normalization, cache: cache)
             if activation == .silu && !GradMode.isEnabled {
                 // SiLU in the epilogue (no gradient to record): each block activated while in cache.
                 output = Tensor.conv2dSiLU(x, packedWeight: packed.matrix, bias: packed.bias, stride: strides,
@@ -106,9 +84,42 @@ extension ONNXOperators {
         return oneDimensional ? output.squeezed(axis: 2) : output
     }
 
+    typealias BatchNormParameters = (scale: Tensor, shift: Tensor, mean: Tensor, variance: Tensor, epsilon: Float)
+
+    /// The parameters of a BatchNormalization fused into a convolution with `outputs` channels.
+    static func batchNormParameters(_ batchNorm: (node: ONNXNode, inputs: [Tensor?])?, outputs: Int) throws -> BatchNormParameters? {
+        guard let batchNorm else { return nil }
+        let scale = try floatInput(batchNorm.inputs, 1, batchNorm.node), shift = try floatInput(batchNorm.inputs, 2, batchNorm.node)
+        let mean = try floatInput(batchNorm.inputs, 3, batchNorm.node), variance = try floatInput(batchNorm.inputs, 4, batchNorm.node)
+        guard [scale, shift, mean, variance].allSatisfy({ $0.shape == [outputs] }) else {
+            throw batchNorm.node.failure("parameters do not match \(outputs) channels")
+        }
+        return (scale, shift, mean, variance, try batchNorm.node.float("epsilon", default: 1e-5))
+    }
+
+    /// A constant convolution weight (BatchNorm folded in) as the matrix [O, C/G·R·S] with its
+    /// bias, packed once for the process and shared by both layouts' kernels.
+    static func packedConvolutionWeights(weight: Tensor, bias: Tensor?, normalization: BatchNormParameters?,
+                                         cache: ONNXStepCache) -> PackedWeights {
+        var sources = [weight]
+        if let bias { sources.append(bias) }
+        var kind = "onnx-conv"
+        if let normalization {
+            sources += [normalization.scale, normalization.shift, normalization.mean, normalization.variance]
+            kind += " bn eps=\(normalization.epsilon)"
+        }
+        return cache.weights(kind: kind, sources: sources) {
+            guard let normalization else {
+                return PackedWeights.Payload(matrix: PackedMatrix(convolutionWeight: weight.detached()), bias: bias?.detached())
+            }
+            let folded = foldBatchNorm(weight: weight, bias: bias, normalization)
+            return PackedWeights.Payload(matrix: PackedMatrix(convolutionWeight: folded.weight), bias: folded.bias)
+        }
+    }
+
     /// W'[o] = W[o]·s[o], b'[o] = (b[o] − μ[o])·s[o] + β[o], s = γ/√(σ² + ε).
     static func foldBatchNorm(weight: Tensor, bias: Tensor?,
-                              _ normalization: (scale: Tensor, shift: Tensor, mean: Tensor, variance: Tensor, epsilon: Float))
+                              _ normalization: BatchNormParameters)
         -> (weight: Tensor, bias: Tensor) {
         let outputs = weight.shape[0], perOutput = weight.count / Swift.max(outputs, 1)
         let gamma = normalization.scale.toArray(), beta = normalization.shift.toArray()

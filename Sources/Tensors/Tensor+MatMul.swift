@@ -117,11 +117,17 @@ extension Tensor {
     /// `linear(x, packedWeight:, bias:).gelu(approximation:)` exactly. Records no gradient: callers
     /// use it only when nothing is being recorded (`Tensor.shouldRecord`).
     public static func linear(_ x: Tensor, packedWeight: PackedMatrix, bias: Tensor?, gelu approximation: GELUApproximation) -> Tensor {
+        linear(x, packedWeight: packedWeight, bias: bias, activation: .gelu(approximation))
+    }
+
+    /// Inference linear layer with any activation in the GEMM epilogue: activation(x · Wᵀ + bias)
+    /// (also a 1×1 convolution on channels-last data). Records no gradient, like the GELU form.
+    public static func linear(_ x: Tensor, packedWeight: PackedMatrix, bias: Tensor?, activation: FusedActivation) -> Tensor {
         precondition(x.shape.last == packedWeight.columns,
                      "linear: input \(x.shape) does not match weight [\(packedWeight.rows), \(packedWeight.columns)] (last axis vs in_features)")
         precondition(bias == nil || bias!.shape == [packedWeight.rows], "linear: bias does not match weight [\(packedWeight.rows), \(packedWeight.columns)]")
         return linearProduct(x, weight: .packed(packedWeight, transposed: true), outFeatures: packedWeight.rows,
-                             bias: bias, activation: .gelu(approximation), keepAlive: packedWeight.source)
+                             bias: bias, activation: activation, keepAlive: packedWeight.source)
     }
 
     /// x [..., in] · op(W) [in, out] (+ bias, activation in the epilogue) → [..., out].
