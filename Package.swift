@@ -73,8 +73,13 @@ let package = Package(
         // Service: request queue, worker pool, model lifecycle, endpoints, encoders, metrics.
         .target(name: "Service", dependencies: ["Tensors", "NN", "Logging", "HTTP", "Models", "Registry", "Configuration"],
                 exclude: ["Inspector/Assets"], swiftSettings: baselineFlags),
-        // Executables.
-        .executableTarget(name: "periscope", dependencies: ["Tensors", "NN", "ONNX", "Models", "Logging", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
+        // CommandLineSupport: what the executables' commands share (arguments, model and input options).
+        .target(name: "CommandLineSupport", dependencies: ["Tensors", "NN", "Models", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
+        // Executables. The benchmark drivers are periscope-bench, which `periscope bench` runs, so
+        // the production binary carries none of them.
+        .executableTarget(name: "periscope", dependencies: ["Tensors", "NN", "ONNX", "Models", "Logging", "Registry", "Configuration", "Service", "CommandLineSupport"],
+                          swiftSettings: baselineFlags),
+        .executableTarget(name: "periscope-bench", dependencies: ["Tensors", "NN", "ONNX", "Models", "Service", "CommandLineSupport"], swiftSettings: baselineFlags),
         .executableTarget(name: "periscope-http-bench", dependencies: ["Logging", "HTTP"], swiftSettings: baselineFlags),
         // Tests.
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
@@ -82,7 +87,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
-        .testTarget(name: "PeriscopeTests", dependencies: ["periscope", "NN", "Registry", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "PeriscopeTests", dependencies: ["periscope", "periscope-bench", "NN", "Registry", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "LoggingTests", dependencies: ["Logging"], swiftSettings: baselineFlags),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Logging", "periscope-http-bench"], swiftSettings: baselineFlags),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: baselineFlags),

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Configuration
 import Dispatch
 import HTTP
