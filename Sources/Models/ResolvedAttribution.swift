@@ -4,7 +4,7 @@ import NN
 /// own layer names: what a worker runs with `InferenceModel.attribute(_:inputs:)`.
 ///
 /// Built by `LoadedModel.resolveAttribution(_:in:)` before queueing (pure, `Sendable`), like
-/// `FeatureRequest` for features: unknown layers, a class out of range, Grad-CAM on a layer that is
+/// `ResolvedLayers` for features: unknown layers, a class out of range, Grad-CAM on a layer that is
 /// not [N, C, H, W] are errors before any work is queued.
 public struct ResolvedAttribution: Sendable {
     /// The request with aliases replaced by the layers they stand for (BERT's `last_hidden_state`
