@@ -36,7 +36,8 @@ RUN apt-get update \
 WORKDIR /src
 # Package.swift declares the test targets too, and SwiftPM refuses a package whose target
 # folders are missing, so Tests/ comes along (without its fixtures: .dockerignore); only the
-# `periscope` product is compiled.
+# `periscope` product is compiled (the benchmark drivers, `periscope-bench`, stay out of the image:
+# there `periscope bench` says the executable is missing).
 COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests

@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "ONNX", targets: ["ONNX"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Logging", targets: ["Logging"]),
         .library(name: "HTTP", targets: ["HTTP"]),
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Configuration", targets: ["Configuration"]),
@@ -63,30 +64,38 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CImageShims", dependencies: ["CJPEG", "CPNG"], path: "Sources/CImageShims"),
         .target(name: "Models", dependencies: ["Tensors", "NN", "ONNX", "CImageShims"], swiftSettings: baselineFlags),
+        // Logging: structured one-line JSON logs, loggers passed in, sinks.
+        .target(name: "Logging", swiftSettings: baselineFlags),
         // HTTP: sockets, epoll, HTTP/1.1.
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
-        .target(name: "HTTP", dependencies: ["CEpoll"], swiftSettings: baselineFlags),
+        .target(name: "HTTP", dependencies: ["CEpoll", "Logging"], swiftSettings: baselineFlags),
         // Registry: SQLite model registry.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Registry", dependencies: ["CSQLite"], swiftSettings: baselineFlags),
         .target(name: "Configuration", swiftSettings: baselineFlags),
         // Service: request queue, worker pool, model lifecycle, endpoints, encoders, metrics.
-        .target(name: "Service", dependencies: ["Tensors", "NN", "HTTP", "Models", "Registry", "Configuration"],
+        .target(name: "Service", dependencies: ["Tensors", "NN", "Logging", "HTTP", "Models", "Registry", "Configuration"],
                 exclude: ["Inspector/Assets"], swiftSettings: baselineFlags),
-        // Executables.
-        .executableTarget(name: "periscope", dependencies: ["Tensors", "NN", "ONNX", "Models", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
-        .executableTarget(name: "periscope-http-bench", dependencies: ["HTTP"], swiftSettings: baselineFlags),
+        // CommandLineSupport: what the executables' commands share (arguments, model and input options).
+        .target(name: "CommandLineSupport", dependencies: ["Tensors", "NN", "Models", "Registry", "Configuration", "Service"], swiftSettings: baselineFlags),
+        // Executables. The benchmark drivers are periscope-bench, which `periscope bench` runs, so
+        // the production binary carries none of them.
+        .executableTarget(name: "periscope", dependencies: ["Tensors", "NN", "ONNX", "Models", "Logging", "Registry", "Configuration", "Service", "CommandLineSupport"],
+                          swiftSettings: baselineFlags),
+        .executableTarget(name: "periscope-bench", dependencies: ["Tensors", "NN", "ONNX", "Models", "Service", "CommandLineSupport"], swiftSettings: baselineFlags),
+        .executableTarget(name: "periscope-http-bench", dependencies: ["Logging", "HTTP"], swiftSettings: baselineFlags),
         // Tests.
         .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "VectorMath", "KernelsAVX512", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
-        .testTarget(name: "PeriscopeTests", dependencies: ["periscope", "NN", "Registry", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "periscope-http-bench"], swiftSettings: baselineFlags),
+        .testTarget(name: "PeriscopeTests", dependencies: ["periscope", "periscope-bench", "NN", "Registry", "Tensors", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "LoggingTests", dependencies: ["Logging"], swiftSettings: baselineFlags),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Logging", "periscope-http-bench"], swiftSettings: baselineFlags),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"], swiftSettings: baselineFlags),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: baselineFlags),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "NN", "Tensors", "HTTP", "Models", "Registry", "Configuration", "TestSupport"], swiftSettings: baselineFlags),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "NN", "Tensors", "Logging", "HTTP", "Models", "Registry", "Configuration", "TestSupport"], swiftSettings: baselineFlags),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,5 @@
+import Logging
+
 /// Writes one structured line per request when its response is done:
 /// `{"msg":"request","method":"GET","path":"/healthz","status":200,"bytes":3,"duration_ms":0.12,"request_id":"…"}`.
 /// For a streamed body the line is written after the last chunk, with the bytes actually produced.

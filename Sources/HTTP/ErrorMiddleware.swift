@@ -1,3 +1,5 @@
+import Logging
+
 /// Turns a thrown error into a response: an `HTTPResponseError` becomes its status with the JSON
 /// body `{"error": …, "error_type": …}`; any other error becomes a 500 that names the request id,
 /// and its details are logged (never sent to the client).

@@ -1,3 +1,5 @@
+import Logging
+
 /// What a connection's state machine reads from the server it belongs to: settings, the drain
 /// flag, a route's body policy and the current `Date` line. `HTTPServerCore` is the real one;
 /// tests of the state machine supply their own, with a fixed date and a drain flag they set.

@@ -1,3 +1,5 @@
+import Logging
+
 /// A response a `Responder` returns: status, headers and a body that is either complete (sent with
 /// `Content-Length`) or produced while it is sent (`Transfer-Encoding: chunked`).
 ///

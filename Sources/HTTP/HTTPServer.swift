@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 #if canImport(Glibc)
 import Glibc

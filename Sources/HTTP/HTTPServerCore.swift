@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// State shared by the listener and every connection of one server: configuration, responder,

@@ -1,3 +1,5 @@
+import Logging
+
 /// A responder that runs `middlewares` in order (the first is outermost) around `responder`. The
 /// body policy is the inner responder's.
 public struct MiddlewareChain: Responder {

@@ -46,7 +46,7 @@ extension InferenceModel {
 
     /// Attention rollout over the attention of every layer (`Module.attentionRollout`): for text,
     /// each sample's real tokens are those its `attention_mask` marks (all without a mask).
-    private func attentionRollout(_ request: AttributionRequest, inputs: [String: Tensor], imageSize: (Int, Int)?) throws -> CapturedFeatures {
+    private func attentionRollout(_ request: Attribution, inputs: [String: Tensor], imageSize: (Int, Int)?) throws -> CapturedFeatures {
         if let reason = model.architecture.attentionRolloutRefusal(inputs: Array(inputs.keys)) {
             throw AttributionError.unsupportedModel(.attentionRollout, reason: reason)
         }
@@ -62,7 +62,7 @@ extension InferenceModel {
 
     /// Resolves `request` (against `catalog`, or a catalog traced on `inputs`, which costs one
     /// forward pass without recording) and runs it: `attribute(_:inputs:)` in one call.
-    public func attribute(_ request: AttributionRequest, inputs: [String: Tensor], catalog: LayerCatalog? = nil) throws -> CapturedFeatures {
+    public func attribute(_ request: Attribution, inputs: [String: Tensor], catalog: LayerCatalog? = nil) throws -> CapturedFeatures {
         let catalog = try catalog ?? traceLayers(inputs: inputs)
         return try attribute(model.resolveAttribution(request, in: catalog), inputs: inputs)
     }

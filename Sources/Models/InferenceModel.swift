@@ -37,7 +37,7 @@ public final class InferenceModel {
 
     /// Runs the model and returns the requested layers (detached copies, `Sendable`), named as
     /// requested (aliases included). With `stopEarly`, layers after the last requested one do not run.
-    public func extractFeatures(_ request: FeatureRequest, inputs: [String: Tensor], stopEarly: Bool = true) throws -> CapturedFeatures {
+    public func extractFeatures(_ request: ResolvedLayers, inputs: [String: Tensor], stopEarly: Bool = true) throws -> CapturedFeatures {
         let features = try GradMode.withDisabled {
             try module.captureFeatures(request.selection, stopEarly: stopEarly) { try model.architecture.run(module, inputs: inputs) }
         }

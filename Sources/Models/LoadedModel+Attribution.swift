@@ -19,7 +19,7 @@ extension LoadedModel {
     ///   included), `AttributionError` for a missing target or one that does not fit, Grad-CAM
     ///   without layers or on a layer that is not spatial, attention rollout on a model without
     ///   self-attention; `ModelError` for an imported ONNX model (no gradients).
-    public func resolveAttribution(_ request: AttributionRequest, in catalog: LayerCatalog) throws -> ResolvedAttribution {
+    public func resolveAttribution(_ request: Attribution, in catalog: LayerCatalog) throws -> ResolvedAttribution {
         if case .onnx = architecture {
             // Many imported operators record no gradients: a map would be silently incomplete.
             throw ModelError.invalidInput(name: "method", reason: "attributions are not supported for imported ONNX models")
@@ -42,8 +42,8 @@ extension LoadedModel {
         var keyAliases: [(alias: String, name: String)] = []
         var droppedKeys = Set<String>()
         // The key prefix the request's layer maps carry: `grad:` for saliency, `<method>:` for the class-activation maps.
-        let prefixes = request.method.isClassActivationMap ? [AttributionRequest.classActivationMapKey(request.method, layer: "")]
-                                                           : [AttributionRequest.gradientKey(layer: "")]
+        let prefixes = request.method.isClassActivationMap ? [Attribution.classActivationMapKey(request.method, layer: "")]
+                                                           : [Attribution.gradientKey(layer: "")]
         if !request.layers.isEmpty {
             let features = try resolveLayers(request.layers, in: catalog)
             resolved.layers = request.layers.map { selector in

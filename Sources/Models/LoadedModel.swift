@@ -287,7 +287,7 @@ public struct LoadedModel: Sendable {
     /// Resolves a client's layer list against `catalog` (from `InferenceModel.traceLayers`), with this
     /// model's aliases: pure and `Sendable`, for validation before queueing. Unknown names throw
     /// `CaptureError` listing the closest valid names.
-    public func resolveLayers(_ selectors: [LayerSelector], in catalog: LayerCatalog) throws -> FeatureRequest {
+    public func resolveLayers(_ selectors: [LayerSelector], in catalog: LayerCatalog) throws -> ResolvedLayers {
         let aliases = layerAliases
         var resolved: [LayerSelector] = []
         var pairs: [(alias: String, name: String)] = []
@@ -316,7 +316,7 @@ public struct LoadedModel: Sendable {
             return true
         }
         let dropped = broad ? [] : Set(pairs.map(\.name).filter { !explicit.contains($0) })
-        return FeatureRequest(selection: selection, aliases: pairs, droppedNames: dropped)
+        return ResolvedLayers(selection: selection, aliases: pairs, droppedNames: dropped)
     }
 
     /// Levenshtein distance, for suggestions.
@@ -332,21 +332,5 @@ public struct LoadedModel: Sendable {
             swap(&previous, &current)
         }
         return previous[b.count]
-    }
-}
-
-/// A resolved capture request: the layer selection plus the aliases to report it under.
-public struct FeatureRequest: Sendable {
-    /// What to capture, in the model's own layer names.
-    public let selection: LayerSelection
-    /// Requested aliases and the layer each stands for.
-    public let aliases: [(alias: String, name: String)]
-    /// Layers captured only to serve an alias (left out of the result under their own names).
-    public let droppedNames: Set<String>
-
-    public init(selection: LayerSelection, aliases: [(alias: String, name: String)] = [], droppedNames: Set<String> = []) {
-        self.selection = selection
-        self.aliases = aliases
-        self.droppedNames = droppedNames
     }
 }

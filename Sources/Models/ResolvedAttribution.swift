@@ -4,12 +4,12 @@ import NN
 /// own layer names: what a worker runs with `InferenceModel.attribute(_:inputs:)`.
 ///
 /// Built by `LoadedModel.resolveAttribution(_:in:)` before queueing (pure, `Sendable`), like
-/// `FeatureRequest` for features: unknown layers, a class out of range, Grad-CAM on a layer that is
+/// `ResolvedLayers` for features: unknown layers, a class out of range, Grad-CAM on a layer that is
 /// not [N, C, H, W] are errors before any work is queued.
 public struct ResolvedAttribution: Sendable {
     /// The request with aliases replaced by the layers they stand for (BERT's `last_hidden_state`
     /// → `output`, `pooler_output` → `pooler`), in layers and in a target layer.
-    public var request: AttributionRequest
+    public var request: Attribution
     /// The catalog the layer names were resolved against (traced: exact call names).
     public let catalog: LayerCatalog
     /// Result keys reported under an alias: (`grad:<alias>`, `grad:<layer>`) and the `gradcam:` pair.
@@ -17,7 +17,7 @@ public struct ResolvedAttribution: Sendable {
     /// Result keys of layers requested only through an alias (left out under their own names).
     public let droppedKeys: Set<String>
 
-    public init(request: AttributionRequest, catalog: LayerCatalog, keyAliases: [(alias: String, name: String)] = [],
+    public init(request: Attribution, catalog: LayerCatalog, keyAliases: [(alias: String, name: String)] = [],
                 droppedKeys: Set<String> = []) {
         self.request = request
         self.catalog = catalog

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Foundation
 import Models
 import NN
@@ -59,9 +60,9 @@ enum AttributeCommand {
         let source = try ModelSource.parse(&arguments, requiresWeights: true)
         try arguments.finish()
         let output = try TensorOutput(path: outputPath)
-        let request = AttributionRequest(target: target, method: method, layers: layers,
-                                         gradCAM: GradCAMOptions(normalization: normalization, upsampleToInput: upsample),
-                                         inputAttribution: inputAttribution, rollout: rollout)
+        let request = Attribution(target: target, method: method, layers: layers,
+                                  gradCAM: GradCAMOptions(normalization: normalization, upsampleToInput: upsample),
+                                  inputAttribution: inputAttribution, rollout: rollout)
 
         let model = try source.load()
         let inputs = try input.load(for: model)

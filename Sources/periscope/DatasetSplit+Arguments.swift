@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Service
 
 extension DatasetSplit {

@@ -1,6 +1,7 @@
+import CommandLineSupport
 import Configuration
 import Foundation
-import HTTP
+import Logging
 import Models
 import NN
 import Service

@@ -1,5 +1,6 @@
 // `periscope extract-merge …`: the parts of a split dataset extraction, combined (ExtractionMerge).
 
+import CommandLineSupport
 import Service
 
 /// `extract-merge PART_DIR… --output-dir DIR`: the output directories of `periscope extract …

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Configuration
 import Foundation
 import Models

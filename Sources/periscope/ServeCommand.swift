@@ -1,6 +1,8 @@
+import CommandLineSupport
 import Configuration
 import Dispatch
 import HTTP
+import Logging
 import Service
 
 // `periscope serve …`: the HTTP service until SIGTERM/SIGINT, then a graceful drain and exit 0.

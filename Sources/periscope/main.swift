@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Foundation
 
 // `periscope <command> …`: exit code 0 on success, 1 with a one-line message on stderr on failure.
@@ -11,7 +12,7 @@ struct Subcommand {
 
 /// Every subcommand, in the order `periscope help` lists them. One file per command adds itself here.
 let subcommands: [Subcommand] = [
-    Subcommand(name: "bench", usage: "bench kernels [--repetitions N] [--seconds S] [--only gemm|conv|paths|depthwise|precision] [--no-numpy]\n  bench encode [--repetitions N] [--seconds S] [--no-orjson]\n  " + BenchModelCommand.usage, run: runBenchCommand),
+    Subcommand(name: "bench", usage: BenchCommand.usage, run: BenchCommand.run),
     Subcommand(name: "models", usage: ModelsCommand.usage, run: ModelsCommand.run),
     Subcommand(name: "extract", usage: ExtractCommand.usage, run: ExtractCommand.run),
     Subcommand(name: "extract-merge", usage: ExtractMergeCommand.usage, run: ExtractMergeCommand.run),

@@ -1,3 +1,5 @@
+import Logging
+
 @testable import HTTP
 
 /// The server a state machine under test belongs to: short abstract timeouts (nanoseconds of a

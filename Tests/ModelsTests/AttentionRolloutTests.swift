@@ -33,11 +33,11 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
         var worst: Float = 0
         for (fusion, ratio) in cases {
             let name = "\(prefix).\(fusion.rawValue)" + (ratio > 0 ? ".discard\(ratio)" : "")
-            let request = AttributionRequest.attentionRollout(AttentionRolloutOptions(headFusion: fusion, discardRatio: ratio),
-                                                              gradCAM: GradCAMOptions(upsampleToInput: false))
+            let request = Attribution.attentionRollout(AttentionRolloutOptions(headFusion: fusion, discardRatio: ratio),
+                                                       gradCAM: GradCAMOptions(upsampleToInput: false))
             let maps = try replica.attribute(request, inputs: inputs)
-            #expect(maps.names == [AttributionRequest.attentionRolloutKey], sourceLocation: sourceLocation)
-            let actual = try #require(maps[AttributionRequest.attentionRolloutKey], sourceLocation: sourceLocation)
+            #expect(maps.names == [Attribution.attentionRolloutKey], sourceLocation: sourceLocation)
+            let actual = try #require(maps[Attribution.attentionRolloutKey], sourceLocation: sourceLocation)
             let expected = try references.get().tensor(named: name)
             let gap = try #require(difference(actual, expected), "\(name): \(actual.shape) vs \(expected.shape)", sourceLocation: sourceLocation)
             let relative = gap.maxAbsoluteError / gap.referenceMaxMagnitude
@@ -84,13 +84,13 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
         try await onDedicatedThread {
             let inputs = try BERTTests.fixtureInputs()
             try Self.expectParity(try BERTTests.fixtureModel(), inputs: inputs, prefix: "bert")
-            let map = try BERTTests.fixtureModel().makeReplica().attribute(.attentionRollout(), inputs: inputs)[AttributionRequest.attentionRolloutKey]
+            let map = try BERTTests.fixtureModel().makeReplica().attribute(.attentionRollout(), inputs: inputs)[Attribution.attentionRolloutKey]
             let row = try #require(map).selecting(axis: 0, index: 0).toArray()
             #expect(row[6...].allSatisfy { $0 == 0 } && row[..<6].allSatisfy { $0 > 0 })
             // The same text without padding: the same map over its tokens.
             let alone = try BERTTests.fixtureModel().makeReplica().attribute(.attentionRollout(), inputs: [
                 "input_ids": inputs["input_ids"]!.selecting(axis: 0, index: 0).sliced(axis: 0, 0..<6).unsqueezed(axis: 0),
-            ])[AttributionRequest.attentionRolloutKey]
+            ])[Attribution.attentionRolloutKey]
             #expect(isClose(try #require(alone), Tensor(shape: [1, 6], scalars: Array(row[..<6])), tolerance: 1e-6))
         }
     }
@@ -112,7 +112,7 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
         try await onDedicatedThread {
             let replica = try VisionTransformerTests.fixtureModel().makeReplica()
             let inputs = ["input": try VisionTransformerTests.fixtureInput()]
-            let key = AttributionRequest.attentionRolloutKey
+            let key = Attribution.attentionRolloutKey
             let grid = try #require(try replica.attribute(.attentionRollout(gradCAM: GradCAMOptions(upsampleToInput: false)), inputs: inputs)[key])
             let upsampled = try #require(try replica.attribute(.attentionRollout(), inputs: inputs)[key])
             #expect(upsampled.shape == [2, 1, 32, 32])
@@ -135,7 +135,7 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
             #expect(throws: Failure.self) { _ = try replica.attribute(.attentionRollout(), inputs: try BERTTests.fixtureInputs()) }
             #expect(replica.module.hookCount == 1)
             failing.remove()
-            #expect(try replica.attribute(.attentionRollout(), inputs: try BERTTests.fixtureInputs()).names == [AttributionRequest.attentionRolloutKey])
+            #expect(try replica.attribute(.attentionRollout(), inputs: try BERTTests.fixtureInputs()).names == [Attribution.attentionRolloutKey])
             #expect(replica.module.hookCount == 0)
         }
     }
@@ -179,7 +179,7 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
         try await onDedicatedThread {
             let model = try ResNetTests.fixtureModel()
             #expect(throws: AttributionError.noTarget(.gradcam)) {
-                _ = try model.resolveAttribution(AttributionRequest(target: nil, method: .gradcam, layers: ["layer4"]), in: try ResNetTests.catalog.get())
+                _ = try model.resolveAttribution(Attribution(target: nil, method: .gradcam, layers: ["layer4"]), in: try ResNetTests.catalog.get())
             }
         }
     }

@@ -84,17 +84,17 @@ import TestSupport
             let expected = try ArchitectureFixtures.expected("clip_tiny")
             let file = try Self.inputs()
             let layer = "vision_model.encoder.layers.1.layer_norm1"
-            let cam = try replica.attribute(AttributionRequest(target: .classIndex(3), method: .gradcam, layers: [.name(layer)],
-                                                               gradCAM: GradCAMOptions(normalization: .minMax, upsampleToInput: false)),
+            let cam = try replica.attribute(Attribution(target: .classIndex(3), method: .gradcam, layers: [.name(layer)],
+                                                        gradCAM: GradCAMOptions(normalization: .minMax, upsampleToInput: false)),
                                             inputs: ["pixel_values": try file.tensor(named: "pixel_values")])
-            let map = try #require(cam[AttributionRequest.classActivationMapKey(.gradcam, layer: layer)], "\(cam.names)")
+            let map = try #require(cam[Attribution.classActivationMapKey(.gradcam, layer: layer)], "\(cam.names)")
             let camGap = try #require(difference(map, try expected.tensor(named: "gradcam/\(layer)")))
             #expect(camGap.maxAbsoluteError <= 1e-4, "\(camGap)")
 
-            let saliency = try replica.attribute(AttributionRequest(target: .classIndex(3), method: .saliency, layers: []),
+            let saliency = try replica.attribute(Attribution(target: .classIndex(3), method: .saliency, layers: []),
                                                  inputs: ["input_ids": try file.tensor(named: "input_ids"),
                                                           "attention_mask": try file.tensor(named: "attention_mask")])
-            let key = AttributionRequest.inputGradientKey(input: "input_ids", only: true)
+            let key = Attribution.inputGradientKey(input: "input_ids", only: true)
             let gradient = try #require(saliency[key], "\(saliency.names)")
             let gap = try #require(difference(gradient, try expected.tensor(named: "saliency/input_ids")))
             #expect(gap.scaledError <= 1e-4, "\(gap)")

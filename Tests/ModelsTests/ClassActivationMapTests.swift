@@ -16,7 +16,7 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
     private static let methods: [AttributionMethod] = [.gradcam, .gradCAMPlusPlus, .layerCAM]
 
     private func expectMatches(_ maps: CapturedFeatures, prefix: String, method: AttributionMethod, layer: String) throws {
-        let key = AttributionRequest.classActivationMapKey(method, layer: layer)
+        let key = Attribution.classActivationMapKey(method, layer: layer)
         let actual = try #require(maps[key], "\(key) missing from \(maps.names)")
         let gap = try #require(difference(actual, try references.get().tensor(named: "\(prefix).\(key)")))
         #expect(gap.maxAbsoluteError <= 1e-4, "\(prefix).\(key): \(gap)")
@@ -26,10 +26,10 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
     func resnetMapsMatchPytorchGradCAM(method: AttributionMethod) async throws {
         try await onDedicatedThread {
             let replica = try ResNetTests.fixtureModel().makeReplica()
-            let request = AttributionRequest(target: .classIndex(7), method: method, layers: ["layer3", "layer4"],
-                                             gradCAM: GradCAMOptions(normalization: .minMax, upsampleToInput: false))
+            let request = Attribution(target: .classIndex(7), method: method, layers: ["layer3", "layer4"],
+                                      gradCAM: GradCAMOptions(normalization: .minMax, upsampleToInput: false))
             let maps = try replica.attribute(request, inputs: ["input": try ResNetTests.fixtureInput()])
-            #expect(maps.names == ["layer3", "layer4"].map { AttributionRequest.classActivationMapKey(method, layer: $0) })
+            #expect(maps.names == ["layer3", "layer4"].map { Attribution.classActivationMapKey(method, layer: $0) })
             for layer in ["layer3", "layer4"] { try expectMatches(maps, prefix: "resnet", method: method, layer: layer) }
         }
     }
@@ -40,14 +40,14 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
         try await onDedicatedThread {
             let replica = try VisionTransformerTests.fixtureModel().makeReplica()
             let layer = "encoder.layers.encoder_layer_1.ln_1"
-            let request = AttributionRequest(target: .classIndex(3), method: method, layers: [.name(layer)],
-                                             gradCAM: GradCAMOptions(normalization: .minMax, upsampleToInput: false))
+            let request = Attribution(target: .classIndex(3), method: method, layers: [.name(layer)],
+                                      gradCAM: GradCAMOptions(normalization: .minMax, upsampleToInput: false))
             let maps = try replica.attribute(request, inputs: ["input": try VisionTransformerTests.fixtureInput()])
             try expectMatches(maps, prefix: "vit", method: method, layer: layer)
             // Upsampled, the map covers the image.
-            let upsampled = try replica.attribute(AttributionRequest(target: .classIndex(3), method: method, layers: [.name(layer)]),
+            let upsampled = try replica.attribute(Attribution(target: .classIndex(3), method: method, layers: [.name(layer)]),
                                                   inputs: ["input": try VisionTransformerTests.fixtureInput()])
-            #expect(upsampled[AttributionRequest.classActivationMapKey(method, layer: layer)]?.shape == [2, 1, 32, 32])
+            #expect(upsampled[Attribution.classActivationMapKey(method, layer: layer)]?.shape == [2, 1, 32, 32])
         }
     }
 
@@ -57,8 +57,8 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
         #expect(model.architecture.tokenGrid(imageHeight: 35, imageWidth: 22) == GradCAMOptions.TokenGrid(prefixTokens: 3, height: 5, width: 3))
         let replica = try model.makeReplica()
         let input = try SafetensorsFile(contentsOf: Fixtures.url("dinov2_registers_tiny/input.safetensors")).tensor(named: "wide/input")
-        let maps = try replica.attribute(AttributionRequest(target: .outputIndex([0, 0, 1]), method: .layerCAM, layers: ["encoder.layer.1.norm1"],
-                                                            gradCAM: GradCAMOptions(upsampleToInput: false)),
+        let maps = try replica.attribute(Attribution(target: .outputIndex([0, 0, 1]), method: .layerCAM, layers: ["encoder.layer.1.norm1"],
+                                                     gradCAM: GradCAMOptions(upsampleToInput: false)),
                                          inputs: ["input": input])
         #expect(maps["layercam:encoder.layer.1.norm1"]?.shape == [1, 1, 5, 3])
     }
@@ -67,7 +67,7 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
     @Test func nonSpatialLayersAreRefused() throws {
         let model = try ResNetTests.fixtureModel()
         #expect(throws: AttributionError.notSpatial(layer: "fc", shape: [2, 1000])) {
-            _ = try model.resolveAttribution(AttributionRequest(target: .classIndex(1), method: .layerCAM, layers: ["fc"]),
+            _ = try model.resolveAttribution(Attribution(target: .classIndex(1), method: .layerCAM, layers: ["fc"]),
                                              in: try ResNetTests.catalog.get())
         }
     }

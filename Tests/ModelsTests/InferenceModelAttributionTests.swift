@@ -55,21 +55,21 @@ private func replica(_ model: LoadedModel, frozen: Bool) throws -> InferenceMode
         #expect(GradMode.withEnabled { conv.canFuse(batchNorm: bn, relu: replica.module.module(at: "layer2.0.relu")) } == frozen)
 
         var worst: Float = 0
-        let saliency = try replica.attribute(AttributionRequest(target: .classIndex(7), layers: ["layer3", "layer4", "layer1.0.relu_1"]),
+        let saliency = try replica.attribute(Attribution(target: .classIndex(7), layers: ["layer3", "layer4", "layer1.0.relu_1"]),
                                              inputs: inputs, catalog: catalog)
         worst = max(worst, try expectMatches(saliency, prefix: "resnet.class7",
                                              keys: ["input_grad", "grad:layer1.0.relu_1", "grad:layer3", "grad:layer4"]))
-        let cam = try replica.attribute(AttributionRequest(target: .classIndex(7), method: .gradcam, layers: ["layer4", "layer3"]),
+        let cam = try replica.attribute(Attribution(target: .classIndex(7), method: .gradcam, layers: ["layer4", "layer3"]),
                                         inputs: inputs, catalog: catalog)
         worst = max(worst, try expectMatches(cam, prefix: "resnet.class7", keys: ["gradcam:layer3", "gradcam:layer4"]))
-        let normalized = try replica.attribute(AttributionRequest(target: .classIndex(7), method: .gradcam, layers: ["layer4"],
-                                                                  gradCAM: GradCAMOptions(normalization: .minMax)),
+        let normalized = try replica.attribute(Attribution(target: .classIndex(7), method: .gradcam, layers: ["layer4"],
+                                                           gradCAM: GradCAMOptions(normalization: .minMax)),
                                                inputs: inputs, catalog: catalog)
         let minMax = relativeError(normalized["gradcam:layer4"], try GradientReferences.tensor("resnet.class7.gradcam_minmax:layer4"))
         #expect(minMax <= 1e-4)
-        let norm = try replica.attribute(AttributionRequest(target: .layerNorm(layer: "layer3")), inputs: inputs, catalog: catalog)
+        let norm = try replica.attribute(Attribution(target: .layerNorm(layer: "layer3")), inputs: inputs, catalog: catalog)
         worst = max(worst, minMax, try expectMatches(norm, prefix: "resnet.layer3_l2", keys: ["input_grad"]))
-        let element = try replica.attribute(AttributionRequest(target: .outputIndex([1, 42])), inputs: inputs, catalog: catalog)
+        let element = try replica.attribute(Attribution(target: .outputIndex([1, 42])), inputs: inputs, catalog: catalog)
         worst = max(worst, try expectMatches(element, prefix: "resnet.index_1_42", keys: ["input_grad"]))
         print("resnet_basic_1111 attribution (frozen: \(frozen)): max relative error \(worst)")
         #expect(replica.module.hookCount == 0)
@@ -82,15 +82,15 @@ private func replica(_ model: LoadedModel, frozen: Bool) throws -> InferenceMode
         let inputs = ["input": try VisionTransformerTests.fixtureInput()]
         let layers: [LayerSelector] = ["encoder.layers.encoder_layer_0", "encoder.layers.encoder_layer_1", "conv_proj"]
         var worst: Float = 0
-        let result = try replica.attribute(AttributionRequest(target: .classIndex(3), layers: layers), inputs: inputs)
+        let result = try replica.attribute(Attribution(target: .classIndex(3), layers: layers), inputs: inputs)
         worst = max(worst, try expectMatches(result, prefix: "vit.class3", keys: [
             "input_grad", "grad:conv_proj", "grad:encoder.layers.encoder_layer_0", "grad:encoder.layers.encoder_layer_1",
         ]))
-        let cam = try replica.attribute(AttributionRequest(target: .classIndex(3), method: .gradcam, layers: ["conv_proj"]), inputs: inputs)
+        let cam = try replica.attribute(Attribution(target: .classIndex(3), method: .gradcam, layers: ["conv_proj"]), inputs: inputs)
         worst = max(worst, try expectMatches(cam, prefix: "vit.class3", keys: ["gradcam:conv_proj"]))
-        let element = try replica.attribute(AttributionRequest(target: .outputIndex([0, 5])), inputs: inputs)
+        let element = try replica.attribute(Attribution(target: .outputIndex([0, 5])), inputs: inputs)
         worst = max(worst, try expectMatches(element, prefix: "vit.index_0_5", keys: ["input_grad"]))
-        let norm = try replica.attribute(AttributionRequest(target: .layerNorm(layer: "encoder.layers.encoder_layer_0")), inputs: inputs)
+        let norm = try replica.attribute(Attribution(target: .layerNorm(layer: "encoder.layers.encoder_layer_0")), inputs: inputs)
         worst = max(worst, try expectMatches(norm, prefix: "vit.layer0_l2", keys: ["input_grad"]))
         print("vit_tiny attribution (frozen: \(frozen)): max relative error \(worst)")
         #expect(replica.module.hookCount == 0)
@@ -105,10 +105,10 @@ private func replica(_ model: LoadedModel, frozen: Bool) throws -> InferenceMode
         let inputs = try BERTTests.fixtureInputs()
         var worst: Float = 0
         // The target layer by its alias: pooler_output is the pooler's output.
-        let norm = try replica.attribute(AttributionRequest(target: .layerNorm(layer: "pooler_output"),
-                                                            layers: ["embeddings", "encoder.layer.0"]), inputs: inputs)
+        let norm = try replica.attribute(Attribution(target: .layerNorm(layer: "pooler_output"),
+                                                     layers: ["embeddings", "encoder.layer.0"]), inputs: inputs)
         worst = max(worst, try expectMatches(norm, prefix: "bert.pooler_l2", keys: ["input_grad", "grad:embeddings", "grad:encoder.layer.0"]))
-        let element = try replica.attribute(AttributionRequest(target: .outputIndex([1, 3, 5]), layers: ["encoder.layer.1.attention"]),
+        let element = try replica.attribute(Attribution(target: .outputIndex([1, 3, 5]), layers: ["encoder.layer.1.attention"]),
                                             inputs: inputs)
         worst = max(worst, try expectMatches(element, prefix: "bert.index_1_3_5", keys: ["input_grad", "grad:encoder.layer.1.attention"]))
         print("bert_tiny attribution (frozen: \(frozen)): max relative error \(worst)")
@@ -121,8 +121,8 @@ private func replica(_ model: LoadedModel, frozen: Bool) throws -> InferenceMode
     @Test func bertAliasesNameTheMapsAsRequested() throws {
         let replica = try BERTTests.fixtureModel().makeReplica()
         let inputs = try BERTTests.fixtureInputs()
-        let result = try replica.attribute(AttributionRequest(target: .outputIndex([1, 3, 5]),
-                                                              layers: ["last_hidden_state", "pooler_output", "embeddings.word_embeddings"]),
+        let result = try replica.attribute(Attribution(target: .outputIndex([1, 3, 5]),
+                                                       layers: ["last_hidden_state", "pooler_output", "embeddings.word_embeddings"]),
                                            inputs: inputs)
         #expect(result.names == ["input_grad", "grad:embeddings.word_embeddings", "grad:pooler_output", "grad:last_hidden_state"])
         // The target is one element of last_hidden_state; the pooler is not on its path.
@@ -148,8 +148,8 @@ private func replica(_ model: LoadedModel, frozen: Bool) throws -> InferenceMode
         let nodes = GradientNode.liveCountCreatedOnThisThread
         let catalog = try ResNetTests.catalog.get()
 
-        for request in [AttributionRequest(target: .classIndex(7), layers: ["layer1", "layer4.0.bn2"]),
-                        AttributionRequest(target: .layerNorm(layer: "layer2"), method: .gradcam, layers: ["layer3"])] {
+        for request in [Attribution(target: .classIndex(7), layers: ["layer1", "layer4.0.bn2"]),
+                        Attribution(target: .layerNorm(layer: "layer2"), method: .gradcam, layers: ["layer3"])] {
             _ = try replica.attribute(request, inputs: ["input": input], catalog: catalog)
         }
         #expect(GradientNode.liveCountCreatedOnThisThread == nodes)
@@ -170,7 +170,7 @@ private func replica(_ model: LoadedModel, frozen: Bool) throws -> InferenceMode
         let bert = try BERTTests.fixtureModel().makeReplica()
         let badIds: [String: Tensor] = ["input_ids": Tensor(shape: [1, 2], elements: [Int64(1), 99_999])]
         #expect(throws: ModelError.self) {
-            _ = try bert.attribute(AttributionRequest(target: .layerNorm(layer: "pooler"), layers: ["encoder.layer.0"]), inputs: badIds)
+            _ = try bert.attribute(Attribution(target: .layerNorm(layer: "pooler"), layers: ["encoder.layer.0"]), inputs: badIds)
         }
         #expect(bert.module.hookCount == 0)
 
@@ -179,16 +179,16 @@ private func replica(_ model: LoadedModel, frozen: Bool) throws -> InferenceMode
         // The batch axis is checked when the model runs: sample 5 of a batch of 2.
         #expect(throws: AttributionError.invalidTarget(.outputIndex([5, 0]),
                                                        reason: "index 5 on axis 0 is out of range for output [2, 1000]")) {
-            _ = try resnet.attribute(AttributionRequest(target: .outputIndex([5, 0]), layers: ["layer2"]), inputs: ["input": input])
+            _ = try resnet.attribute(Attribution(target: .outputIndex([5, 0]), layers: ["layer2"]), inputs: ["input": input])
         }
         #expect(resnet.module.hookCount == 0)
         #expect(throws: ModelError.self) {
-            _ = try resnet.attribute(AttributionRequest(target: .classIndex(0), layers: ["layer2"]),
+            _ = try resnet.attribute(Attribution(target: .classIndex(0), layers: ["layer2"]),
                                      inputs: ["input": Tensor(zeros: [1, 4, 32, 32])])
         }
         #expect(resnet.module.hookCount == 0)
         // The replica still works.
-        let cam = try resnet.attribute(AttributionRequest(target: .classIndex(0), method: .gradcam, layers: ["layer2"]), inputs: ["input": input])
+        let cam = try resnet.attribute(Attribution(target: .classIndex(0), method: .gradcam, layers: ["layer2"]), inputs: ["input": input])
         #expect(cam["gradcam:layer2"]?.shape == [2, 1, 64, 64])
     }
 
@@ -197,7 +197,7 @@ private func replica(_ model: LoadedModel, frozen: Bool) throws -> InferenceMode
     @Test func replicasAttributeOnTheirOwnThreads() async throws {
         let model = try VisionTransformerTests.fixtureModel()
         let input = try VisionTransformerTests.fixtureInput()
-        let request = AttributionRequest(target: .classIndex(3), layers: ["encoder.layers.encoder_layer_1"])
+        let request = Attribution(target: .classIndex(3), layers: ["encoder.layers.encoder_layer_1"])
         let reference = try model.makeReplica().attribute(request, inputs: ["input": input])
         let logits = try model.makeReplica().forward(inputs: ["input": input]).toArray()
         let results = try await withThrowingTaskGroup(of: (CapturedFeatures?, [Float]?).self) { group in

@@ -16,7 +16,7 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
     private func attribute(_ method: AttributionMethod, _ options: InputAttributionOptions,
                            noise: ((Int, String) -> Tensor)? = nil) throws -> CapturedFeatures {
         let replica = try ResNetTests.fixtureModel().makeReplica()
-        let request = AttributionRequest(target: .classIndex(7), method: method, inputAttribution: options)
+        let request = Attribution(target: .classIndex(7), method: method, inputAttribution: options)
         // The model's own call with recording on (`forward(inputs:)` runs without).
         return try replica.module.attributeInputs(request, inputs: ["input": try ResNetTests.fixtureInput()], noise: noise) { arguments in
             try replica.model.architecture.run(replica.module, inputs: arguments)
@@ -97,7 +97,7 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
     /// A model without a floating-point input (BERT's token ids) has nothing to attribute.
     @Test func integerInputsAreRejected() throws {
         let module = Identity()
-        let request = AttributionRequest(target: .outputIndex([0]), method: .integratedGradients)
+        let request = Attribution(target: .outputIndex([0]), method: .integratedGradients)
         #expect(throws: AttributionError.noDifferentiableInput(inputs: ["input_ids"])) {
             _ = try module.attribute(request, inputs: ["input_ids": Tensor(shape: [1], elements: [Int64(3)])]) { $0["input_ids"]! }
         }

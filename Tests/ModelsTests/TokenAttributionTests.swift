@@ -17,7 +17,7 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
     private func attribute(_ method: AttributionMethod, _ options: InputAttributionOptions,
                            target: AttributionTarget = .layerNorm(layer: "pooler_output")) throws -> (CapturedFeatures, InferenceModel) {
         let replica = try BERTTests.fixtureModel().makeReplica()
-        let request = AttributionRequest(target: target, method: method, inputAttribution: options)
+        let request = Attribution(target: target, method: method, inputAttribution: options)
         let maps = try replica.attribute(request, inputs: try BERTTests.fixtureInputs())
         #expect(replica.module.hookCount == 0)
         #expect(replica.module.parameters().allSatisfy { $0.grad == nil })
@@ -73,7 +73,7 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
         try await onDedicatedThread {
             let (maps, replica) = try attribute(.smoothGrad, InputAttributionOptions(samples: 2, noiseStandardDeviation: 0, copiesPerPass: 2))
             #expect(maps.names == ["smoothgrad"])
-            let saliency = try replica.attribute(AttributionRequest(target: .layerNorm(layer: "pooler_output")), inputs: try BERTTests.fixtureInputs())
+            let saliency = try replica.attribute(Attribution(target: .layerNorm(layer: "pooler_output")), inputs: try BERTTests.fixtureInputs())
             let gradient = try #require(saliency["input_grad"])
             #expect(relativeError(maps["smoothgrad"], gradient) <= 1e-5)
             #expect(maps["smoothgrad"]?.shape == [2, 16, 32])
@@ -90,8 +90,8 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
             #expect(tokens.toArray().prefix(16).allSatisfy { $0 == 0 } && tokens.toArray().dropFirst(16).contains { $0 != 0 })
             let replica = try BERTTests.fixtureModel().makeReplica()
             let catalog = try replica.traceLayers(inputs: try BERTTests.fixtureInputs())
-            let request = AttributionRequest(target: .outputIndex([1, 40, 5]), method: .integratedGradients,
-                                             inputAttribution: InputAttributionOptions(steps: 2))
+            let request = Attribution(target: .outputIndex([1, 40, 5]), method: .integratedGradients,
+                                      inputAttribution: InputAttributionOptions(steps: 2))
             #expect(throws: (any Error).self) {
                 _ = try replica.attribute(replica.model.resolveAttribution(request, in: catalog), inputs: try BERTTests.fixtureInputs())
             }
@@ -104,8 +104,8 @@ private let references = Loaded { try SafetensorsFile(contentsOf: Fixtures.url("
         let model = try BERTTests.fixtureModel()
         let replica = try model.makeReplica()
         let catalog = try replica.traceLayers(inputs: try BERTTests.fixtureInputs())
-        let request = AttributionRequest(target: .layerNorm(layer: "pooler_output"), method: .integratedGradients,
-                                         inputAttribution: InputAttributionOptions(tokenBaseline: .token(30522)))
+        let request = Attribution(target: .layerNorm(layer: "pooler_output"), method: .integratedGradients,
+                                  inputAttribution: InputAttributionOptions(tokenBaseline: .token(30522)))
         #expect(throws: ModelError.invalidInput(name: "baseline_token", reason: "30522 is out of range (expected a token id below vocab_size: 0..<30522)")) {
             _ = try model.resolveAttribution(request, in: catalog)
         }

@@ -25,9 +25,9 @@ import Testing
 
     @Test func methodsUseTheirWireNames() throws {
         #expect(try JSONDecoder().decode([AttributionMethod].self, from: Data(#"["saliency", "gradcam"]"#.utf8)) == [.saliency, .gradcam])
-        #expect(AttributionRequest.inputGradientKey(input: "input", only: true) == "input_grad")
-        #expect(AttributionRequest.inputGradientKey(input: "pixels", only: false) == "input_grad:pixels")
-        #expect(AttributionRequest.gradientKey(layer: "layer3") == "grad:layer3")
-        #expect(AttributionRequest.gradCAMKey(layer: "layer4") == "gradcam:layer4")
+        #expect(Attribution.inputGradientKey(input: "input", only: true) == "input_grad")
+        #expect(Attribution.inputGradientKey(input: "pixels", only: false) == "input_grad:pixels")
+        #expect(Attribution.gradientKey(layer: "layer3") == "grad:layer3")
+        #expect(Attribution.gradCAMKey(layer: "layer4") == "gradcam:layer4")
     }
 }

@@ -40,7 +40,7 @@ private final class TwoInputs: Module {
     @Test func saliencyEqualsTheDirectGradientsAndLeavesTheModelAsItWas() throws {
         let model = mlp().eval()
         let x = randomTensor([2, 4], seed: 1)
-        let result = try model.attribute(AttributionRequest(target: .classIndex(2), layers: ["act", "fc1"]), input: x)
+        let result = try model.attribute(Attribution(target: .classIndex(2), layers: ["act", "fc1"]), input: x)
         #expect(result.names == ["input_grad", "grad:fc1", "grad:act"])  // layers in the order they ran
 
         var leaf = x
@@ -58,7 +58,7 @@ private final class TwoInputs: Module {
 
     @Test func theModelOutputIsALayerToo() throws {
         let model = mlp().eval()
-        let result = try model.attribute(AttributionRequest(target: .classIndex(2), layers: ["output", "fc2:input"]),
+        let result = try model.attribute(Attribution(target: .classIndex(2), layers: ["output", "fc2:input"]),
                                          input: randomTensor([2, 4], seed: 10))
         #expect(result.names == ["input_grad", "grad:fc2:input", "grad:output"])
         #expect(result["grad:output"]?.toArray() == [0, 0, 1, 0, 0, 1])
@@ -70,9 +70,9 @@ private final class TwoInputs: Module {
     @Test func parametersNeedNotRequireGrad() throws {
         let model = mlp().eval()
         let x = randomTensor([3, 4], seed: 2)
-        let tracked = try model.attribute(AttributionRequest(target: .outputIndex([1, 0]), layers: ["fc2"]), input: x)
+        let tracked = try model.attribute(Attribution(target: .outputIndex([1, 0]), layers: ["fc2"]), input: x)
         model.requiresGrad(false)
-        let frozen = try model.attribute(AttributionRequest(target: .outputIndex([1, 0]), layers: ["fc2"]), input: x)
+        let frozen = try model.attribute(Attribution(target: .outputIndex([1, 0]), layers: ["fc2"]), input: x)
         #expect(isClose(frozen["input_grad"]!, tracked["input_grad"]!, tolerance: 0))
         #expect(frozen["grad:fc2"]!.toArray() == [0, 0, 0, 1, 0, 0, 0, 0, 0])
     }
@@ -81,7 +81,7 @@ private final class TwoInputs: Module {
         let model = TokenClassifier().eval()
         model.requiresGrad(false)  // nothing before the embedding's output is tracked
         let ids = Tensor(shape: [1, 3], elements: [Int64(1), 5, 5])
-        let result = try model.attribute(AttributionRequest(target: .classIndex(1), layers: ["embedding"]), inputs: ["input_ids": ids]) {
+        let result = try model.attribute(Attribution(target: .classIndex(1), layers: ["embedding"]), inputs: ["input_ids": ids]) {
             try model($0["input_ids"]!)
         }
         #expect(result.names == ["grad:embedding"])
@@ -89,19 +89,19 @@ private final class TwoInputs: Module {
         let row = model.head.weight.value.selecting(axis: 0, index: 1) / 3
         #expect(isClose(result["grad:embedding"]!, row.broadcast(to: [1, 3, 4]), tolerance: 1e-6))
         #expect(throws: AttributionError.noDifferentiableInput(inputs: ["input_ids"])) {
-            _ = try model.attribute(AttributionRequest(target: .classIndex(1)), inputs: ["input_ids": ids]) { try model($0["input_ids"]!) }
+            _ = try model.attribute(Attribution(target: .classIndex(1)), inputs: ["input_ids": ids]) { try model($0["input_ids"]!) }
         }
         #expect(model.hookCount == 0)
     }
 
     @Test func everyCallOfARepeatedModuleAndSeveralInputsAreNamed() throws {
         let repeated = withRandomSeed(3) { Repeated() }
-        let result = try repeated.attribute(AttributionRequest(target: .classIndex(0), layers: ["twice*"]), input: randomTensor([1, 3], seed: 4))
+        let result = try repeated.attribute(Attribution(target: .classIndex(0), layers: ["twice*"]), input: randomTensor([1, 3], seed: 4))
         #expect(result.names == ["input_grad", "grad:twice", "grad:twice_1"])
 
         let two = withRandomSeed(5) { TwoInputs() }
         let inputs = ["a": randomTensor([1, 2], seed: 6), "b": randomTensor([1, 3], seed: 7)]
-        let both = try two.attribute(AttributionRequest(target: .classIndex(1)), inputs: inputs) { try two($0["a"]!, $0["b"]!) }
+        let both = try two.attribute(Attribution(target: .classIndex(1)), inputs: inputs) { try two($0["a"]!, $0["b"]!) }
         #expect(both.names == ["input_grad:a", "input_grad:b"])
         #expect(both["input_grad:b"]?.shape == [1, 3])
     }
@@ -109,9 +109,9 @@ private final class TwoInputs: Module {
     @Test func aTargetLayerServesTheTargetOnlyUnlessRequested() throws {
         let model = mlp().eval()
         let x = randomTensor([2, 4], seed: 8)
-        let plain = try model.attribute(AttributionRequest(target: .layerNorm(layer: "act")), input: x)
+        let plain = try model.attribute(Attribution(target: .layerNorm(layer: "act")), input: x)
         #expect(plain.names == ["input_grad"])
-        let withLayer = try model.attribute(AttributionRequest(target: .layerNorm(layer: "act"), layers: ["act"]), input: x)
+        let withLayer = try model.attribute(Attribution(target: .layerNorm(layer: "act"), layers: ["act"]), input: x)
         #expect(withLayer.names == ["input_grad", "grad:act"])
         // ∂ Σ_n ‖a_n‖ / ∂ a_n = a_n / ‖a_n‖.
         let activation = try GradMode.withDisabled { try model[1](model[0](x)) }
@@ -124,7 +124,7 @@ private final class TwoInputs: Module {
         let model = withRandomSeed(13) { Sequential(named: [("act", ReLU()), ("fc", Linear(inFeatures: 4, outFeatures: 3))]) }.eval()
         // Sample 0 is all negative: its ReLU output is zero.
         let x = Tensor(shape: [2, 4], scalars: [-1, -2, -0.5, -3, 0.6, -1, 0.8, 2.4])
-        let result = try model.attribute(AttributionRequest(target: .layerNorm(layer: "act"), layers: ["act"]), input: x)
+        let result = try model.attribute(Attribution(target: .layerNorm(layer: "act"), layers: ["act"]), input: x)
         // ∂‖a_n‖/∂a_n = a_n/‖a_n‖ = [0.6, 0, 0.8, 2.4]/2.6, and 0 for the zero sample.
         let expected = Tensor(shape: [2, 4], scalars: [0, 0, 0, 0, 0.6 / 2.6, 0, 0.8 / 2.6, 2.4 / 2.6])
         #expect(isClose(result["grad:act"]!, expected, tolerance: 1e-6))
@@ -136,20 +136,20 @@ private final class TwoInputs: Module {
         let model = mlp().eval()
         let x = randomTensor([2, 4], seed: 9)
         #expect(throws: AttributionError.invalidTarget(.classIndex(3), reason: "class 3 is out of range for output [2, 3] (0..<3)")) {
-            _ = try model.attribute(AttributionRequest(target: .classIndex(3), layers: ["fc1"]), input: x)
+            _ = try model.attribute(Attribution(target: .classIndex(3), layers: ["fc1"]), input: x)
         }
-        #expect(throws: AttributionError.self) { _ = try model.attribute(AttributionRequest(target: .outputIndex([1])), input: x) }
-        #expect(throws: AttributionError.self) { _ = try model.attribute(AttributionRequest(target: .outputIndex([2, 0])), input: x) }
-        #expect(throws: AttributionError.noLayers) { _ = try model.attribute(AttributionRequest(target: .classIndex(0), method: .gradcam), input: x) }
+        #expect(throws: AttributionError.self) { _ = try model.attribute(Attribution(target: .outputIndex([1])), input: x) }
+        #expect(throws: AttributionError.self) { _ = try model.attribute(Attribution(target: .outputIndex([2, 0])), input: x) }
+        #expect(throws: AttributionError.noLayers) { _ = try model.attribute(Attribution(target: .classIndex(0), method: .gradcam), input: x) }
         #expect(throws: AttributionError.notSpatial(layer: "fc1", shape: [2, 6])) {
-            _ = try model.attribute(AttributionRequest(target: .classIndex(0), method: .gradcam, layers: ["fc1"]), input: x)
+            _ = try model.attribute(Attribution(target: .classIndex(0), method: .gradcam, layers: ["fc1"]), input: x)
         }
-        #expect(throws: CaptureError.self) { _ = try model.attribute(AttributionRequest(target: .classIndex(0), layers: ["fc3"]), input: x) }
+        #expect(throws: CaptureError.self) { _ = try model.attribute(Attribution(target: .classIndex(0), layers: ["fc3"]), input: x) }
         // An unknown target layer is an unknown layer, with the closest names.
-        #expect(throws: CaptureError.self) { _ = try model.attribute(AttributionRequest(target: .layerNorm(layer: "nope")), input: x) }
+        #expect(throws: CaptureError.self) { _ = try model.attribute(Attribution(target: .layerNorm(layer: "nope")), input: x) }
         let failing = Sequential(Linear(inFeatures: 4, outFeatures: 4), Failing())
         #expect(throws: Failing.Failure.self) {
-            _ = try failing.attribute(AttributionRequest(target: .classIndex(0), layers: ["0"]), input: x)
+            _ = try failing.attribute(Attribution(target: .classIndex(0), layers: ["0"]), input: x)
         }
         #expect(model.hookCount == 0 && failing.hookCount == 0)
     }
@@ -157,8 +157,8 @@ private final class TwoInputs: Module {
     @Test func gradCAMOnAConvolutionalLayerMatchesTheDefinition() throws {
         let model = withRandomSeed(11) { MiniResNet(widths: [4, 4, 8, 8], classCount: 3) }.eval()
         let x = randomTensor([2, 3, 32, 32], seed: 12)
-        let saliency = try model.attribute(AttributionRequest(target: .classIndex(1), layers: ["layer3"]), input: x)
-        let cam = try model.attribute(AttributionRequest(target: .classIndex(1), method: .gradcam, layers: ["layer3"]), input: x)
+        let saliency = try model.attribute(Attribution(target: .classIndex(1), layers: ["layer3"]), input: x)
+        let cam = try model.attribute(Attribution(target: .classIndex(1), method: .gradcam, layers: ["layer3"]), input: x)
         #expect(cam.names == ["gradcam:layer3"])
         let activation = try model.captureFeatures(layers: ["layer3"]) { try model(x) }["layer3"]!
         let expected = GradCAM.map(activation: activation, gradient: saliency["grad:layer3"]!, inputSize: (32, 32))

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Runs the `periscope` executable built with the tests and collects its exit status and output.
+/// Runs the `periscope` executable built with the tests (or a copy of it) and collects its exit status and output.
 struct PeriscopeProcess {
     struct Outcome {
         var status: Int32
@@ -12,7 +12,7 @@ struct PeriscopeProcess {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("periscope")
     }
 
-    static func run(_ arguments: [String]) throws -> Outcome {
+    static func run(_ arguments: [String], executable: URL = executable) throws -> Outcome {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

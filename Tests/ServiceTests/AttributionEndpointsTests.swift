@@ -14,7 +14,7 @@ import TestSupport
 /// queue as for features.
 @Suite struct AttributionEndpointsTests {
     /// `request` run directly on a fresh replica of `model`.
-    static func direct(_ model: LoadedModel, _ request: AttributionRequest, inputs: [String: Tensor]) throws -> CapturedFeatures {
+    static func direct(_ model: LoadedModel, _ request: Attribution, inputs: [String: Tensor]) throws -> CapturedFeatures {
         try model.makeReplica().attribute(request, inputs: inputs)
     }
 
@@ -47,7 +47,7 @@ import TestSupport
             for (json, target, method, layers) in cases {
                 let body = FeatureRequests.attributionBody(image, target: json, method: method.rawValue, layers: layers)
                 let reply = try await service.post("/v1/models/resnet/attributions", json: body)
-                let expected = try Self.direct(resnet, AttributionRequest(target: target, method: method, layers: layers.map { .name($0) }),
+                let expected = try Self.direct(resnet, Attribution(target: target, method: method, layers: layers.map { .name($0) }),
                                                inputs: ["input": image])
                 try Self.expectEqual(reply, expected, "resnet \(method) \(json)")
                 #expect(reply.headers["x-request-id"] != nil)
@@ -76,7 +76,7 @@ import TestSupport
             let bert = try TestModels.bert.get()
             let texts = ["Periscope looks inside networks.", "a b"]
             let textBody = #"{"text": ["Periscope looks inside networks.", "a b"], "target": {"layer": "pooler_output", "reduce": "l2"}, "method": "saliency", "layers": ["encoder.layer.0"]}"#
-            let expected = try Self.direct(bert, AttributionRequest(target: .layerNorm(layer: "pooler_output"), layers: ["encoder.layer.0"]),
+            let expected = try Self.direct(bert, Attribution(target: .layerNorm(layer: "pooler_output"), layers: ["encoder.layer.0"]),
                                            inputs: try bert.tokenize(texts))
             #expect(expected.names == ["input_grad", "grad:encoder.layer.0"])
             try Self.expectEqual(try await service.post("/v1/models/bert/attributions", json: textBody), expected, "bert")
@@ -100,15 +100,15 @@ import TestSupport
             let body = FeatureRequests.attributionBody(image, target: #"{"class": 4}"#, method: "integrated_gradients", layers: [], extra: extra)
             let reply = try await service.post("/v1/models/resnet/attributions", json: body)
             let options = InputAttributionOptions(steps: 5, rule: .riemannMiddle, baseline: 0.1)
-            let expected = try Self.direct(resnet, AttributionRequest(target: .classIndex(4), method: .integratedGradients, inputAttribution: options),
+            let expected = try Self.direct(resnet, Attribution(target: .classIndex(4), method: .integratedGradients, inputAttribution: options),
                                            inputs: ["input": image])
             #expect(expected.names == ["integrated_gradients"])
             try Self.expectEqual(reply, expected, "integrated_gradients")
 
             let smooth = FeatureRequests.attributionBody(image, target: #"{"class": 4}"#, method: "smoothgrad", layers: [],
                                                          extra: #","samples":3,"noise_stddev":0.2,"seed":9"#)
-            let smoothExpected = try Self.direct(resnet, AttributionRequest(target: .classIndex(4), method: .smoothGrad,
-                                                                            inputAttribution: InputAttributionOptions(samples: 3, noiseStandardDeviation: 0.2, seed: 9)),
+            let smoothExpected = try Self.direct(resnet, Attribution(target: .classIndex(4), method: .smoothGrad,
+                                                                     inputAttribution: InputAttributionOptions(samples: 3, noiseStandardDeviation: 0.2, seed: 9)),
                                                  inputs: ["input": image])
             try Self.expectEqual(try await service.post("/v1/models/resnet/attributions", json: smooth), smoothExpected, "smoothgrad")
 
@@ -139,8 +139,8 @@ import TestSupport
                 + #""method": "integrated_gradients", "steps": 8, "integration": "riemann_trapezoid", "baseline_token": 100}"#
             let reply = try await service.post("/v1/models/bert/attributions", json: body)
             let options = InputAttributionOptions(steps: 8, rule: .riemannTrapezoid, tokenBaseline: .token(100))
-            let expected = try Self.direct(bert, AttributionRequest(target: .layerNorm(layer: "pooler_output"), method: .integratedGradients,
-                                                                    inputAttribution: options), inputs: try bert.tokenize(texts))
+            let expected = try Self.direct(bert, Attribution(target: .layerNorm(layer: "pooler_output"), method: .integratedGradients,
+                                                             inputAttribution: options), inputs: try bert.tokenize(texts))
             #expect(expected.names == ["integrated_gradients", "integrated_gradients:tokens"])
             try Self.expectEqual(reply, expected, "integrated_gradients")
             let counts = try #require(reply.json().objectValue?["text_inputs"]?.arrayElements).compactMap { $0.objectValue?["tokens"]?.numberValue?.intValue }
@@ -150,7 +150,7 @@ import TestSupport
             #expect(counts.count == 2 && counts[0] == length && counts[1] < length && map.shape == [2, length, 32], "\(counts) \(map.shape)")
 
             let product = #"{"text": ["Periscope looks inside networks.", "a b"], "target": {"output_index": [0, 1, 3]}, "method": "input_x_gradient"}"#
-            let productExpected = try Self.direct(bert, AttributionRequest(target: .outputIndex([0, 1, 3]), method: .inputXGradient),
+            let productExpected = try Self.direct(bert, Attribution(target: .outputIndex([0, 1, 3]), method: .inputXGradient),
                                                   inputs: try bert.tokenize(texts))
             try Self.expectEqual(try await service.post("/v1/models/bert/attributions", json: product), productExpected, "input_x_gradient")
 
@@ -177,7 +177,7 @@ import TestSupport
             let vit = try TestModels.vit.get()
             let vitBody = "{" + FeatureRequests.inputsMember(image) + #","method":"attention_rollout"}"#
             let vitExpected = try Self.direct(vit, .attentionRollout(), inputs: ["input": image])
-            #expect(vitExpected[AttributionRequest.attentionRolloutKey]?.shape == [2, 1, 32, 32])
+            #expect(vitExpected[Attribution.attentionRolloutKey]?.shape == [2, 1, 32, 32])
             try Self.expectEqual(try await service.post("/v1/models/vit/attributions", json: vitBody), vitExpected, "vit")
 
             let tuned = AttentionRolloutOptions(headFusion: .max, discardRatio: 0.5)
@@ -304,7 +304,7 @@ import TestSupport
                                                    headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
                 #expect(reply.status == status, "\(token ?? "no token"): \(reply.text)")
                 if status == 200 {
-                    let expected = try Self.direct(try TestModels.mlp.get(), AttributionRequest(target: .classIndex(2), layers: ["1"]),
+                    let expected = try Self.direct(try TestModels.mlp.get(), Attribution(target: .classIndex(2), layers: ["1"]),
                                                    inputs: ["input": randomTensor([2, 8], seed: 3)])
                     try Self.expectEqual(reply, expected, "mlp")
                 }

@@ -16,7 +16,7 @@ import NN
     ])
     func targets(_ json: String, _ target: AttributionTarget) throws {
         let request = try parse(#"{"text": ["a", "b"], "target": \#(json), "method": "saliency"}"#)
-        #expect(request.attribution == AttributionRequest(target: target, method: .saliency, layers: []))
+        #expect(request.attribution == Attribution(target: target, method: .saliency, layers: []))
         #expect(request.dtype == .float32 && request.encoding == .json)
         guard case .text(let texts) = request.input else { Issue.record("not text"); return }
         #expect(texts == ["a", "b"])
@@ -27,7 +27,7 @@ import NN
         {"inputs": {"input": {"shape": [1, 2], "data": [0.5, -1]}}, "target": {"class": 0}, "method": "gradcam",
          "layers": ["layer3", "layer4.*.relu"], "dtype": "float16", "encoding": "base64"}
         """)
-        #expect(request.attribution == AttributionRequest(target: .classIndex(0), method: .gradcam, layers: ["layer3", "layer4.*.relu"]))
+        #expect(request.attribution == Attribution(target: .classIndex(0), method: .gradcam, layers: ["layer3", "layer4.*.relu"]))
         #expect(request.dtype == .float16 && request.encoding == .base64)
         guard case .tensors(let tensors) = request.input else { Issue.record("not tensors"); return }
         #expect(tensors.map(\.name) == ["input"] && tensors[0].shape == [1, 2])

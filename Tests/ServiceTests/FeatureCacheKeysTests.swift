@@ -1,5 +1,5 @@
 import Foundation
-import HTTP
+import Logging
 @testable import Registry
 import Tensors
 import Testing

@@ -40,7 +40,7 @@ import Tensors
             .init(name: "bad", tensor: Tensor(shape: [2], scalars: [1, .nan]), binary: false),
             .init(name: "fine", tensor: Tensor(shape: [1], scalars: [.nan]), binary: true),
         ])
-        #expect(throws: EncodingError.nonFinite(layer: "bad", index: 1, value: "nan")) { try response.encoded() }
+        #expect(throws: ResponseEncodingError.nonFinite(layer: "bad", index: 1, value: "nan")) { try response.encoded() }
         #expect(throws: Never.self) { try response.encoded(nonFinite: .null) }
     }
 

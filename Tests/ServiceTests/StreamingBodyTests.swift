@@ -58,13 +58,13 @@ final class RecordingBodyWriter: HTTPBodyWriter {
     @Test func nonFiniteValuesAreAnErrorOrNull() throws {
         let tensor = Tensor(shape: [4], scalars: [1, .nan, .infinity, -.infinity])
         let strict = StreamingBody([.bytes(Array("{\"x\":".utf8)), .numbers(tensor, layout: .flat, nonFinite: .error, name: "layer2")])
-        #expect(throws: EncodingError.nonFinite(layer: "layer2", index: 1, value: "nan")) { try strict.validate() }
-        #expect(throws: EncodingError.nonFinite(layer: "layer2", index: 1, value: "nan")) { try strict.collect() }
+        #expect(throws: ResponseEncodingError.nonFinite(layer: "layer2", index: 1, value: "nan")) { try strict.validate() }
+        #expect(throws: ResponseEncodingError.nonFinite(layer: "layer2", index: 1, value: "nan")) { try strict.collect() }
         let lenient = StreamingBody([.numbers(tensor, layout: .flat, nonFinite: .null, name: "layer2")])
         try lenient.validate()
         #expect(try text(lenient) == "[1.0,null,null,null]")
         let half = StreamingBody([.numbers(Tensor(shape: [2], elements: [Float16(1), .infinity]), layout: .flat, nonFinite: .error, name: "h")])
-        #expect(throws: EncodingError.nonFinite(layer: "h", index: 1, value: "inf")) { try half.validate() }
+        #expect(throws: ResponseEncodingError.nonFinite(layer: "h", index: 1, value: "inf")) { try half.validate() }
         // The non-finite search finds the first one in every position of a long tensor.
         for position in [0, 1023, 1024, 5000] {
             var values = [Float](repeating: 1, count: 5001)
@@ -111,8 +111,8 @@ final class RecordingBodyWriter: HTTPBodyWriter {
         #expect(raw.headers["Content-Length"] == "12")
         #expect(try await raw.collectBody().count == 12)
         let bad = StreamingBody([.numbers(Tensor(shape: [1], scalars: [.nan]), layout: .flat, nonFinite: .error, name: "fc")])
-        #expect(throws: EncodingError.nonFinite(layer: "fc", index: 0, value: "nan")) { try bad.httpResponse(contentType: "application/json") }
-        let error = EncodingError.nonFinite(layer: "fc", index: 0, value: "nan")
+        #expect(throws: ResponseEncodingError.nonFinite(layer: "fc", index: 0, value: "nan")) { try bad.httpResponse(contentType: "application/json") }
+        let error = ResponseEncodingError.nonFinite(layer: "fc", index: 0, value: "nan")
         let errorResponse = HTTPResponse.forError(error, requestId: "r1")
         #expect(errorResponse.status == .badRequest)
         #expect(String(decoding: try await errorResponse.collectBody(), as: UTF8.self).contains(#""error_type":"non_finite_output""#))

@@ -16,7 +16,7 @@ extension Module {
     /// - Throws: `AttributionError.unsupportedModel` when no self-attention reported (a model
     ///   without attention), its layers are not self-attention over one sequence, or its tokens do
     ///   not fit the grid; what `forward` throws.
-    public final func attentionRollout(_ request: AttributionRequest, tokens: [[Int]]? = nil, imageSize: (Int, Int)? = nil,
+    public final func attentionRollout(_ request: Attribution, tokens: [[Int]]? = nil, imageSize: (Int, Int)? = nil,
                                        forward: () throws -> Void) throws -> CapturedFeatures {
         precondition(request.method == .attentionRollout, "attentionRollout: the request's method is \(request.method)")
         // Heads fused as each layer reports: one [N, T, T] matrix per layer is kept, not [N, heads, T, T].
@@ -40,7 +40,7 @@ extension Module {
         }
         let rows = AttentionRollout.classTokenRows(fused: captured.map(\.probabilities), tokens: tokens, discardRatio: request.rollout.discardRatio)
         var result = CapturedFeatures()
-        result.record(AttributionRequest.attentionRolloutKey,
+        result.record(Attribution.attentionRolloutKey,
                       AttentionRollout.map(classTokenRows: rows, tokens: tokens, options: request.gradCAM, inputSize: imageSize))
         return result
     }

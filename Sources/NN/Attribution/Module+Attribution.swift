@@ -32,7 +32,7 @@ extension Module {
     /// - Throws: `CaptureError` for unknown or unproduced layers, `AttributionError` for a target
     ///   that does not fit, a layer Grad-CAM cannot use, or saliency with nothing to differentiate,
     ///   and any error from `forward`.
-    public final func attribute(_ request: AttributionRequest, inputs: [String: Tensor], catalog: LayerCatalog? = nil,
+    public final func attribute(_ request: Attribution, inputs: [String: Tensor], catalog: LayerCatalog? = nil,
                                 inputLayers: [String: String] = [:],
                                 forward: ([String: Tensor]) throws -> Tensor) throws -> CapturedFeatures {
         if request.method == .attentionRollout {
@@ -127,10 +127,10 @@ extension Module {
             switch request.method {
             case .saliency:
                 for (index, entry) in inputEntries.enumerated() {
-                    result.record(AttributionRequest.inputGradientKey(input: entry.name, only: inputEntries.count == 1), gradients[index])
+                    result.record(Attribution.inputGradientKey(input: entry.name, only: inputEntries.count == 1), gradients[index])
                 }
                 for (offset, entry) in layerEntries.enumerated() {
-                    result.record(AttributionRequest.gradientKey(layer: entry.name), gradients[inputEntries.count + offset])
+                    result.record(Attribution.gradientKey(layer: entry.name), gradients[inputEntries.count + offset])
                 }
             case .gradcam, .gradCAMPlusPlus, .layerCAM:
                 let imageSize = inputs.values.first { $0.rank == 4 && $0.dtype.isFloatingPoint }.map { ($0.shape[2], $0.shape[3]) }
@@ -140,7 +140,7 @@ extension Module {
                     }
                     let map = GradCAM.map(activation: entry.tensor, gradient: gradients[inputEntries.count + offset], method: request.method,
                                           options: request.gradCAM, inputSize: imageSize)
-                    result.record(AttributionRequest.classActivationMapKey(request.method, layer: entry.name), map)
+                    result.record(Attribution.classActivationMapKey(request.method, layer: entry.name), map)
                 }
             case .inputXGradient, .integratedGradients, .smoothGrad, .attentionRollout:
                 preconditionFailure("input attributions and attention rollout are computed by attributeInputs and attentionRollout")
@@ -188,7 +188,7 @@ extension Module {
 
 extension UnaryModule {
     /// `attribute(_:inputs:catalog:forward:)` for a model with one input, named `input`.
-    public final func attribute(_ request: AttributionRequest, input: Tensor, catalog: LayerCatalog? = nil) throws -> CapturedFeatures {
+    public final func attribute(_ request: Attribution, input: Tensor, catalog: LayerCatalog? = nil) throws -> CapturedFeatures {
         try attribute(request, inputs: ["input": input], catalog: catalog) { try self($0["input"]!) }
     }
 }

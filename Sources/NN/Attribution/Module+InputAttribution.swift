@@ -27,7 +27,7 @@ extension Module {
     ///   with `options.seed` (tests pass the reference's noise).
     /// - Throws: `AttributionError.noDifferentiableInput` with nothing to attribute, and what
     ///   `attribute` throws for the target.
-    public final func attributeInputs(_ request: AttributionRequest, inputs: [String: Tensor], catalog: LayerCatalog? = nil,
+    public final func attributeInputs(_ request: Attribution, inputs: [String: Tensor], catalog: LayerCatalog? = nil,
                                       inputLayers: [String: String] = [:],
                                       noise: ((_ sample: Int, _ input: String) -> Tensor)? = nil,
                                       forward: ([String: Tensor]) throws -> Tensor) throws -> CapturedFeatures {
@@ -126,7 +126,7 @@ extension Module {
                 try attribute(saliency, inputs: stacked, catalog: catalog, inputLayers: standIns.isEmpty ? [:] : inputLayers, forward: forward)
             }
             for name in names {
-                let key = AttributionRequest.inputGradientKey(input: name, only: names.count == 1)
+                let key = Attribution.inputGradientKey(input: name, only: names.count == 1)
                 guard let gradient = gradients[key] else { preconditionFailure("attributeInputs: no gradient for \(name)") }
                 let rows = originals[name]!.shape.first ?? 1
                 for (index, copy) in group.enumerated() {
@@ -147,10 +147,10 @@ extension Module {
                 map = map * (layerBaselines[name].map { originals[name]! - $0 } ?? (originals[name]! - options.baseline))
             default: break
             }
-            let key = AttributionRequest.inputAttributionKey(request.method, input: name, only: names.count == 1)
+            let key = Attribution.inputAttributionKey(request.method, input: name, only: names.count == 1)
             result.record(key, map)
             if standIns[name] != nil && request.method != .smoothGrad && map.rank >= 1 {
-                result.record(AttributionRequest.tokenAttributionKey(key), map.sum(axes: [map.rank - 1]))
+                result.record(Attribution.tokenAttributionKey(key), map.sum(axes: [map.rank - 1]))
             }
         }
         return result

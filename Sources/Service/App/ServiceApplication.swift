@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import HTTP
+import Logging
 import Registry
 import Synchronization
 

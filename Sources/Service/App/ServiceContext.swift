@@ -1,5 +1,6 @@
 import Configuration
 import HTTP
+import Logging
 import Registry
 import Synchronization
 

@@ -1,4 +1,5 @@
 import HTTP
+import Logging
 
 /// The service's responder: matches a request against `ServiceRoute.table` once (a `PathTrie`)
 /// and runs the matched route's own chain around its handler — request metrics under the route's

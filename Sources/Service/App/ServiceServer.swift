@@ -1,5 +1,6 @@
 import Configuration
 import HTTP
+import Logging
 
 /// The service behind its HTTP server: what `periscope serve` runs and what the live tests start
 /// on a loopback port chosen by the OS.

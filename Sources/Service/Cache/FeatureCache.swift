@@ -1,4 +1,4 @@
-import HTTP
+import Logging
 import Registry
 import Synchronization
 import Tensors

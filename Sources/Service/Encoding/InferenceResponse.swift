@@ -42,7 +42,7 @@ public struct InferenceResponse: Sendable {
     /// The encoded response: extra headers (`Content-Type`, and with binary data
     /// `Inference-Header-Content-Length` and `Content-Length`) and the body. Validate the body
     /// before sending the head.
-    public func encoded(nonFinite: NonFinitePolicy = .error) throws(EncodingError) -> (headers: HTTPHeaders, body: StreamingBody) {
+    public func encoded(nonFinite: NonFinitePolicy = .error) throws(ResponseEncodingError) -> (headers: HTTPHeaders, body: StreamingBody) {
         let buffer = JSONOutputBuffer(capacity: 256)
         buffer.append(raw: #"{"model_name":"#)
         buffer.append(string: modelName)

@@ -7,7 +7,7 @@ extension JSONOutputBuffer {
     /// first too when `leadingComma`). Floats use `JSONNumberFormat`; NaN/±∞ become `null` or throw
     /// per `policy`; integers are decimal; bool is `true`/`false`.
     public func appendElements(of tensor: Tensor, range: Range<Int>, leadingComma: Bool,
-                               policy: NonFinitePolicy, name: String) throws(EncodingError) {
+                               policy: NonFinitePolicy, name: String) throws(ResponseEncodingError) {
         precondition(range.lowerBound >= 0 && range.upperBound <= tensor.count, "appendElements: \(range) outside \(tensor.count) elements")
         guard !range.isEmpty else { return }
         let start = tensor.rawPointer
@@ -40,7 +40,7 @@ extension JSONOutputBuffer {
     private static var batchSize: Int { 512 }
 
     private func appendFloats(_ values: UnsafePointer<Float>, range: Range<Int>, leadingComma: Bool,
-                              policy: NonFinitePolicy, name: String, indexOffset: Int = 0) throws(EncodingError) {
+                              policy: NonFinitePolicy, name: String, indexOffset: Int = 0) throws(ResponseEncodingError) {
         var index = range.lowerBound
         var needsComma = leadingComma
         while index < range.upperBound {
@@ -75,7 +75,7 @@ extension JSONOutputBuffer {
     }
 
     private func appendFloat16s(_ values: UnsafePointer<Float16>, range: Range<Int>, leadingComma: Bool,
-                                policy: NonFinitePolicy, name: String) throws(EncodingError) {
+                                policy: NonFinitePolicy, name: String) throws(ResponseEncodingError) {
         var index = range.lowerBound
         var needsComma = leadingComma
         while index < range.upperBound {
@@ -101,7 +101,7 @@ extension JSONOutputBuffer {
     }
 
     private func writeNonFinite(_ text: String, to destination: UnsafeMutablePointer<UInt8>, policy: NonFinitePolicy,
-                                name: String, index: Int) throws(EncodingError) -> Int {
+                                name: String, index: Int) throws(ResponseEncodingError) -> Int {
         guard policy == .null else { throw .nonFinite(layer: name, index: index, value: text) }
         destination[0] = UInt8(ascii: "n")
         destination[1] = UInt8(ascii: "u")

@@ -44,9 +44,9 @@ public struct StreamingBody: Sendable {
         return total
     }
 
-    /// Throws the first `EncodingError` that sending would hit: non-finite values under the
+    /// Throws the first `ResponseEncodingError` that sending would hit: non-finite values under the
     /// `error` policy, dtypes JSON numbers cannot hold.
-    public func validate() throws(EncodingError) {
+    public func validate() throws(ResponseEncodingError) {
         for segment in segments {
             guard case .numbers(let tensor, _, let policy, let name) = segment else { continue }
             guard tensor.dtype.isFloatingPoint, policy == .error else { continue }
@@ -63,7 +63,7 @@ public struct StreamingBody: Sendable {
     /// response, not a broken body). With a known length it carries `Content-Length`, otherwise it
     /// is sent chunked.
     public func httpResponse(status: HTTPStatus = .ok, contentType: String, headers: HTTPHeaders = [:],
-                             chunkSize: Int = 1 << 16) throws(EncodingError) -> HTTPResponse {
+                             chunkSize: Int = 1 << 16) throws(ResponseEncodingError) -> HTTPResponse {
         try validate()
         var headers = headers
         if let length = knownLength, !headers.contains("Content-Length") {
@@ -83,7 +83,7 @@ public struct StreamingBody: Sendable {
     }
 
     /// The whole body in memory (tests, small bodies, CLI output files).
-    public func collect() throws(EncodingError) -> [UInt8] {
+    public func collect() throws(ResponseEncodingError) -> [UInt8] {
         var chunks = makeChunks(chunkSize: 1 << 20)
         var result: [UInt8] = []
         while let chunk = try chunks.next() { result += chunk }
@@ -113,7 +113,7 @@ public struct StreamingBody: Sendable {
         }
 
         /// The next chunk, or nil at the end.
-        public mutating func next() throws(EncodingError) -> [UInt8]? {
+        public mutating func next() throws(ResponseEncodingError) -> [UInt8]? {
             if started == nil { started = .now }
             while buffer.count < chunkSize && segmentIndex < segments.count {
                 let finished: Bool
@@ -142,7 +142,7 @@ public struct StreamingBody: Sendable {
 
         /// Writes elements from `position` until the buffer is full; true when the array is closed.
         private mutating func writeNumbers(_ tensor: Tensor, layout: ArrayLayout, policy: NonFinitePolicy,
-                                           name: String) throws(EncodingError) -> Bool {
+                                           name: String) throws(ResponseEncodingError) -> Bool {
             let count = tensor.count
             if layout == .flat || tensor.rank <= 1 || count == 0 {
                 if count == 0 && layout == .nested && tensor.rank > 1 {

@@ -11,7 +11,7 @@ extension FeatureExecution {
     /// Checks `request` against the model (unknown layers, a target that does not fit, Grad-CAM on
     /// a layer that is not [N, C, H, W]) before queueing, runs it on a worker and returns its maps
     /// converted to `dtype`, as a `FeatureOutcome` (one job, batch size 1).
-    func runAttribution(model: ServedModel, inputs: PreparedInputs, request: AttributionRequest, dtype: OutputDType,
+    func runAttribution(model: ServedModel, inputs: PreparedInputs, request: Attribution, dtype: OutputDType,
                         deadline: RequestDeadline, disconnection: ClientDisconnection?, sizeBound: SizeBound) async throws -> FeatureOutcome {
         let catalog = try await FeaturePlan.catalog(for: model, inputs: inputs.tensors, pool: context.pool, deadline: deadline,
                                                     disconnection: disconnection)
@@ -54,7 +54,7 @@ extension FeatureExecution {
     /// How many scaled or noisy copies of the input one pass may stack within `budget` bytes: a copy
     /// holds every layer's activation and its gradient (float32, from the batch-1 catalog, times the
     /// rows). One copy over the budget is a 413 that says what to lower.
-    static func copiesPerPass(_ request: AttributionRequest, catalog: LayerCatalog, rows: Int, budget: Int) throws -> Int {
+    static func copiesPerPass(_ request: Attribution, catalog: LayerCatalog, rows: Int, budget: Int) throws -> Int {
         let elements = catalog.layers.reduce(0) { $0 + ($1.outputShape?.reduce(1, *) ?? 0) }
         let bytesPerCopy = Swift.max(1, elements * Swift.max(rows, 1) * MemoryLayout<Float>.size * 2)
         guard bytesPerCopy <= budget else {
@@ -72,7 +72,7 @@ extension FeatureExecution {
 
     /// An unknown layer, as `DomainErrorMapping` answers it (404 with the closest names), naming
     /// the field it came from: the target's layer or `layers`.
-    private static func fieldError(_ error: CaptureError, request: AttributionRequest) -> any Error {
+    private static func fieldError(_ error: CaptureError, request: Attribution) -> any Error {
         guard let mapped = DomainErrorMapping.httpError(for: error) else { return error }
         var field = "layers"
         if case .unknownLayer(let name, _) = error, case .layerNorm = request.target, !request.layers.contains(.name(name)) {
@@ -85,7 +85,7 @@ extension FeatureExecution {
     /// job): saliency — each floating-point input (or an integer input's stand-in layer) and each
     /// layer; Grad-CAM — one channel per layer, at the image input's size; attention rollout — one
     /// channel at the image's size, or one value per token.
-    private static func predictedShapes(_ request: AttributionRequest, model: LoadedModel, inputs: PreparedInputs,
+    private static func predictedShapes(_ request: Attribution, model: LoadedModel, inputs: PreparedInputs,
                                         catalog: LayerCatalog) throws -> [(name: String, shape: [Int])] {
         let layers = request.layers.isEmpty
             ? [] : FeaturePlan.shapes(of: try model.resolveLayers(request.layers, in: catalog), in: catalog, rows: inputs.rows)
@@ -94,7 +94,7 @@ extension FeatureExecution {
         case .saliency:
             let standIns = model.architecture.attributionInputLayers
             for (name, tensor) in inputs.tensors.sorted(by: { $0.key < $1.key }) {
-                let key = AttributionRequest.inputGradientKey(input: name, only: false)
+                let key = Attribution.inputGradientKey(input: name, only: false)
                 if tensor.dtype.isFloatingPoint {
                     shapes.append((key, tensor.shape))
                 } else if let layer = standIns[name], let shape = FeaturePlan.shape(of: layer, in: catalog, rows: inputs.rows) {
@@ -102,32 +102,32 @@ extension FeatureExecution {
                 }
             }
             for (name, shape) in layers {
-                if let shape { shapes.append((AttributionRequest.gradientKey(layer: name), shape)) }
+                if let shape { shapes.append((Attribution.gradientKey(layer: name), shape)) }
             }
         case .inputXGradient, .integratedGradients, .smoothGrad:
             // Floating-point inputs, and token inputs at their stand-in layer (with the per-token sums).
             let standIns = model.architecture.attributionInputLayers
             for (name, tensor) in inputs.tensors.sorted(by: { $0.key < $1.key }) {
-                let key = AttributionRequest.inputAttributionKey(request.method, input: name, only: false)
+                let key = Attribution.inputAttributionKey(request.method, input: name, only: false)
                 if tensor.dtype.isFloatingPoint {
                     shapes.append((key, tensor.shape))
                 } else if let layer = standIns[name], let shape = FeaturePlan.shape(of: layer, in: catalog, rows: inputs.rows) {
                     shapes.append((key, shape))
-                    if request.method != .smoothGrad { shapes.append((AttributionRequest.tokenAttributionKey(key), Array(shape.dropLast()))) }
+                    if request.method != .smoothGrad { shapes.append((Attribution.tokenAttributionKey(key), Array(shape.dropLast()))) }
                 }
             }
         case .gradcam, .gradCAMPlusPlus, .layerCAM:
             let image = inputs.tensors.values.first { $0.rank == 4 && $0.dtype.isFloatingPoint }?.shape
             for (name, shape) in layers {
                 guard let shape, let image, shape.count == 4 || shape.count == 3 else { continue }
-                shapes.append((AttributionRequest.classActivationMapKey(request.method, layer: name), [shape[0], 1, image[2], image[3]]))
+                shapes.append((Attribution.classActivationMapKey(request.method, layer: name), [shape[0], 1, image[2], image[3]]))
             }
         case .attentionRollout:
             // One map: the image's size for vision transformers, one value per token for text.
             if let image = inputs.tensors.values.first(where: { $0.rank == 4 && $0.dtype.isFloatingPoint })?.shape {
-                shapes.append((AttributionRequest.attentionRolloutKey, [image[0], 1, image[2], image[3]]))
+                shapes.append((Attribution.attentionRolloutKey, [image[0], 1, image[2], image[3]]))
             } else if let ids = inputs.tensors["input_ids"], ids.rank == 2 {
-                shapes.append((AttributionRequest.attentionRolloutKey, ids.shape))
+                shapes.append((Attribution.attentionRolloutKey, ids.shape))
             }
         }
         return shapes

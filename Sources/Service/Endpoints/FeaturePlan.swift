@@ -9,7 +9,7 @@ import Tensors
 /// request's batch size — what the response size check runs on.
 struct FeaturePlan {
     var catalog: LayerCatalog
-    var request: FeatureRequest
+    var request: ResolvedLayers
     /// Each answered name with its predicted shape; nil where the catalog does not say (`:input`
     /// captures), which is then checked after the forward pass.
     var shapes: [(name: String, shape: [Int]?)]
@@ -23,7 +23,7 @@ struct FeaturePlan {
     }
 
     /// Each name `request` answers with (aliases included) and its shape at batch `rows`.
-    static func shapes(of request: FeatureRequest, in catalog: LayerCatalog, rows: Int) -> [(name: String, shape: [Int]?)] {
+    static func shapes(of request: ResolvedLayers, in catalog: LayerCatalog, rows: Int) -> [(name: String, shape: [Int]?)] {
         var shapes: [(name: String, shape: [Int]?)] = []
         let answer = Set(request.selection.names).subtracting(request.droppedNames)
         for name in request.selection.names where answer.contains(name) {

@@ -28,7 +28,7 @@ enum FeatureBatch {
             let replica = try context.replica(for: model)
             let inputs = works.count == 1 ? works[0].inputs : concatenatedInputs(works, paddingId: paddingId(model))
             let selection = works.count == 1 ? works[0].request.selection : try unionSelection(works, catalog: model.defaultCatalog)
-            captured = try replica.extractFeatures(FeatureRequest(selection: selection), inputs: inputs)
+            captured = try replica.extractFeatures(ResolvedLayers(selection: selection), inputs: inputs)
         } catch {
             context.verifyNoHooks(on: model)
             return Result(outcomes: works.map { _ in .failure(error) }, computeSeconds: seconds(since: started))

@@ -10,7 +10,7 @@ public struct FeatureWork: Sendable {
     /// Batch rows (the inputs' first dimension).
     public var rows: Int
     /// The layers to capture (resolved against the model's catalog) and the aliases to answer with.
-    public var request: FeatureRequest
+    public var request: ResolvedLayers
     /// What to do to each captured tensor (identity for V2).
     public var postProcessing: FeaturePostProcessing
     /// Text models: the attention mask, for token pooling.
@@ -22,7 +22,7 @@ public struct FeatureWork: Sendable {
     /// (padding is masked out of attention and pooling), within the token budget.
     public private(set) var tokenBatching: Int?
 
-    public init(model: ServedModel, inputs: [String: Tensor], rows: Int, request: FeatureRequest,
+    public init(model: ServedModel, inputs: [String: Tensor], rows: Int, request: ResolvedLayers,
                 postProcessing: FeaturePostProcessing = FeaturePostProcessing(), attentionMask: Tensor? = nil) {
         self.model = model
         self.inputs = inputs

@@ -1,4 +1,4 @@
-import HTTP
+import Logging
 import Models
 import Tensors
 

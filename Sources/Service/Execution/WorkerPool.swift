@@ -1,4 +1,5 @@
 import HTTP
+import Logging
 import Synchronization
 import Tensors
 #if canImport(Glibc)

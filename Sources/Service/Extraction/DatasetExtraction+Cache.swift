@@ -12,7 +12,7 @@ extension DatasetExtraction {
     /// from a batch-1 pass on the model's default input, so that a batch answered wholly from the
     /// cache lists its tensors exactly as a computed one would: a shard's tensor order — and so its
     /// bytes — does not depend on which of its batches were cached.
-    func cachedExtraction(request: FeatureRequest, replica: InferenceModel) throws -> CachedBatchExtraction? {
+    func cachedExtraction(request: ResolvedLayers, replica: InferenceModel) throws -> CachedBatchExtraction? {
         guard let cache, let cacheModelDigest, let processing = FeatureCacheKeys.processing(postProcessing) else { return nil }
         let names = try extract(ServedModel.defaultInputs(for: model), request: request, replica: replica).map(\.name)
         return CachedBatchExtraction(cache: cache, modelName: plan.model.name, modelDigest: cacheModelDigest, processing: processing, names: names)

@@ -124,7 +124,7 @@ public struct DatasetExtraction {
     }
 
     /// One batch's features, post-processed, in the order the capture produced them.
-    func extract(_ inputs: [String: Tensor], request: FeatureRequest, replica: InferenceModel) throws -> [(name: String, tensor: Tensor)] {
+    func extract(_ inputs: [String: Tensor], request: ResolvedLayers, replica: InferenceModel) throws -> [(name: String, tensor: Tensor)] {
         let captured = try replica.extractFeatures(request, inputs: inputs)
         guard !postProcessing.isIdentity else { return captured.entries }
         return try captured.entries.map { entry -> (name: String, tensor: Tensor) in

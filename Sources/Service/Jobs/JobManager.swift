@@ -1,5 +1,5 @@
 import Foundation
-import HTTP
+import Logging
 import Models
 import Registry
 import Synchronization

@@ -1,6 +1,6 @@
 import Configuration
 import Foundation
-import HTTP
+import Logging
 import Models
 import NN
 import Registry

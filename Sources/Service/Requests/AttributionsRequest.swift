@@ -25,7 +25,7 @@ import NN
 public struct AttributionsRequest: Sendable {
     public var input: FeaturesRequest.Input
     /// What to differentiate, how, and for which layers (as the library takes it).
-    public var attribution: AttributionRequest
+    public var attribution: Attribution
     public var dtype: OutputDType
     public var encoding: FeatureEncoding
 
@@ -39,7 +39,7 @@ public struct AttributionsRequest: Sendable {
         ("head_fusion", .attentionRollout), ("discard_ratio", .attentionRollout),
     ]
 
-    public init(input: FeaturesRequest.Input, attribution: AttributionRequest, dtype: OutputDType = .float32,
+    public init(input: FeaturesRequest.Input, attribution: Attribution, dtype: OutputDType = .float32,
                 encoding: FeatureEncoding = .json) {
         self.input = input
         self.attribution = attribution
@@ -82,9 +82,9 @@ public struct AttributionsRequest: Sendable {
         for (field, owner) in Self.methodFields where owner != method && body.value(field) != nil {
             throw RequestError(field: field, "only used by method \(owner.rawValue), not \(method.rawValue)")
         }
-        attribution = AttributionRequest(target: try target.map { target throws(RequestError) in try Self.target(target) }, method: method,
-                                         layers: layers, inputAttribution: try Self.inputAttribution(body, method: method),
-                                         rollout: try Self.rollout(body))
+        attribution = Attribution(target: try target.map { target throws(RequestError) in try Self.target(target) }, method: method,
+                                  layers: layers, inputAttribution: try Self.inputAttribution(body, method: method),
+                                  rollout: try Self.rollout(body))
         dtype = try body.choice("dtype", as: OutputDType.self) ?? .float32
         encoding = try body.choice("encoding", as: FeatureEncoding.self) ?? .json
     }

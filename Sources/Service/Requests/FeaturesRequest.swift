@@ -4,7 +4,8 @@ import Tensors
 
 /// A native `POST /v1/models/{name}[/versions/{v}]/features` request, validated field by field.
 ///
-/// Body (openapi.yaml's FeaturesRequest): exactly one of
+/// Body (openapi.yaml's `FeatureRequest` schema; the layers resolve to a model's `ResolvedLayers`):
+/// exactly one of
 /// - `"inputs": {"<name>": {"shape": [...], "data": [...] | "<base64>", "dtype": "float32"}}` —
 ///   data as JSON numbers (flat or nested like the shape) or base64 of little-endian values
 ///   (`dtype` says of what: float32 by default; float16, int64, int32, uint8, bool too);
@@ -14,8 +15,8 @@ import Tensors
 /// and optionally `"layers": ["layer3", "layer4.*.relu", -1]` (default `[-1]`, the last layer),
 /// `"pool": "none|mean|max|cls"`, `"flatten": false`, `"normalize": false`,
 /// `"dtype": "float32|float16"`, `"encoding": "json|base64"`, `"nonfinite": "error|null"`, and for
-/// text `"truncate": "end|start|none"` (default: the model's) and `"return_tokens": false`
-/// (openapi.yaml's `FeatureRequest`). Unknown fields are rejected (typos would otherwise be ignored).
+/// text `"truncate": "end|start|none"` (default: the model's) and `"return_tokens": false`.
+/// Unknown fields are rejected (typos would otherwise be ignored).
 public struct FeaturesRequest: Sendable {
     /// What the model is run on.
     public enum Input: Sendable {

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Foundation
 import Service
 import Tensors

@@ -4,12 +4,12 @@ import Configuration
 
 extension CommandLineArguments {
     /// Flags every command that touches the registry accepts, mapped to configuration keys.
-    static let registryConfigurationFlags = ["db": "db_path", "model-root": "model_root", "data-dir": "data_dir"]
+    package static let registryConfigurationFlags = ["db": "db_path", "model-root": "model_root", "data-dir": "data_dir"]
 
     /// Loads the configuration: `--config FILE` (or `--<fileFlag>`; also `--config-file`, else
     /// `$PERISCOPE_CONFIG`), the environment, then the given flags (flag name → configuration key),
     /// consuming them.
-    mutating func configuration(fileFlag: String = "config", flags: [String: String] = registryConfigurationFlags) throws -> PeriscopeConfiguration {
+    package mutating func configuration(fileFlag: String = "config", flags: [String: String] = registryConfigurationFlags) throws -> PeriscopeConfiguration {
         var file = try option("config-file")
         if fileFlag != "config-file", let named = try option(fileFlag) { file = named }
         var values: [String: String] = [:]

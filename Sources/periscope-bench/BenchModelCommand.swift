@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Foundation
 import Models
 import NN
@@ -15,9 +16,6 @@ import Tensors
 /// `{"median_ms": …, "p90_ms": …, "iterations": …}`. `--precision float32,int8` runs the model in each
 /// precision, interleaved, and adds `"precisions": {"float32": {…}, "int8": {…}}` to that line.
 enum BenchModelCommand {
-    static let usage = "bench model " + ModelSource.usage
-        + " (--batch B [--seq S] [--image-size N] | --input IN.safetensors) --iterations N [--warmup W] [--threads T] [--precision P[,P…]] [--without-fusion] [--profile-layers]"
-
     static func run(_ arguments: inout CommandLineArguments) throws {
         let batch = try positive(&arguments, "batch", default: 1)
         let sequence = try positive(&arguments, "seq", default: 128)

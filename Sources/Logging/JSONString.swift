@@ -1,6 +1,8 @@
 /// Appends `value` as a JSON string literal (quotes included), escaping `"`, `\` and control
 /// characters (RFC 8259 §7), so log lines and error bodies are always valid JSON.
-func appendJSONString(_ value: String, to output: inout String) {
+///
+/// `package`: HTTP writes its error bodies with it too.
+package func appendJSONString(_ value: String, to output: inout String) {
     output += "\""
     var plainStart = value.utf8.startIndex
     let utf8 = value.utf8
@@ -25,15 +27,4 @@ func appendJSONString(_ value: String, to output: inout String) {
     }
     output += value[plainStart..<utf8.endIndex]
     output += "\""
-}
-
-/// Appends the decimal digits of a non-negative `value`.
-func appendDecimal(_ value: Int, to output: inout [UInt8]) {
-    precondition(value >= 0, "negative value \(value)")
-    var divisor = 1
-    while divisor <= value / 10 { divisor *= 10 }
-    while divisor > 0 {
-        output.append(UInt8(ascii: "0") + UInt8((value / divisor) % 10))
-        divisor /= 10
-    }
 }

@@ -2,7 +2,7 @@ import HTTP
 
 /// Why a response could not be encoded. Raised before any byte is sent (the encoders check first),
 /// so it still becomes a proper error response.
-public enum EncodingError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum ResponseEncodingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A NaN or infinity in `layer` at flat element `index`, with the JSON policy `error`.
     case nonFinite(layer: String, index: Int, value: String)
     /// A dtype this encoding cannot represent.
@@ -18,7 +18,7 @@ public enum EncodingError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-extension EncodingError: HTTPResponseError {
+extension ResponseEncodingError: HTTPResponseError {
     /// 400: the values follow from the request's input (the API's error list has no 422: docs/architecture.md, openapi.yaml).
     public var status: HTTPStatus { .badRequest }
     public var message: String { description }

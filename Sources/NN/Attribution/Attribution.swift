@@ -1,6 +1,6 @@
 /// One attribution: what to differentiate, how to present it, and for which layers — what the
 /// HTTP endpoint and `periscope attribute` decode and hand to `Module.attribute`.
-public struct AttributionRequest: Sendable, Equatable {
+public struct Attribution: Sendable, Equatable {
     /// What the gradient methods differentiate; nil for attention rollout, which has none.
     public var target: AttributionTarget?
     public var method: AttributionMethod
@@ -27,8 +27,8 @@ public struct AttributionRequest: Sendable, Equatable {
 
     /// An attention rollout (no target, no layers).
     public static func attentionRollout(_ options: AttentionRolloutOptions = AttentionRolloutOptions(),
-                                        gradCAM: GradCAMOptions = GradCAMOptions()) -> AttributionRequest {
-        AttributionRequest(target: nil, method: .attentionRollout, gradCAM: gradCAM, rollout: options)
+                                        gradCAM: GradCAMOptions = GradCAMOptions()) -> Attribution {
+        Attribution(target: nil, method: .attentionRollout, gradCAM: gradCAM, rollout: options)
     }
 
     /// The key of the gradient with respect to a layer.

@@ -8,16 +8,16 @@ import Tensors
 /// `--text "…"` (repeatable; tokenized with the model directory's vocabulary, `--max-length N`),
 /// or `--image FILE` (JPEG/PNG, preprocessed as the model expects). Shared by `extract` and
 /// `attribute`.
-enum ModelInput {
+package enum ModelInput {
     case file(String)
     case texts([String], maxLength: Int?)
     case image(String)
 
     /// The usage fragment.
-    static let usage = "(--input IN.safetensors | --text \"…\" [--text …] | --image FILE)"
+    package static let usage = "(--input IN.safetensors | --text \"…\" [--text …] | --image FILE)"
 
     /// Reads the input options; exactly one form must be given.
-    static func parse(_ arguments: inout CommandLineArguments) throws -> ModelInput {
+    package static func parse(_ arguments: inout CommandLineArguments) throws -> ModelInput {
         let inputPath = try arguments.option("input")
         let texts = try arguments.options("text")
         let imagePath = try arguments.option("image")
@@ -31,7 +31,7 @@ enum ModelInput {
     }
 
     /// The named input tensors for `model`.
-    func load(for model: LoadedModel) throws -> [String: Tensor] {
+    package func load(for model: LoadedModel) throws -> [String: Tensor] {
         switch self {
         case .file(let path):
             var inputs: [String: Tensor] = [:]

@@ -14,9 +14,11 @@ public struct StandardErrorLogSink: LogSink {
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
+                let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                // A signal must not cut the line short: retry, as HTTP's `syscall` helper does.
+                if written == -1 && errno == EINTR { continue }
                 // A full or broken stderr must not stall or kill the server: drop the rest of the line.
-                guard let written = try? syscall("write", { Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset) }),
-                      written > 0 else { return }
+                guard written > 0 else { return }
                 offset += written
             }
         }

@@ -1,9 +1,11 @@
+import CommandLineSupport
 import Foundation
 import Tensors
 
 // `periscope bench kernels`: GEMM and convolution throughput against numpy, side by side.
 
-/// The `bench` subcommand: `bench kernels [--repetitions N] [--seconds S] [--no-numpy]`.
+/// What `periscope bench` runs (this executable, in its place): `kernels [--repetitions N]
+/// [--seconds S] [--no-numpy]`, `encode …` (`EncodeBenchmark`) or `model …` (`BenchModelCommand`).
 func runBenchCommand(_ arguments: inout CommandLineArguments) throws {
     let what = try arguments.requiredPositional("what to benchmark (kernels, model)")
     switch what {

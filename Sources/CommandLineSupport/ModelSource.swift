@@ -9,17 +9,17 @@ import Tensors
 /// `--architecture A [--weights W.safetensors] [--config C.json]`, `--onnx MODEL.onnx [--config C.json]`
 /// (an ONNX graph; the same as `--architecture onnx --weights MODEL.onnx`), or `--hf-dir DIR` (a
 /// Hugging Face BERT directory). Shared by `extract` and `bench model`.
-enum ModelSource {
+package enum ModelSource {
     case registered(name: String, version: Int?, configuration: PeriscopeConfiguration)
     case architecture(name: String, weights: String?, configuration: String?)
     case huggingFaceDirectory(String)
 
     /// The usage fragment.
-    static let usage = "(MODEL [--version V] | --architecture A [--weights W.safetensors] [--config C.json] | --onnx M.onnx [--config C.json] | --hf-dir DIR)"
+    package static let usage = "(MODEL [--version V] | --architecture A [--weights W.safetensors] [--config C.json] | --onnx M.onnx [--config C.json] | --hf-dir DIR)"
 
     /// Reads the model options. Call it after every other option is consumed (MODEL is the
     /// remaining positional word), before `finish()`.
-    static func parse(_ arguments: inout CommandLineArguments, requiresWeights: Bool) throws -> ModelSource {
+    package static func parse(_ arguments: inout CommandLineArguments, requiresWeights: Bool) throws -> ModelSource {
         var architecture = try arguments.option("architecture")
         var weights = try arguments.option("weights")
         if let onnx = try arguments.option("onnx") {
@@ -56,7 +56,7 @@ enum ModelSource {
 
     /// `--precision float32|bfloat16|int8`: how the loaded model computes (nil: a registered model's
     /// own precision, else float32).
-    static func parsePrecision(_ arguments: inout CommandLineArguments) throws -> ComputePrecision? {
+    package static func parsePrecision(_ arguments: inout CommandLineArguments) throws -> ComputePrecision? {
         try arguments.option("precision").map { text in
             guard let precision = ComputePrecision(rawValue: text) else {
                 throw CommandLineError.invalidValue(option: "precision", value: text,
@@ -68,7 +68,7 @@ enum ModelSource {
 
     /// Loads the model (seeded weights when an architecture comes without weights) in `precision`
     /// (nil: a registered model's own, else float32).
-    func load(seed: UInt64 = 0, precision: ComputePrecision? = nil) throws -> LoadedModel {
+    package func load(seed: UInt64 = 0, precision: ComputePrecision? = nil) throws -> LoadedModel {
         var (model, registered) = try loadFloat32(seed: seed)
         // ModelPrecision (what the registry stores) and ComputePrecision name the same three cases.
         let chosen = precision ?? registered.flatMap { ComputePrecision(rawValue: $0.rawValue) } ?? .float32
@@ -101,7 +101,7 @@ enum ModelSource {
     /// …and its feature-cache digest (`FeatureCacheKeys`): a registered version's is the server's
     /// own, so the command and the server share entries; a model from files is digested from the
     /// files' checksums; a seeded model (no weights file) has none and is not cached.
-    func loadIdentified() throws -> (model: LoadedModel, identity: ModelIdentity, cacheDigest: String?) {
+    package func loadIdentified() throws -> (model: LoadedModel, identity: ModelIdentity, cacheDigest: String?) {
         switch self {
         case let .registered(name, version, configuration):
             let verified = try Self.verify(name: name, version: version, configuration: configuration)

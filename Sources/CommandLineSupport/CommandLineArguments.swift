@@ -1,15 +1,16 @@
 import Service
 
-/// The arguments of one `periscope` subcommand: `--name value` options, `--flag` switches and
-/// positional words, consumed by the command; whatever is left at `finish()` is an error.
-struct CommandLineArguments {
+/// The arguments of one `periscope` subcommand (or of `periscope-bench`): `--name value` options,
+/// `--flag` switches and positional words, consumed by the command; whatever is left at `finish()`
+/// is an error.
+package struct CommandLineArguments {
     private var words: [String]
     private var consumed: Set<Int> = []
 
-    init(_ words: [String]) { self.words = words }
+    package init(_ words: [String]) { self.words = words }
 
     /// The value of `--name value` or `--name=value` (the last occurrence wins).
-    mutating func option(_ name: String) throws -> String? {
+    package mutating func option(_ name: String) throws -> String? {
         var value: String?
         for (i, word) in words.enumerated() where !consumed.contains(i) {
             if word == "--\(name)" {
@@ -27,7 +28,7 @@ struct CommandLineArguments {
     }
 
     /// Every value of a repeatable `--name value` (or `--name=value`) option, in order.
-    mutating func options(_ name: String) throws -> [String] {
+    package mutating func options(_ name: String) throws -> [String] {
         var values: [String] = []
         while let value = try firstOption(name) { values.append(value) }
         return values
@@ -49,38 +50,46 @@ struct CommandLineArguments {
     }
 
     /// `--name value` parsed as an integer.
-    mutating func integerOption(_ name: String) throws -> Int? {
+    package mutating func integerOption(_ name: String) throws -> Int? {
         guard let text = try option(name) else { return nil }
         guard let value = Int(text) else { throw CommandLineError.invalidValue(option: name, value: text, expected: "an integer") }
         return value
     }
 
     /// True when `--name` is present.
-    mutating func flag(_ name: String) -> Bool {
+    package mutating func flag(_ name: String) -> Bool {
         guard let i = words.indices.first(where: { !consumed.contains($0) && words[$0] == "--\(name)" }) else { return false }
         consumed.insert(i)
         return true
     }
 
     /// The next positional word (one not starting with `--`), if any.
-    mutating func positional() -> String? {
+    package mutating func positional() -> String? {
         guard let i = words.indices.first(where: { !consumed.contains($0) && !words[$0].hasPrefix("--") }) else { return nil }
         consumed.insert(i)
         return words[i]
     }
 
     /// The next positional word, or an error naming what was expected.
-    mutating func requiredPositional(_ what: String) throws -> String {
+    package mutating func requiredPositional(_ what: String) throws -> String {
         guard let word = positional() else { throw CommandLineError.missingArgument(what) }
         return word
     }
 
+    /// The words not consumed yet, in order, consuming them: for a command that hands its arguments
+    /// on unread (`bench`, to the `periscope-bench` executable).
+    package mutating func remainingWords() -> [String] {
+        let left = words.indices.filter { !consumed.contains($0) }
+        consumed.formUnion(left)
+        return left.map { words[$0] }
+    }
+
     /// Fails when any argument was not consumed (a typo, an option this command does not take).
-    func finish() throws {
+    package func finish() throws {
         let left = words.indices.filter { !consumed.contains($0) }.map { words[$0] }
         if !left.isEmpty { throw CommandLineError.unexpected(left) }
     }
 }
 
 /// The commands' argument errors are those the dataset extraction (in Service) reports.
-typealias CommandLineError = Service.CommandLineError
+package typealias CommandLineError = Service.CommandLineError

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import HTTP
+@testable import Logging
 
 @Suite struct LoggerTests {
     @Test func linesAreJSONWithFieldsInOrder() throws {
@@ -30,18 +30,5 @@ import Testing
         let stamp = Logger.timestamp()
         #expect(stamp.count == 24)
         #expect(stamp.hasSuffix("Z") && stamp.dropFirst(10).first == "T")
-    }
-
-    @Test func httpDateIsIMFFixdate() {
-        #expect(httpDate(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
-    }
-}
-
-@Suite struct DecimalTests {
-    @Test(arguments: [0, 7, 10, 99, 100, 12345, 1_000_000, Int.max])
-    func appendsDecimalDigits(value: Int) {
-        var output: [UInt8] = []
-        appendDecimal(value, to: &output)
-        #expect(String(decoding: output, as: UTF8.self) == String(value))
     }
 }
