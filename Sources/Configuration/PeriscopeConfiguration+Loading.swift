@@ -58,6 +58,7 @@ extension PeriscopeConfiguration {
         let processors = max(1, ProcessInfo.processInfo.activeProcessorCount)
         if configuration.workers == 0 { configuration.workers = max(1, processors / 2) }
         if configuration.intraOpThreads == 0 { configuration.intraOpThreads = max(1, processors / configuration.workers) }
+        if configuration.preprocessing.threads == 0 { configuration.preprocessing.threads = processors }
         configuration.dataDirectory = absolute(configuration.dataDirectory)
         if configuration.databasePath.isEmpty { configuration.databasePath = configuration.dataDirectory + "/registry.sqlite3" }
         if configuration.modelRoot.isEmpty { configuration.modelRoot = configuration.dataDirectory + "/models" }

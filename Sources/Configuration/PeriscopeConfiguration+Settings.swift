@@ -8,6 +8,8 @@ extension PeriscopeConfiguration {
         setting("workers", .integer(0...1024), "0", "Request worker threads, each with its own model replicas; 0 = half the CPUs (at least 1).") { $0.workers = $1.integer },
         setting("intra_op_threads", .integer(0...1024), "0", "Threads one forward pass may use; 0 = CPUs ÷ workers (at least 1).") { $0.intraOpThreads = $1.integer },
         setting("queue_size", .integer(1...1_000_000), "64", "Jobs waiting for a worker; when full, requests get 429 with Retry-After.") { $0.queueSize = $1.integer },
+        setting("preprocessing.threads", .integer(0...1024), "0", "Requests whose body is parsed, images decoded or texts tokenized at once, each on a thread of its own, before their job is queued; 0 = the CPUs.") { $0.preprocessing.threads = $1.integer },
+        setting("preprocessing.queue_size", .integer(0...1_000_000), "64", "Requests waiting for a pre-processing thread; when full, requests get 429 (preprocessing_full) with Retry-After.") { $0.preprocessing.queueSize = $1.integer },
         setting("request_timeout_ms", .integer(1...86_400_000), "30000", "Deadline of a request that sets none, arrival to response; past it: 504, job dropped.") { $0.requestTimeoutMilliseconds = $1.integer },
         setting("max_request_timeout_ms", .integer(1...86_400_000), "300000", "Longest deadline a client may ask for.") { $0.maxRequestTimeoutMilliseconds = $1.integer },
         setting("http.max_header_bytes", .integer(1024...16_777_216), "65536", "Bytes of request line plus headers; more: 431.") { $0.http.maxHeaderBytes = $1.integer },

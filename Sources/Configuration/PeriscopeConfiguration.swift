@@ -20,6 +20,8 @@ public struct PeriscopeConfiguration: Sendable, Equatable, Decodable {
     public var intraOpThreads: Int
     /// Jobs waiting for a worker before new requests get 429.
     public var queueSize = 64
+    /// The pre-processing stage (body parsing, image decoding, tokenization) in front of the queue.
+    public var preprocessing = Preprocessing()
     /// Deadline of a request that does not set one, from arrival to response.
     public var requestTimeoutMilliseconds = 30_000
     /// The longest deadline a client may ask for.
@@ -53,6 +55,16 @@ public struct PeriscopeConfiguration: Sendable, Equatable, Decodable {
     public var jobs = Jobs()
     /// The feature cache.
     public var cache = Cache()
+
+    /// The bounded pre-processing stage: threads that parse request bodies, decode images and
+    /// tokenize texts before the job is queued, and the requests that may wait for one.
+    public struct Preprocessing: Sendable, Equatable {
+        /// Requests pre-processed at once, one thread each. 0 means "automatic" (the CPUs) and is
+        /// resolved when loading.
+        public var threads = 0
+        /// Requests waiting for a pre-processing thread before new requests get 429.
+        public var queueSize = 64
+    }
 
     /// HTTP server limits.
     public struct HTTPLimits: Sendable, Equatable {

@@ -30,6 +30,18 @@ import Testing
         #expect(configuration.authTokensFile == nil)
         #expect(configuration.batching == .init())
         #expect(configuration.http == .init())
+        #expect(configuration.preprocessing.threads == processors && configuration.preprocessing.queueSize == 64)
+    }
+
+    @Test func preprocessingStageFromFileAndEnvironment() throws {
+        let file = try Self.temporaryFile(#"{"preprocessing": {"threads": 3, "queue_size": 0}}"#)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let fromFile = try PeriscopeConfiguration.load(file: file, environment: Self.environment)
+        #expect(fromFile.preprocessing.threads == 3 && fromFile.preprocessing.queueSize == 0)
+        var environment = Self.environment
+        environment["PERISCOPE_PREPROCESSING_QUEUE_SIZE"] = "5"
+        let overridden = try PeriscopeConfiguration.load(file: file, environment: environment)
+        #expect(overridden.preprocessing.threads == 3 && overridden.preprocessing.queueSize == 5)
     }
 
     @Test func dataDirectoryFollowsXDG() throws {
@@ -144,6 +156,8 @@ import Testing
         (#"{"preload": ["a", 1]}"#, "preload", "[\"a\", 1]", "a list of strings"),
         (#"{"host": null}"#, "host", "null", "a string"),
         (#"{"queue_size": 1.5}"#, "queue_size", "1.5", "an integer from 1 to 1000000"),
+        (#"{"preprocessing": {"threads": 2000}}"#, "preprocessing.threads", "2000", "an integer from 0 to 1024"),
+        (#"{"preprocessing": {"queue_size": -1}}"#, "preprocessing.queue_size", "-1", "an integer from 0 to 1000000"),
     ])
     func badFileValuesAreErrorsNamingTheKey(json: String, key: String, value: String, expected: String) throws {
         let file = try Self.temporaryFile(json)

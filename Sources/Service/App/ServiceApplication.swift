@@ -5,8 +5,8 @@ import Logging
 import Registry
 import Synchronization
 
-/// The Periscope service, assembled from its configuration: the registry, the worker pool, the
-/// model manager, metrics, access control, and the HTTP responder with every route and the
+/// The Periscope service, assembled from its configuration: the registry, the pre-processing
+/// stage, the worker pool, the model manager, metrics, access control, and the HTTP responder with every route and the
 /// middleware around them. `periscope serve` and the live tests build it the same way
 /// (`ServiceServer` puts it behind an `HTTPServer`).
 ///
@@ -38,14 +38,16 @@ public final class ServiceApplication: Sendable {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let registry = try ModelRegistry(databasePath: configuration.databasePath, modelRoot: configuration.modelRoot)
         let metrics = ServiceMetrics()
+        let preprocessing = PreprocessingStage(settings: .init(threads: configuration.preprocessing.threads,
+                                                               queueCapacity: configuration.preprocessing.queueSize), metrics: metrics)
         let pool = WorkerPool(settings: .init(workers: configuration.workers, intraOpThreads: configuration.intraOpThreads,
                                               queueCapacity: configuration.queueSize, backgroundNice: configuration.jobs.nice),
                               metrics: metrics, logger: logger)
         let manager = ModelManager(registry: registry, pool: pool, batching: configuration.batching, metrics: metrics, logger: logger)
         let cache = configuration.cache.enabled
             ? FeatureCache.open(path: configuration.cache.path, maxBytes: configuration.cache.maxBytes, metrics: metrics, logger: logger) : nil
-        context = ServiceContext(configuration: configuration, logger: logger, registry: registry, pool: pool, manager: manager, metrics: metrics,
-                                 cache: cache)
+        context = ServiceContext(configuration: configuration, logger: logger, registry: registry, preprocessing: preprocessing, pool: pool,
+                                 manager: manager, metrics: metrics, cache: cache)
         jobs = JobManager(dataRootPath: configuration.jobs.dataRoot, registry: registry, pool: pool, manager: manager, metrics: metrics,
                           cache: cache, logger: logger)
         let router = ServiceRouter(table: ServiceRoute.table, endpoints: ServiceEndpoints(context: context, jobs: jobs),
@@ -92,9 +94,11 @@ public final class ServiceApplication: Sendable {
         }
     }
 
-    /// Stops the workers (after the HTTP server has drained): queued jobs get 503, running ones finish.
+    /// Stops the pre-processing stage and the workers (after the HTTP server has drained): waiting
+    /// requests and queued jobs get 503, running ones finish.
     public func shutdown() {
         manager.stopWatchingWeightFiles()
+        context.preprocessing.shutdown()
         pool.shutdown()
     }
 

@@ -4,12 +4,13 @@ import Logging
 import Registry
 import Synchronization
 
-/// The parts of the service every endpoint uses: configuration, logger, registry, worker pool,
-/// model manager, metrics, and whether the server is draining.
+/// The parts of the service every endpoint uses: configuration, logger, registry, pre-processing
+/// stage, worker pool, model manager, metrics, and whether the server is draining.
 public final class ServiceContext: Sendable {
     public let configuration: PeriscopeConfiguration
     public let logger: Logger
     public let registry: ModelRegistry
+    public let preprocessing: PreprocessingStage
     public let pool: WorkerPool
     public let manager: ModelManager
     public let metrics: ServiceMetrics
@@ -17,11 +18,12 @@ public final class ServiceContext: Sendable {
     public let cache: FeatureCache?
     private let drainingProbe = Mutex<(@Sendable () -> Bool)?>(nil)
 
-    init(configuration: PeriscopeConfiguration, logger: Logger, registry: ModelRegistry, pool: WorkerPool, manager: ModelManager,
-         metrics: ServiceMetrics, cache: FeatureCache?) {
+    init(configuration: PeriscopeConfiguration, logger: Logger, registry: ModelRegistry, preprocessing: PreprocessingStage,
+         pool: WorkerPool, manager: ModelManager, metrics: ServiceMetrics, cache: FeatureCache?) {
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
+        self.preprocessing = preprocessing
         self.pool = pool
         self.manager = manager
         self.metrics = metrics

@@ -6,6 +6,9 @@ import HTTP
 public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The request queue is full; retry after `retryAfterSeconds`.
     case queueFull(capacity: Int, retryAfterSeconds: Int)
+    /// The pre-processing stage is full (every one of its `threads` busy, `capacity` requests
+    /// waiting); retry after `retryAfterSeconds`.
+    case preprocessingFull(capacity: Int, threads: Int, retryAfterSeconds: Int)
     /// The request's deadline passed before its result was ready.
     case deadlineExceeded(milliseconds: Int)
     /// The client closed the connection before its job ran (the job was dropped).
@@ -35,6 +38,8 @@ public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .queueFull(let capacity, let seconds):
             "the request queue is full (\(capacity) jobs waiting); retry after \(seconds) s"
+        case .preprocessingFull(let capacity, let threads, let seconds):
+            "the pre-processing stage is full (\(threads) requests being parsed, decoded or tokenized, \(capacity) waiting); retry after \(seconds) s"
         case .deadlineExceeded(let milliseconds):
             "the request's deadline (\(milliseconds) ms) passed before its result was ready"
         case .clientDisconnected:
@@ -66,7 +71,7 @@ public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
 extension ServiceError: HTTPResponseError {
     public var status: HTTPStatus {
         switch self {
-        case .queueFull: .tooManyRequests
+        case .queueFull, .preprocessingFull: .tooManyRequests
         case .deadlineExceeded: .gatewayTimeout
         case .clientDisconnected: HTTPError.clientDisconnected.status
         case .shuttingDown, .modelUnavailable, .modelFailed: .serviceUnavailable
@@ -83,6 +88,7 @@ extension ServiceError: HTTPResponseError {
 
     public var errorType: String {
         switch self {
+        case .preprocessingFull: "preprocessing_full"
         case .responseTooLarge: "response_too_large"
         case .clientDisconnected: "client_disconnected"
         case .modelFailed: "model_failed"
@@ -92,7 +98,9 @@ extension ServiceError: HTTPResponseError {
     }
 
     public var headers: HTTPHeaders {
-        if case .queueFull(_, let seconds) = self { return ["Retry-After": String(seconds)] }
-        return HTTPHeaders()
+        switch self {
+        case .queueFull(_, let seconds), .preprocessingFull(_, _, let seconds): ["Retry-After": String(seconds)]
+        default: HTTPHeaders()
+        }
     }
 }

@@ -42,12 +42,12 @@ extension ServiceRoute {
         },
         ServiceRoute(.post, "/v1/models/{name}/attributions", "attributions", scope: .infer, answers: [200, 400, 404, 415, 429, 503],
                      deadline: true) { endpoints, request, context in try await endpoints.attributions.attribute(request, context) },
-        ServiceRoute(.post, "/v1/models/{name}/tokenize", "tokenize", scope: .infer, answers: [200, 400, 404, 503]) { endpoints, request, _ in
-            try await endpoints.tokenize.tokenize(request, version: nil)
+        ServiceRoute(.post, "/v1/models/{name}/tokenize", "tokenize", scope: .infer, answers: [200, 400, 404, 429, 503]) { endpoints, request, context in
+            try await endpoints.tokenize.tokenize(request, context, version: nil)
         },
         ServiceRoute(.post, "/v1/models/{name}/versions/{version}/tokenize", "tokenize", scope: .infer,
-                     answers: [200, 400, 404, 503]) { endpoints, request, _ in
-            try await endpoints.tokenize.tokenize(request, version: RequestParameters.pathVersion(request))
+                     answers: [200, 400, 404, 429, 503]) { endpoints, request, context in
+            try await endpoints.tokenize.tokenize(request, context, version: RequestParameters.pathVersion(request))
         },
         ServiceRoute(.post, "/v1/embeddings", "embeddings", scope: .infer, answers: [200, 400, 404, 415, 429, 503],
                      deadline: true) { endpoints, request, context in try await endpoints.embeddings.answer(request, context) },

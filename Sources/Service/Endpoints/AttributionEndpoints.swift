@@ -7,18 +7,19 @@ import Tensors
 /// named layers (saliency), or Grad-CAM maps, in the encodings of features — JSON (numbers or
 /// base64) under `"attributions"`, or with `Accept: application/octet-stream` a safetensors body
 /// with the keys `input_grad`, `grad:<layer>`, `gradcam:<layer>`. The body is an
-/// `AttributionsRequest` (JSON only).
+/// `AttributionsRequest` (JSON only), parsed and its inputs prepared in the pre-processing stage.
 struct AttributionEndpoints {
     let context: ServiceContext
 
     func attribute(_ request: HTTPRequest, _ requestContext: RequestContext) async throws -> HTTPResponse {
         let deadline = try context.deadline(for: request, context: requestContext)
-        let attributions = try Self.parse(request)
+        let stage = context.preprocessing
+        let attributions = try await stage.run(deadline: deadline, disconnection: requestContext.disconnection) { try Self.parse(request) }.value
         let model = try await context.manager.servedModel(name: request.pathParameter("name"), version: nil)
         do {
-            let inputStarted = ContinuousClock.now
-            let inputs = try InputPreparation.prepare(attributions.input, for: model.model, modelName: model.name)
-            let inputSeconds = WorkerPool.seconds(from: inputStarted, to: .now)
+            let (inputs, inputSeconds) = try await stage.run(deadline: deadline, disconnection: requestContext.disconnection) {
+                try InputPreparation.prepare(attributions.input, for: model.model, modelName: model.name)
+            }
             let safetensors = FeatureEndpoints.prefersSafetensors(request.headers)
             let dtype = attributions.dtype.dtype
             let outcome = try await FeatureExecution(context: context).runAttribution(

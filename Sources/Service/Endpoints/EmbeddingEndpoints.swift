@@ -6,7 +6,8 @@ import Tensors
 
 /// `POST /v1/embeddings`: OpenAI's embeddings API over any registered model, through the same path
 /// as native features (input preparation, `FeatureExecution`, the worker pool and its batching,
-/// post-processing). Errors come in OpenAI's envelope (`OpenAIError`).
+/// post-processing); the body is parsed and the inputs prepared in the pre-processing stage. Errors
+/// come in OpenAI's envelope (`OpenAIError`).
 ///
 /// By default an input's embedding is the model's (`EmbeddingConfiguration`: for a BERT, mean
 /// pooling of `last_hidden_state`, the Dense layers of a sentence-transformers directory, L2
@@ -27,13 +28,16 @@ struct EmbeddingEndpoints {
         case "application/json", nil: break
         case let type?: throw ServiceError.unsupportedMediaType(type, expected: ["application/json"])
         }
-        let embeddings = try EmbeddingsRequest.parse(request.body.bytes ?? [])
+        let stage = context.preprocessing
+        let embeddings = try await stage.run(deadline: deadline, disconnection: requestContext.disconnection) {
+            try EmbeddingsRequest.parse(request.body.bytes ?? [])
+        }.value
         let model = try await context.manager.servedModel(name: embeddings.modelName, version: embeddings.modelVersion)
         do {
-            let inputStarted = ContinuousClock.now
             let settings = model.model.embedding
-            let inputs = try Self.prepare(embeddings, for: model)
-            let inputSeconds = WorkerPool.seconds(from: inputStarted, to: .now)
+            let (inputs, inputSeconds) = try await stage.run(deadline: deadline, disconnection: requestContext.disconnection) {
+                try Self.prepare(embeddings, for: model)
+            }
             let usesDefault = embeddings.layers == nil
             let selectors = embeddings.layers ?? [Self.defaultLayer(model.model, images: inputs.tensors["pixel_values"] != nil)]
             let pool = embeddings.pool ?? settings.pooling.map { PoolingMode(rawValue: $0.rawValue)! } ?? PoolingMode.none

@@ -5,19 +5,21 @@ import Tensors
 
 /// `POST /v1/models/{name}[/versions/{version}]/features`: the layers a request names, as JSON
 /// (numbers or base64) or, with `Accept: application/octet-stream`, a safetensors body. The body is
-/// a `FeaturesRequest` (JSON), or a raw JPEG/PNG image with the options in the query.
+/// a `FeaturesRequest` (JSON), or a raw JPEG/PNG image with the options in the query. Parsing it
+/// and preparing its inputs run in the pre-processing stage.
 struct FeatureEndpoints {
     let context: ServiceContext
 
     func extract(_ request: HTTPRequest, _ requestContext: RequestContext, version: Int?) async throws -> HTTPResponse {
         let deadline = try context.deadline(for: request, context: requestContext)
-        let features = try Self.parse(request)
+        let stage = context.preprocessing
+        let features = try await stage.run(deadline: deadline, disconnection: requestContext.disconnection) { try Self.parse(request) }.value
         let model = try await context.manager.servedModel(name: request.pathParameter("name"), version: version)
         do {
-            let inputStarted = ContinuousClock.now
-            let inputs = try InputPreparation.prepare(features.input, for: model.model, modelName: model.name,
-                                                      truncation: features.truncate, returnTokens: features.returnTokens)
-            let inputSeconds = WorkerPool.seconds(from: inputStarted, to: .now)
+            let (inputs, inputSeconds) = try await stage.run(deadline: deadline, disconnection: requestContext.disconnection) {
+                try InputPreparation.prepare(features.input, for: model.model, modelName: model.name,
+                                             truncation: features.truncate, returnTokens: features.returnTokens)
+            }
             let safetensors = Self.prefersSafetensors(request.headers)
             let postProcessing = FeaturePostProcessing(features)
             let sizeBound: FeatureExecution.SizeBound = { shapes in

@@ -5,7 +5,8 @@ import NN
 import Tensors
 
 /// The Open Inference Protocol (KServe V2 / Triton) for models: metadata, readiness, inference
-/// with layer names as outputs (JSON and Triton's binary tensor extension), and statistics.
+/// with layer names as outputs (JSON and Triton's binary tensor extension), and statistics. An
+/// inference request is parsed and its inputs prepared in the pre-processing stage.
 struct InferenceEndpoints {
     let context: ServiceContext
 
@@ -110,12 +111,15 @@ struct InferenceEndpoints {
         case "application/json", "application/octet-stream", nil: break
         case let type?: throw ServiceError.unsupportedMediaType(type, expected: ["application/json", "application/octet-stream"])
         }
-        let inference = try InferenceRequest.parse(body, headerLength: headerLength)
+        let stage = context.preprocessing
+        let inference = try await stage.run(deadline: deadline, disconnection: requestContext.disconnection) {
+            try InferenceRequest.parse(body, headerLength: headerLength)
+        }.value
         let model = try await context.manager.servedModel(name: request.pathParameter("model"), version: version)
         do {
-            let inputStarted = ContinuousClock.now
-            let inputs = try prepare(inference, for: model)
-            let inputSeconds = WorkerPool.seconds(from: inputStarted, to: .now)
+            let (inputs, inputSeconds) = try await stage.run(deadline: deadline, disconnection: requestContext.disconnection) {
+                try Self.prepare(inference, for: model)
+            }
             let selectors = inference.outputs.isEmpty ? [LayerSelector.name(model.model.outputName)] : inference.outputs.map { .name($0.name) }
             let requested = Dictionary(inference.outputs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
             func binary(_ name: String) -> Bool { inference.wantsBinary(requested[name] ?? .init(name: name)) }
@@ -148,7 +152,7 @@ struct InferenceEndpoints {
     }
 
     /// Tensors as the model's inputs; or, for a text model, one BYTES input of texts to tokenize.
-    private func prepare(_ inference: InferenceRequest, for model: ServedModel) throws -> PreparedInputs {
+    private static func prepare(_ inference: InferenceRequest, for model: ServedModel) throws -> PreparedInputs {
         let texts = inference.inputs.filter { if case .strings = $0.payload { return true } else { return false } }
         guard let textInput = texts.first else {
             return try InputPreparation.prepare(tensors: inference.inputs, for: model.model, field: "inputs")

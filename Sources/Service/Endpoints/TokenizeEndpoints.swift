@@ -8,10 +8,34 @@ import Models
 /// Body: `{"text": "…" | ["…", …], "truncate": "end|start|none", "add_special_tokens": true}`;
 /// answer: `{"model": {"name", "version"}, "max_length": n, "inputs": [{"ids": […], "tokens": […],
 /// "special": […], "offsets": [[s, e], …], "truncated": false, "untruncated_tokens": n}]}`.
+/// Parsing and tokenizing run in the pre-processing stage.
 struct TokenizeEndpoints {
     let context: ServiceContext
 
-    func tokenize(_ request: HTTPRequest, version: Int?) async throws -> HTTPResponse {
+    /// What a request asks for.
+    private struct Tokenization: Sendable {
+        var texts: [String]
+        var addSpecialTokens: Bool
+        /// nil: the model's default.
+        var truncation: TruncationMode?
+    }
+
+    /// Parses the body, then tokenizes and encodes the answer, both in the pre-processing stage.
+    func tokenize(_ request: HTTPRequest, _ requestContext: RequestContext, version: Int?) async throws -> HTTPResponse {
+        let stage = context.preprocessing
+        let tokenization = try await stage.run(deadline: nil, disconnection: requestContext.disconnection) { try Self.parse(request) }.value
+        let model = try await context.manager.servedModel(name: request.pathParameter("name"), version: version)
+        guard let tokenizer = model.model.tokenizer, let maxLength = model.model.maxSequenceLength else {
+            throw RequestError(field: "text", "model '\(model.name)' has no tokenizer (text needs a BERT model registered with a vocab.txt next to its weights)")
+        }
+        let bytes = try await stage.run(deadline: nil, disconnection: requestContext.disconnection) {
+            try Self.answer(tokenization, model: model, tokenizer: tokenizer, maxLength: maxLength)
+        }.value
+        try FeatureExecution(context: context).checkSize(bytes.count)
+        return .json(bytes: bytes)
+    }
+
+    private static func parse(_ request: HTTPRequest) throws -> Tokenization {
         let document: JSONValue
         do {
             document = try JSONParser.parse(request.body.bytes ?? [])
@@ -39,11 +63,13 @@ struct TokenizeEndpoints {
         if !addSpecialTokens && requested != nil {
             throw RequestError(field: "truncate", "applies with add_special_tokens only (the model's input); without them nothing is cut")
         }
-        let model = try await context.manager.servedModel(name: request.pathParameter("name"), version: version)
-        guard let tokenizer = model.model.tokenizer, let maxLength = model.model.maxSequenceLength else {
-            throw RequestError(field: "text", "model '\(model.name)' has no tokenizer (text needs a BERT model registered with a vocab.txt next to its weights)")
-        }
-        let truncation = requested ?? model.model.embedding.truncation
+        return Tokenization(texts: texts, addSpecialTokens: addSpecialTokens, truncation: requested)
+    }
+
+    /// The answer's JSON: each text tokenized by the model's tokenizer.
+    private static func answer(_ tokenization: Tokenization, model: ServedModel, tokenizer: any TextTokenizer,
+                               maxLength: Int) throws -> [UInt8] {
+        let truncation = tokenization.truncation ?? model.model.embedding.truncation
         let buffer = JSONOutputBuffer(capacity: 1024)
         buffer.append(raw: #"{"model":{"name":"#)
         buffer.append(string: model.name)
@@ -52,9 +78,9 @@ struct TokenizeEndpoints {
         buffer.append(raw: #"},"max_length":"#)
         buffer.append(integer: maxLength)
         buffer.append(raw: #","inputs":["#)
-        for (index, text) in texts.enumerated() {
+        for (index, text) in tokenization.texts.enumerated() {
             let spans: [TokenSpan], untruncated: Int
-            if addSpecialTokens {
+            if tokenization.addSpecialTokens {
                 do {
                     (spans, untruncated) = try tokenizer.encodedSpans(text, maxLength: maxLength, truncation: truncation)
                 } catch TokenizerError.sequenceTooLong(_, let tokens, let limit) {
@@ -90,8 +116,6 @@ struct TokenizeEndpoints {
             buffer.append(UInt8(ascii: "}"))
         }
         buffer.append(raw: "]}")
-        let bytes = buffer.takeBytes()
-        try FeatureExecution(context: context).checkSize(bytes.count)
-        return .json(bytes: bytes)
+        return buffer.takeBytes()
     }
 }

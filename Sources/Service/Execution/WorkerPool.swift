@@ -99,10 +99,10 @@ public final class WorkerPool: @unchecked Sendable {
         reportedHooks = Array(repeating: 0, count: settings.workers)
         var started: [pthread_t] = []
         for index in 0..<settings.workers {
-            started.append(Self.spawn(name: "periscope-w\(index)") { [self] in workerLoop(index: index) })
+            started.append(DedicatedThread.spawn(name: "periscope-w\(index)") { [self] in workerLoop(index: index) })
         }
-        started.append(Self.spawn(name: "periscope-sweep") { [self] in sweeperLoop() })
-        started.append(Self.spawn(name: "periscope-bg") { [self] in backgroundLoop() })
+        started.append(DedicatedThread.spawn(name: "periscope-sweep") { [self] in sweeperLoop() })
+        started.append(DedicatedThread.spawn(name: "periscope-bg") { [self] in backgroundLoop() })
         lock.withLock { threads = started }
     }
 
@@ -508,35 +508,11 @@ public final class WorkerPool: @unchecked Sendable {
         lock.unlock()
     }
 
-    // MARK: - Threads
-
-    private static func spawn(name: String, _ body: @escaping () -> Void) -> pthread_t {
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(ThreadBody(name: name, body)).toOpaque()
-        let result = pthread_create(&thread, nil, { argument in
-            let body = Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue()
-            body.run()
-            return nil
-        }, box)
-        precondition(result == 0, "WorkerPool: pthread_create failed (\(result))")
-        return thread
-    }
+    // MARK: - Time
 
     static func seconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Double {
         let elapsed = end - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-    }
-}
-
-/// The closure a pool thread runs, boxed to cross `pthread_create`.
-private final class ThreadBody {
-    /// For debugging (Glibc does not export `pthread_setname_np` to Swift).
-    let name: String
-    let run: () -> Void
-
-    init(name: String, _ run: @escaping () -> Void) {
-        self.name = name
-        self.run = run
     }
 }
 

@@ -7,6 +7,11 @@
 /// | periscope_request_duration_seconds | histogram | model, endpoint |
 /// | periscope_response_bytes_total | counter | model, endpoint |
 /// | periscope_requests_in_flight | gauge | |
+/// | periscope_preprocessing_in_flight | gauge | |
+/// | periscope_preprocessing_queue_depth | gauge | |
+/// | periscope_preprocessing_rejected_total | counter | reason |
+/// | periscope_preprocessing_wait_seconds | histogram | |
+/// | periscope_preprocessing_seconds | histogram | |
 /// | periscope_queue_depth | gauge | |
 /// | periscope_queue_wait_seconds | histogram | model |
 /// | periscope_compute_seconds | histogram | model, precision |
@@ -26,7 +31,9 @@
 ///
 /// `model` is the model name (`-` for requests that never resolved one), `endpoint` a short route
 /// name (`features`, `infer`, `layers`, …), `status` the numeric HTTP status, `precision` the
-/// arithmetic the model version computes in (`float32`, `int8`, …). Cache hits and misses count
+/// arithmetic the model version computes in (`float32`, `int8`, …). The pre-processing stage's
+/// `reason` is the error type a request it did not run was answered with (`preprocessing_full`
+/// for its 429s, `deadline_exceeded`, `client_disconnected`, `unavailable`). Cache hits and misses count
 /// (item, layer) entries looked up; evictions and bytes are cache-wide, as the byte bound is.
 public final class ServiceMetrics: Sendable {
     public let registry: MetricsRegistry
@@ -35,6 +42,11 @@ public final class ServiceMetrics: Sendable {
     private let requestDuration: MetricFamily<Histogram>
     private let responseBytes: MetricFamily<Counter>
     private let inFlight: Gauge
+    private let preprocessingInFlight: Gauge
+    private let preprocessingQueueDepth: Gauge
+    private let preprocessingRejections: MetricFamily<Counter>
+    private let preprocessingWait: Histogram
+    private let preprocessing: Histogram
     private let queueDepth: Gauge
     private let queueWait: MetricFamily<Histogram>
     private let compute: MetricFamily<Histogram>
@@ -67,6 +79,18 @@ public final class ServiceMetrics: Sendable {
                                              labelNames: ["model", "endpoint"], upperBounds: latency)
         responseBytes = registry.counter("periscope_response_bytes_total", help: "Response body bytes sent.", labelNames: ["model", "endpoint"])
         inFlight = registry.gauge("periscope_requests_in_flight", help: "Requests being handled now.").labels()
+        preprocessingInFlight = registry.gauge("periscope_preprocessing_in_flight",
+                                               help: "Requests being pre-processed now (body parsed, images decoded, texts tokenized).").labels()
+        preprocessingQueueDepth = registry.gauge("periscope_preprocessing_queue_depth",
+                                                 help: "Requests waiting for a pre-processing thread.").labels()
+        preprocessingRejections = registry.counter("periscope_preprocessing_rejected_total",
+                                                   help: "Requests the pre-processing stage answered without running them, by reason (preprocessing_full: 429).",
+                                                   labelNames: ["reason"])
+        preprocessingWait = registry.histogram("periscope_preprocessing_wait_seconds", help: "Time requests waited for a pre-processing thread.",
+                                               upperBounds: latency).labels()
+        preprocessing = registry.histogram("periscope_preprocessing_seconds",
+                                           help: "Pre-processing time per request step (parsing the body; decoding images or tokenizing texts).",
+                                           upperBounds: latency).labels()
         queueDepth = registry.gauge("periscope_queue_depth", help: "Jobs waiting in the request queue.").labels()
         queueWait = registry.histogram("periscope_queue_wait_seconds", help: "Time jobs spent queued before a worker took them.",
                                        labelNames: ["model"], upperBounds: latency)
@@ -96,8 +120,9 @@ public final class ServiceMetrics: Sendable {
         cacheEvictions = registry.counter("periscope_cache_evictions_total",
                                           help: "Feature cache entries evicted (least recently used) to stay within cache.max_bytes.").labels()
         cacheBytes = registry.gauge("periscope_cache_bytes", help: "Bytes of values in the feature cache.").labels()
-        // Both states are always exposed, 0 when idle.
+        // Both states are always exposed, 0 when idle; so is the stage's 429 count.
         for state in ["queued", "running"] { extractionJobs.labels(state).set(0) }
+        _ = preprocessingRejections.labels("preprocessing_full")
         if includeProcessMetrics { registry.register(ProcessMetrics()) }
     }
 
@@ -114,6 +139,15 @@ public final class ServiceMetrics: Sendable {
         requestDuration.labels(model, endpoint).observe(seconds)
         if bytes > 0 { responseBytes.labels(model, endpoint).increment(by: Double(bytes)) }
     }
+
+    // MARK: - Pre-processing stage
+
+    public func setPreprocessingInFlight(_ count: Int) { preprocessingInFlight.set(Double(count)) }
+    public func setPreprocessingQueueDepth(_ depth: Int) { preprocessingQueueDepth.set(Double(depth)) }
+    /// The stage answered a request without running it (`reason`: the error type it was answered with).
+    public func countPreprocessingRejection(reason: String) { preprocessingRejections.labels(reason).increment() }
+    public func observePreprocessingWait(seconds: Double) { preprocessingWait.observe(seconds) }
+    public func observePreprocessing(seconds: Double) { preprocessing.observe(seconds) }
 
     // MARK: - Queue and workers
 
