@@ -4,13 +4,15 @@
 // 7-column row of a 7×7 plane in a 16-lane vector. This is the layout MobileNet/EfficientNet
 // blocks (1×1 → depthwise → 1×1) want: their 1×1 convolutions become plain row-major GEMMs.
 //
-// Per output row (n, p) and block of 16 channels, four output columns are accumulated in registers
-// across all taps (each tap's weight vector loaded once for the four), the bias first, the ReLU at
-// the store; SiLU/GELU run over the finished row (contiguous Q·C values, still in cache). Columns
-// whose taps all fall inside the input take a path without bounds checks; border columns are
-// also done four at a time, each tap checked. A channel count that is
-// not a multiple of 16 ends in a partly filled vector. Parallel over output rows. The naive twin is
-// `conv2dNaive` on the permuted tensors (DepthwiseChannelsLastTests).
+// Work goes in tiles of output rows of one image; per tile and block
+// of 16 channels, the input rows the tile reads are copied once into a zero-padded scratch plane
+// [rows][W + 2·pad][16] (and the block's filter taps into [R·S][16]), so the loop over taps has no
+// bounds checks and every load is one aligned-stride vector — on 7×7 planes with 5×5 filters every
+// column would otherwise be a border column. Four output columns are accumulated in registers across
+// all taps, the bias first, the ReLU at the store; SiLU/GELU run over the tile's finished rows
+// (contiguous, still in cache). A channel count that is not a multiple of 16 ends in a partly
+// filled block. Parallel over output rows. The naive twin is `conv2dNaive` on the permuted tensors
+// (DepthwiseChannelsLastTests).
 
 import VectorMath
 
@@ -21,96 +23,92 @@ func conv2dDepthwiseChannelsLast(input: UnsafePointer<Float>, taps: UnsafePointe
                                  activation: FusedActivation, pool: ThreadPool) {
     let (C, H, W, P, Q) = (g.inputChannels, g.inputHeight, g.inputWidth, g.outputHeight, g.outputWidth)
     let (R, S) = (g.kernelHeight, g.kernelWidth)
-    // Output columns whose every tap lies inside the row: q·σ − pad ≥ 0 and q·σ − pad + (S−1)·d < W.
-    let firstInterior = min(Q, (g.paddingWidth + g.strideWidth - 1) / g.strideWidth)
-    let lastInterior = W - 1 - (S - 1) * g.dilationWidth + g.paddingWidth  // q·σ ≤ this
-    let interiorEnd = max(firstInterior, min(Q, lastInterior >= 0 ? lastInterior / g.strideWidth + 1 : 0))
+    let (strideH, strideW, dilationH, dilationW) = (g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth)
+    let paddedWidth = W + 2 * g.paddingWidth
     let relu = activation == .relu
-    let rows = g.batch * P
-    // Work per row: Q·C·R·S multiply-adds; small layers stay on one thread.
+    // Work per output row: Q·C·R·S multiply-adds; small layers stay on one thread.
     let grain = max(1, 32_768 / max(1, Q * C * R * S))
-    // Rows are taken in tiles of about 64 KB of output; within a tile the channel blocks are the
-    // outer loop, so consecutive output rows reuse the input rows of one channel block from L1.
-    let tileRows = max(1, 16_384 / max(1, Q * C))
+    // Tile height: the padded input rows of one channel block fit in 48 KB (L1/L2), so each input
+    // vector is copied about once (the filter's R − 1 overlap rows are copied again per tile).
+    let planeRows = max(1, 49_152 / (paddedWidth * 64))
+    let tileRows = min(P, max(1, (planeRows - (R - 1) * dilationH - 1) / strideH + 1))
 
-    /// Output row `row` (image n, row p) for the channels from `channel` (up to 16).
-    func computeRow(_ row: Int, channel: Int) {
-        let n = row / P, p = row % P
-        let top = p * g.strideHeight - g.paddingHeight
-        // Filter rows r whose input row top + r·dH is inside the image.
-        var rFirst = 0, rEnd = R
-        while rFirst < R && top + rFirst * g.dilationHeight < 0 { rFirst += 1 }
-        while rEnd > rFirst && top + (rEnd - 1) * g.dilationHeight >= H { rEnd -= 1 }
-        let image = input + n * H * W * C
-        let out = output + row * Q * C
+    /// Output rows `rows` of image `n` for the channels from `channel` (up to 16).
+    func computeTile(n: Int, rows: Range<Int>, channel: Int, scratch: UnsafeMutablePointer<Float>) {
         let lanes = min(16, C - channel)
-        let start = bias.map { loadChannels($0 + channel, lanes) } ?? SIMD16<Float>()
-        var q = 0
-        while q < Q {
-            let interior = q >= firstInterior && q + 4 <= interiorEnd && lanes == 16
-            if interior {
+        // The filter taps of this block, then the padded input rows the tile reads.
+        let weights = scratch
+        for tap in 0..<(R * S) { storeVector(loadChannels(taps + tap * C + channel, lanes), weights + tap * 16) }
+        let plane = scratch + R * S * 16
+        let firstRow = rows.lowerBound * strideH - g.paddingHeight
+        let rowCount = (rows.count - 1) * strideH + (R - 1) * dilationH + 1
+        let zero = SIMD16<Float>()
+        for i in 0..<rowCount {
+            let h = firstRow + i
+            let target = plane + i * paddedWidth * 16
+            guard h >= 0 && h < H else {
+                for column in 0..<paddedWidth { storeVector(zero, target + column * 16) }
+                continue
+            }
+            for column in 0..<g.paddingWidth { storeVector(zero, target + column * 16) }
+            let source = input + ((n * H + h) * W) * C + channel
+            for w in 0..<W { storeVector(loadChannels(source + w * C, lanes), target + (g.paddingWidth + w) * 16) }
+            for column in (g.paddingWidth + W)..<paddedWidth { storeVector(zero, target + column * 16) }
+        }
+        let start = bias.map { loadChannels($0 + channel, lanes) } ?? zero
+        let columnStep = strideW * 16
+        for p in rows {
+            let top = plane + (p - rows.lowerBound) * strideH * paddedWidth * 16
+            let out = output + ((n * P + p) * Q) * C + channel
+            var q = 0
+            while q + 4 <= Q {
                 var a0 = start, a1 = start, a2 = start, a3 = start
-                for r in rFirst..<rEnd {
-                    let inputRow = image + (top + r * g.dilationHeight) * W * C
+                for r in 0..<R {
+                    let inputRow = top + r * dilationH * paddedWidth * 16 + q * columnStep
                     for s in 0..<S {
-                        let weight = loadVector(taps + (r * S + s) * C + channel)
-                        let column = q * g.strideWidth - g.paddingWidth + s * g.dilationWidth
-                        let base = inputRow + column * C + channel
-                        let step = g.strideWidth * C
+                        let weight = loadVector(weights + (r * S + s) * 16)
+                        let base = inputRow + s * dilationW * 16
                         a0 = a0.addingProduct(loadVector(base), weight)
-                        a1 = a1.addingProduct(loadVector(base + step), weight)
-                        a2 = a2.addingProduct(loadVector(base + 2 * step), weight)
-                        a3 = a3.addingProduct(loadVector(base + 3 * step), weight)
+                        a1 = a1.addingProduct(loadVector(base + columnStep), weight)
+                        a2 = a2.addingProduct(loadVector(base + 2 * columnStep), weight)
+                        a3 = a3.addingProduct(loadVector(base + 3 * columnStep), weight)
                     }
                 }
-                let target = out + q * C + channel
-                storeVector(relu ? VectorMath.relu(a0) : a0, target)
-                storeVector(relu ? VectorMath.relu(a1) : a1, target + C)
-                storeVector(relu ? VectorMath.relu(a2) : a2, target + 2 * C)
-                storeVector(relu ? VectorMath.relu(a3) : a3, target + 3 * C)
+                storeChannels(relu ? VectorMath.relu(a0) : a0, out + q * C, lanes)
+                storeChannels(relu ? VectorMath.relu(a1) : a1, out + (q + 1) * C, lanes)
+                storeChannels(relu ? VectorMath.relu(a2) : a2, out + (q + 2) * C, lanes)
+                storeChannels(relu ? VectorMath.relu(a3) : a3, out + (q + 3) * C, lanes)
                 q += 4
-            } else {
-                // Border columns (or a partial channel block): up to four columns, each tap checked.
-                let width = min(4, Q - q)
-                var a0 = start, a1 = start, a2 = start, a3 = start
-                for r in rFirst..<rEnd {
-                    let inputRow = image + (top + r * g.dilationHeight) * W * C + channel
-                    for s in 0..<S {
-                        let weight = loadChannels(taps + (r * S + s) * C + channel, lanes)
-                        let column = q * g.strideWidth - g.paddingWidth + s * g.dilationWidth
-                        @inline(__always) func tap(_ k: Int) -> SIMD16<Float>? {
-                            let c = column + k * g.strideWidth
-                            return k < width && c >= 0 && c < W ? loadChannels(inputRow + c * C, lanes) : nil
-                        }
-                        if let x = tap(0) { a0 = a0.addingProduct(x, weight) }
-                        if let x = tap(1) { a1 = a1.addingProduct(x, weight) }
-                        if let x = tap(2) { a2 = a2.addingProduct(x, weight) }
-                        if let x = tap(3) { a3 = a3.addingProduct(x, weight) }
-                    }
+            }
+            while q < Q {
+                var a = start
+                for r in 0..<R {
+                    let inputRow = top + r * dilationH * paddedWidth * 16 + q * columnStep
+                    for s in 0..<S { a = a.addingProduct(loadVector(inputRow + s * dilationW * 16), loadVector(weights + (r * S + s) * 16)) }
                 }
-                let target = out + q * C + channel
-                storeChannels(relu ? VectorMath.relu(a0) : a0, target, lanes)
-                if width > 1 { storeChannels(relu ? VectorMath.relu(a1) : a1, target + C, lanes) }
-                if width > 2 { storeChannels(relu ? VectorMath.relu(a2) : a2, target + 2 * C, lanes) }
-                if width > 3 { storeChannels(relu ? VectorMath.relu(a3) : a3, target + 3 * C, lanes) }
-                q += width
+                storeChannels(relu ? VectorMath.relu(a) : a, out + q * C, lanes)
+                q += 1
             }
         }
     }
 
-    pool.parallelChunks(rows, minimumChunk: grain) { range in
+    pool.parallelChunks(g.batch * P, minimumChunk: grain) { range in
+        let maximumRows = (min(tileRows, range.count) - 1) * strideH + (R - 1) * dilationH + 1
+        let scratch = ScratchBuffer.convolution.value.floats(R * S * 16 + maximumRows * paddedWidth * 16)
         var tileStart = range.lowerBound
         while tileStart < range.upperBound {
-            let tile = tileStart..<min(range.upperBound, tileStart + tileRows)
+            // A tile stays inside one image.
+            let n = tileStart / P
+            let tileEnd = min(range.upperBound, tileStart + tileRows, (n + 1) * P)
             for channel in stride(from: 0, to: C, by: 16) {
-                for row in tile { computeRow(row, channel: channel) }
+                computeTile(n: n, rows: (tileStart - n * P)..<(tileEnd - n * P), channel: channel, scratch: scratch)
             }
             // The tile's rows are contiguous: one pass of SiLU/GELU while they are in cache.
             if let blockActivation = GEMMEpilogue(activation: activation).blockActivation {
-                let count = tile.count * Q * C
-                applyBlockActivation(blockActivation, output + tile.lowerBound * Q * C, rows: 1, columns: count, rowStride: count)
+                let count = (tileEnd - tileStart) * Q * C
+                applyBlockActivation(blockActivation, output + tileStart * Q * C, rows: 1, columns: count, rowStride: count)
             }
-            tileStart = tile.upperBound
+            tileStart = tileEnd
         }
     }
 }

@@ -21,20 +21,34 @@ extension KernelBenchmark {
                     weight: PackedMatrix(convolutionWeight: Tensor.uniform([layer.channels, 1, layer.kernel, layer.kernel], in: -0.3...0.3,
                                                                            using: &generator)),
                     bias: Tensor.uniform([layer.channels], in: -1...1, using: &generator),
+                    taps: Tensor.uniform([layer.kernel * layer.kernel, layer.channels], in: -0.3...0.3, using: &generator),
                     output: Tensor(zeros: [1, layer.channels, g.outputHeight, g.outputWidth]))
         }
         var samples: [[Int: [Double]]] = Array(repeating: [:], count: layers.count)
+        var channelsLastSamples: [[Int: [Double]]] = Array(repeating: [:], count: layers.count)
+        let channelsLastInputs = layers.map { $0.input.channelsLast() }
         for _ in 0..<options.repetitions {
             for (index, layer) in layers.enumerated() {
                 for threads in options.threadCounts {
                     let seconds = measureConvolution(input: layer.input, weight: layer.weight, bias: layer.bias, output: layer.output,
                                                      geometry: layer.geometry, path: .depthwise, pool: pools[threads]!)
                     samples[index][threads, default: []].append(seconds)
+                    let g = layer.geometry
+                    let channelsLast = ThreadPool.withCurrent(pools[threads]!) {
+                        measure {
+                            _ = Tensor.depthwiseConv2dChannelsLast(
+                                channelsLastInputs[index], taps: layer.taps, bias: layer.bias, kernelSize: (g.kernelHeight, g.kernelWidth),
+                                stride: (g.strideHeight, g.strideWidth), padding: (g.paddingHeight, g.paddingWidth), dilation: (1, 1),
+                                activation: .relu)
+                        }
+                    }
+                    channelsLastSamples[index][threads, default: []].append(channelsLast)
                 }
             }
         }
         print("")
-        print("depthwise convolution (EfficientNet-B0 layers, batch 1, bias + ReLU): ms per call and GB/s of input + output (medians)")
+        print("depthwise convolution (EfficientNet-B0 layers, batch 1, bias + ReLU): ms per call and GB/s of input + output (medians);")
+        print("NCHW (planes) and channels-last (NHWC, output allocated per call)")
         var rows: [[String]] = []
         for (index, layer) in layers.enumerated() {
             let g = layer.geometry
@@ -44,8 +58,12 @@ extension KernelBenchmark {
                 let seconds = median(samples[index][threads] ?? [])
                 row += [format(seconds * 1e3, 3), format(bytes / seconds / 1e9, 1)]
             }
+            for threads in options.threadCounts {
+                row.append(format(median(channelsLastSamples[index][threads] ?? []) * 1e3, 3))
+            }
             rows.append(row)
         }
-        printTable(header: ["layer"] + options.threadCounts.flatMap { ["\($0)t ms", "\($0)t GB/s"] }, rows: rows)
+        printTable(header: ["layer"] + options.threadCounts.flatMap { ["\($0)t ms", "\($0)t GB/s"] }
+                   + options.threadCounts.map { "NHWC \($0)t ms" }, rows: rows)
     }
 }
