@@ -56,23 +56,32 @@ func conv2dDepthwiseChannelsLast(input: UnsafePointer<Float>, taps: UnsafePointe
             for column in (g.paddingWidth + W)..<paddedWidth { storeVector(zero, target + column * 16) }
         }
         let start = bias.map { loadChannels($0 + channel, lanes) } ?? zero
-        let columnStep = strideW * 16
+        let columnStep = strideW * 16, twoColumnSteps = 2 * columnStep, threeColumnSteps = 3 * columnStep
+        let tapStep = dilationW * 16, rowStep = dilationH * paddedWidth * 16
         for p in rows {
             let top = plane + (p - rows.lowerBound) * strideH * paddedWidth * 16
             let out = output + ((n * P + p) * Q) * C + channel
+            // Blocks of four columns; the last block is moved back to end at Q (recomputing a few
+            // columns with the same arithmetic) rather than running up to three columns one by one,
+            // each a latency-bound chain of R·S FMAs.
             var q = 0
-            while q + 4 <= Q {
+            while Q >= 4 && q < Q {
+                q = min(q, Q - 4)
                 var a0 = start, a1 = start, a2 = start, a3 = start
-                for r in 0..<R {
-                    let inputRow = top + r * dilationH * paddedWidth * 16 + q * columnStep
-                    for s in 0..<S {
-                        let weight = loadVector(weights + (r * S + s) * 16)
-                        let base = inputRow + s * dilationW * 16
-                        a0 = a0.addingProduct(loadVector(base), weight)
-                        a1 = a1.addingProduct(loadVector(base + columnStep), weight)
-                        a2 = a2.addingProduct(loadVector(base + 2 * columnStep), weight)
-                        a3 = a3.addingProduct(loadVector(base + 3 * columnStep), weight)
+                // Pointers stepped tap by tap (no index arithmetic in the loop).
+                var inputRow = UnsafePointer(top + q * columnStep), weight = UnsafePointer(weights)
+                for _ in 0..<R {
+                    var base = inputRow
+                    for _ in 0..<S {
+                        let w = loadVector(weight)
+                        a0 = a0.addingProduct(loadVector(base), w)
+                        a1 = a1.addingProduct(loadVector(base + columnStep), w)
+                        a2 = a2.addingProduct(loadVector(base + twoColumnSteps), w)
+                        a3 = a3.addingProduct(loadVector(base + threeColumnSteps), w)
+                        weight += 16
+                        base += tapStep
                     }
+                    inputRow += rowStep
                 }
                 storeChannels(relu ? VectorMath.relu(a0) : a0, out + q * C, lanes)
                 storeChannels(relu ? VectorMath.relu(a1) : a1, out + (q + 1) * C, lanes)
