@@ -116,15 +116,13 @@ enum ONNXChannelsLast {
             return try convolution(chain, plan: plan, input: first, arguments: arguments, inputsOf: inputsOf, cache: cache)
         case "GlobalAveragePool":
             guard chain.count == 1, first.channelsLast, first.tensor.dtype == .float32 else { return nil }
-            let x = first.tensor
-            return Value(tensor: x.mean(axes: [1, 2]).reshaped([x.shape[0], x.shape[3], 1, 1]), channelsLast: false)
+            return spatialMean(first.tensor)
         case "ReduceMean":
             // Over H and W with the dimensions kept: GlobalAveragePool as the dynamo exporter writes it.
             guard chain.count == 1, first.channelsLast, first.tensor.dtype == .float32, try node.int("keepdims", default: 1) == 1,
                   let axes = try ONNXOperators.axesArgument(node, arguments.map { $0?.tensor }, index: 1),
                   Set(axes.map { $0 < 0 ? $0 + 4 : $0 }) == [2, 3] else { return nil }
-            let x = first.tensor
-            return Value(tensor: x.mean(axes: [1, 2]).reshaped([x.shape[0], x.shape[3], 1, 1]), channelsLast: false)
+            return spatialMean(first.tensor)
         case "Transpose":
             guard chain.count == 1 else { return nil }
             let order = try node.ints("perm")
@@ -153,6 +151,11 @@ enum ONNXChannelsLast {
         default:
             return nil
         }
+    }
+
+    /// The mean over H and W of channels-last `x` [N, H, W, C]: [N, C, 1, 1], the same bytes in both layouts.
+    private static func spatialMean(_ x: Tensor) -> Value {
+        Value(tensor: x.mean(axes: [1, 2]).reshaped([x.shape[0], x.shape[3], 1, 1]), channelsLast: false)
     }
 
     /// The two operands of a binary op as channels-last tensors that broadcast to the channels-last
