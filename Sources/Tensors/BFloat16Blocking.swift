@@ -4,7 +4,7 @@ struct BFloat16Blocking {
     let rowBlock: Int, rowBlocks: Int
     let panelBlock: Int, panelBlocks: Int
 
-    init(rows: Int, pairs: Int, panels: Int, threads: Int, level2Bytes: Int = BFloat16GEMM.level2CacheBytes) {
+    init(rows: Int, pairs: Int, panels: Int, threads: Int, level2Bytes: Int = CPUCache.level2Bytes) {
         let tileRows = 6, tilePanels = 4
         // A row of bf16 pairs is 4·pairs bytes; a panel 64·pairs.
         var rowBlock = Swift.min(Swift.max(level2Bytes / 4 / Swift.max(4 * pairs, 1) / tileRows * tileRows, tileRows), 32 * tileRows)

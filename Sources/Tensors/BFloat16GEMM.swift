@@ -29,21 +29,6 @@ public enum BFloat16GEMM {
         #endif
     }()
 
-    /// Bytes of this core's L2 cache, read from sysfs (the first cache of level 2 of cpu0), or
-    /// 1 MiB where it cannot be read. Sets how many weight panels one block keeps in L2.
-    public static let level2CacheBytes: Int = {
-        let base = "/sys/devices/system/cpu/cpu0/cache"
-        for index in 0..<8 {
-            guard let level = try? String(contentsOfFile: "\(base)/index\(index)/level", encoding: .utf8),
-                  level.trimmingCharacters(in: .whitespacesAndNewlines) == "2",
-                  let size = try? String(contentsOfFile: "\(base)/index\(index)/size", encoding: .utf8) else { continue }
-            let text = size.trimmingCharacters(in: .whitespacesAndNewlines)
-            let multiplier = text.hasSuffix("K") ? 1 << 10 : text.hasSuffix("M") ? 1 << 20 : 1
-            if let value = Int(text.trimmingCharacters(in: CharacterSet(charactersIn: "KM"))), value > 0 { return value * multiplier }
-        }
-        return 1 << 20
-    }()
-
     /// The register-only bf16 peak over the float32 FMA peak on this core (r), measured once per
     /// process on first use (about 0.1 s), or nil when the kernel is not available. Where r ≤ 1.1 a
     /// bfloat16 version saves memory (weights half the size), not time, and loading one says so.

@@ -16,14 +16,14 @@ extension Tensor {
         return permuted([0, 3, 1, 2])
     }
 
-    /// Depthwise convolution of channels-last `x` [N, H, W, C] with `taps` [R·S, C] (tap (r, s)'s
-    /// weight for every channel in row r·S + s) and `bias` [C], the activation fused: [N, P, Q, C].
+    /// Depthwise convolution of channels-last `x` [N, H, W, C] with `taps` [⌈C/16⌉, R·S, 16] (from
+    /// `depthwiseTaps`) and `bias` [C], the activation fused: [N, P, Q, C].
     public static func depthwiseConv2dChannelsLast(_ x: Tensor, taps: Tensor, bias: Tensor?, kernelSize: (Int, Int),
                                                    stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
                                                    activation: FusedActivation) -> Tensor {
         precondition(x.rank == 4 && x.dtype == .float32, "depthwiseConv2dChannelsLast: a float32 [N, H, W, C] input expected, got \(x.shape)")
         let channels = x.shape[3]
-        precondition(taps.shape == [kernelSize.0 * kernelSize.1, channels] && taps.dtype == .float32,
+        precondition(taps.shape == [(channels + 15) / 16, kernelSize.0 * kernelSize.1, 16] && taps.dtype == .float32,
                      "depthwiseConv2dChannelsLast: taps \(taps.shape) do not match kernel \(kernelSize) and \(channels) channels")
         precondition(bias == nil || bias!.shape == [channels], "depthwiseConv2dChannelsLast: bias does not match \(channels) channels")
         let g = Conv2DGeometry(batch: x.shape[0], inputChannels: channels, inputHeight: x.shape[1], inputWidth: x.shape[2],
@@ -40,9 +40,21 @@ extension Tensor {
         return out
     }
 
-    /// A depthwise convolution weight [C, 1, R, S] as the taps [R·S, C] `depthwiseConv2dChannelsLast` reads.
+    /// A depthwise convolution weight [C, 1, R, S] as the taps `depthwiseConv2dChannelsLast` reads:
+    /// [⌈C/16⌉, R·S, 16], per block of 16 channels tap (r, s)'s weights in row r·S + s, zero past C.
     public static func depthwiseTaps(_ weight: Tensor) -> Tensor {
-        precondition(weight.rank == 4 && weight.shape[1] == 1, "depthwiseTaps: a [C, 1, R, S] weight expected, got \(weight.shape)")
-        return weight.reshaped([weight.shape[0], weight.shape[2] * weight.shape[3]]).permuted([1, 0])
+        precondition(weight.rank == 4 && weight.shape[1] == 1 && weight.dtype == .float32,
+                     "depthwiseTaps: a float32 [C, 1, R, S] weight expected, got \(weight.shape)")
+        let (channels, taps) = (weight.shape[0], weight.shape[2] * weight.shape[3])
+        let blocks = (channels + 15) / 16
+        var result = Tensor(zeros: [blocks, taps, 16])
+        result.withMutableFloats { target in
+            weight.withFloats { w in
+                for channel in 0..<channels {
+                    for tap in 0..<taps { target[((channel / 16) * taps + tap) * 16 + channel % 16] = w[channel * taps + tap] }
+                }
+            }
+        }
+        return result
     }
 }

@@ -21,7 +21,7 @@ extension KernelBenchmark {
                     weight: PackedMatrix(convolutionWeight: Tensor.uniform([layer.channels, 1, layer.kernel, layer.kernel], in: -0.3...0.3,
                                                                            using: &generator)),
                     bias: Tensor.uniform([layer.channels], in: -1...1, using: &generator),
-                    taps: Tensor.uniform([layer.kernel * layer.kernel, layer.channels], in: -0.3...0.3, using: &generator),
+                    taps: Tensor.depthwiseTaps(Tensor.uniform([layer.channels, 1, layer.kernel, layer.kernel], in: -0.3...0.3, using: &generator)),
                     output: Tensor(zeros: [1, layer.channels, g.outputHeight, g.outputWidth]))
         }
         var samples: [[Int: [Double]]] = Array(repeating: [:], count: layers.count)

@@ -24,6 +24,6 @@ import Testing
 
     /// The blocking reads this core's L2 from sysfs (1 MiB on Zen 4) and falls back to 1 MiB.
     @Test func level2CacheSizeIsPlausible() {
-        #expect(BFloat16GEMM.level2CacheBytes >= 128 << 10 && BFloat16GEMM.level2CacheBytes <= 64 << 20)
+        #expect(CPUCache.level2Bytes >= 128 << 10 && CPUCache.level2Bytes <= 64 << 20)
     }
 }
