@@ -56,6 +56,20 @@ package struct CommandLineArguments {
         return value
     }
 
+    /// `--name N` with N an integer above zero.
+    package mutating func positiveIntegerOption(_ name: String) throws -> Int? {
+        guard let value = try integerOption(name) else { return nil }
+        guard value > 0 else { throw CommandLineError.invalidValue(option: name, value: String(value), expected: "a positive integer") }
+        return value
+    }
+
+    /// `--name X` with X a number above zero.
+    package mutating func positiveNumberOption(_ name: String) throws -> Double? {
+        guard let text = try option(name) else { return nil }
+        guard let value = Double(text), value > 0 else { throw CommandLineError.invalidValue(option: name, value: text, expected: "a positive number") }
+        return value
+    }
+
     /// True when `--name` is present.
     package mutating func flag(_ name: String) -> Bool {
         guard let i = words.indices.first(where: { !consumed.contains($0) && words[$0] == "--\(name)" }) else { return false }

@@ -11,14 +11,8 @@ func runBenchCommand(_ arguments: inout CommandLineArguments) throws {
     switch what {
     case "kernels":
         var options = KernelBenchmark.Options()
-        if let repetitions = try arguments.integerOption("repetitions") {
-            guard repetitions > 0 else { throw CommandLineError.invalidValue(option: "repetitions", value: "\(repetitions)", expected: "a positive integer") }
-            options.repetitions = repetitions
-        }
-        if let text = try arguments.option("seconds") {
-            guard let seconds = Double(text), seconds > 0 else { throw CommandLineError.invalidValue(option: "seconds", value: text, expected: "a positive number") }
-            options.secondsPerMeasurement = seconds
-        }
+        if let repetitions = try arguments.positiveIntegerOption("repetitions") { options.repetitions = repetitions }
+        if let seconds = try arguments.positiveNumberOption("seconds") { options.secondsPerMeasurement = seconds }
         options.compareWithNumpy = !arguments.flag("no-numpy")
         if let text = try arguments.option("only") {
             guard let only = KernelBenchmark.Section(rawValue: text) else { throw CommandLineError.invalidValue(option: "only", value: text, expected: "gemm, conv, paths, depthwise or precision") }

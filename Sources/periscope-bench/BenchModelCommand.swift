@@ -17,20 +17,18 @@ import Tensors
 /// precision, interleaved, and adds `"precisions": {"float32": {…}, "int8": {…}}` to that line.
 enum BenchModelCommand {
     static func run(_ arguments: inout CommandLineArguments) throws {
-        let batch = try positive(&arguments, "batch", default: 1)
-        let sequence = try positive(&arguments, "seq", default: 128)
-        let imageSize = try arguments.integerOption("image-size")
-        let iterations = try positive(&arguments, "iterations", default: 10)
+        let batch = try arguments.positiveIntegerOption("batch") ?? 1
+        let sequence = try arguments.positiveIntegerOption("seq") ?? 128
+        let imageSize = try arguments.positiveIntegerOption("image-size")
+        let iterations = try arguments.positiveIntegerOption("iterations") ?? 10
         let warmup = try arguments.integerOption("warmup") ?? 3
-        let threads = try arguments.integerOption("threads")
+        let threads = try arguments.positiveIntegerOption("threads")
         let profileLayers = arguments.flag("profile-layers")
         let withoutFusion = arguments.flag("without-fusion")
         let inputPath = try arguments.option("input")
         let precisions = try parsePrecisions(&arguments)
         let source = try ModelSource.parse(&arguments, requiresWeights: false)
         try arguments.finish()
-        if let imageSize, imageSize <= 0 { throw CommandLineError.invalidValue(option: "image-size", value: "\(imageSize)", expected: "a positive integer") }
-        if let threads, threads <= 0 { throw CommandLineError.invalidValue(option: "threads", value: "\(threads)", expected: "a positive integer") }
 
         // One load; each precision is a copy sharing the weight storage, with its own replica.
         let loaded = try source.load(seed: 42, precision: precisions?.first)
@@ -195,12 +193,6 @@ enum BenchModelCommand {
             }
         }
         return inputs
-    }
-
-    private static func positive(_ arguments: inout CommandLineArguments, _ name: String, default value: Int) throws -> Int {
-        guard let given = try arguments.integerOption(name) else { return value }
-        guard given > 0 else { throw CommandLineError.invalidValue(option: name, value: "\(given)", expected: "a positive integer") }
-        return given
     }
 
     private static func format(_ value: Double) -> String { String(format: "%.3f", value) }

@@ -18,14 +18,8 @@ struct EncodeBenchmark {
 
     static func run(_ arguments: inout CommandLineArguments) throws {
         var options = Options()
-        if let repetitions = try arguments.integerOption("repetitions") {
-            guard repetitions > 0 else { throw CommandLineError.invalidValue(option: "repetitions", value: "\(repetitions)", expected: "a positive integer") }
-            options.repetitions = repetitions
-        }
-        if let text = try arguments.option("seconds") {
-            guard let seconds = Double(text), seconds > 0 else { throw CommandLineError.invalidValue(option: "seconds", value: text, expected: "a positive number") }
-            options.secondsPerMeasurement = seconds
-        }
+        if let repetitions = try arguments.positiveIntegerOption("repetitions") { options.repetitions = repetitions }
+        if let seconds = try arguments.positiveNumberOption("seconds") { options.secondsPerMeasurement = seconds }
         options.compareWithOrjson = !arguments.flag("no-orjson")
         try arguments.finish()
         try EncodeBenchmark(options: options).run()
@@ -158,10 +152,8 @@ extension Duration {
 
 /// A Python process timing orjson on the same data, driven over stdin/stdout.
 final class OrjsonWorker {
-    private let process = Process()
-    private let input = Pipe(), output = Pipe()
-    private var buffer = Data()
-    private(set) var versionLine = ""
+    private let worker: PythonWorker
+    var versionLine: String { worker.versionLine }
 
     private static let script = """
     import sys, time, statistics, numpy as np, orjson
@@ -187,61 +179,27 @@ final class OrjsonWorker {
     """
 
     init(featuresPath: String, shape: [Int]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, featuresPath, shape.map(String.init).joined(separator: ",")]
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        guard let first = readLine() else {
-            process.terminate()
+        guard let worker = PythonWorker(script: Self.script, arguments: [featuresPath, shape.map(String.init).joined(separator: ",")]) else {
             throw OrjsonWorkerError.notAvailable
         }
-        versionLine = first
+        self.worker = worker
     }
 
     /// orjson's bytes for the flattened feature array.
     func encodedArray() throws -> [UInt8] {
-        input.fileHandleForWriting.write(Data("dump\n".utf8))
-        guard let line = readLine(), let length = Int(line) else { throw OrjsonWorkerError.noReply("dump") }
-        return Array(try read(length))
+        guard let line = worker.request("dump"), let length = Int(line), let data = worker.read(length) else {
+            throw OrjsonWorkerError.noReply("dump")
+        }
+        return Array(data)
     }
 
     /// Median seconds of one `what` call (`encode`, or `parse PATH`).
     func time(_ what: String, seconds: Double) throws -> Double {
-        input.fileHandleForWriting.write(Data("\(what) \(seconds)\n".utf8))
-        guard let line = readLine(), let value = Double(line) else { throw OrjsonWorkerError.noReply(what) }
+        guard let line = worker.request("\(what) \(seconds)"), let value = Double(line) else { throw OrjsonWorkerError.noReply(what) }
         return value
     }
 
-    func close() {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-    }
-
-    private func read(_ count: Int) throws -> Data {
-        while buffer.count < count {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { throw OrjsonWorkerError.noReply("data") }
-            buffer.append(chunk)
-        }
-        let result = buffer.prefix(count)
-        buffer.removeFirst(count)
-        return Data(result)
-    }
-
-    private func readLine() -> String? {
-        while true {
-            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                buffer.removeSubrange(buffer.startIndex...newline)
-                return line
-            }
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { return nil }
-            buffer.append(chunk)
-        }
-    }
+    func close() { worker.close() }
 }
 
 enum OrjsonWorkerError: Error, CustomStringConvertible {

@@ -303,10 +303,8 @@ struct KernelBenchmark {
 
 /// A long-lived `python3` running numpy with a fixed OpenBLAS thread count; times one matmul shape per request.
 final class NumpyWorker {
-    private let process = Process()
-    private let input = Pipe(), output = Pipe()
-    private var buffer = Data()
-    private(set) var versionLine = ""
+    private let worker: PythonWorker
+    var versionLine: String { worker.versionLine }
 
     private static let script = """
     import sys, time, numpy as np
@@ -338,44 +336,19 @@ final class NumpyWorker {
         environment["OPENBLAS_L2_SIZE"] = nil
         environment["OPENBLAS_NUM_THREADS"] = "\(threads)"
         environment["OMP_NUM_THREADS"] = "\(threads)"
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script]
-        process.environment = environment
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        guard let first = readLine() else {
-            process.terminate()
-            throw NumpyWorkerError.notAvailable
-        }
-        versionLine = first
+        guard let worker = PythonWorker(script: Self.script, environment: environment) else { throw NumpyWorkerError.notAvailable }
+        self.worker = worker
     }
 
     /// Seconds per `np.matmul` of an M×K by K×N float32 product.
     func time(m: Int, n: Int, k: Int, seconds: Double) throws -> Double {
-        input.fileHandleForWriting.write(Data("\(m) \(n) \(k) \(seconds)\n".utf8))
-        guard let line = readLine(), let value = Double(line) else { throw NumpyWorkerError.noReply(shape: "\(m)×\(n)×\(k)") }
+        guard let line = worker.request("\(m) \(n) \(k) \(seconds)"), let value = Double(line) else {
+            throw NumpyWorkerError.noReply(shape: "\(m)×\(n)×\(k)")
+        }
         return value
     }
 
-    func close() {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-    }
-
-    private func readLine() -> String? {
-        while true {
-            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                buffer.removeSubrange(buffer.startIndex...newline)
-                return line
-            }
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { return nil }
-            buffer.append(chunk)
-        }
-    }
+    func close() { worker.close() }
 }
 
 enum NumpyWorkerError: Error, CustomStringConvertible {

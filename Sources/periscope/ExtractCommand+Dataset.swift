@@ -23,9 +23,9 @@ extension ExtractCommand {
     static func runDataset(_ datasetPath: String, _ arguments: inout CommandLineArguments) throws {
         guard let layerList = try arguments.option("layers") else { throw CommandLineError.missingArgument("--layers L1,L2") }
         guard let outputDirectory = try arguments.option("output-dir") else { throw CommandLineError.missingArgument("--output-dir DIR") }
-        let rowsPerShard = try positiveOption(&arguments, "rows-per-shard") ?? defaultRowsPerShard
-        let batchSize = try positiveOption(&arguments, "batch-size") ?? defaultBatchSize
-        let maxLength = try positiveOption(&arguments, "max-length")
+        let rowsPerShard = try arguments.positiveIntegerOption("rows-per-shard") ?? defaultRowsPerShard
+        let batchSize = try arguments.positiveIntegerOption("batch-size") ?? defaultBatchSize
+        let maxLength = try arguments.positiveIntegerOption("max-length")
         let pool = try enumOption(&arguments, "pool", PoolingMode.self) ?? PoolingMode.none
         let dtype = try enumOption(&arguments, "dtype", OutputDType.self) ?? .float32
         let flatten = arguments.flag("flatten"), normalize = arguments.flag("normalize")
@@ -83,13 +83,6 @@ extension ExtractCommand {
         line += String(format: ": %ld items in %.1f s, %.1f items/s", summary.items, summary.seconds, summary.itemsPerSecond)
         if summary.cachedItems > 0 { line += " (\(summary.cachedItems) from the cache, \(summary.computedItems) computed)" }
         return line
-    }
-
-    /// `--name N` as a positive integer.
-    private static func positiveOption(_ arguments: inout CommandLineArguments, _ name: String) throws -> Int? {
-        guard let value = try arguments.integerOption(name) else { return nil }
-        guard value > 0 else { throw CommandLineError.invalidValue(option: name, value: String(value), expected: "a positive integer") }
-        return value
     }
 
     /// `--name VALUE` as one of an enumeration's raw values.

@@ -15,6 +15,18 @@ import TestSupport
             #expect(typo.standardError == "periscope: unexpected arguments: --no-such-option\n")
             let unknown = try PeriscopeProcess.run(["bench", "gpu"])
             #expect(unknown.standardError == "periscope: unknown command 'bench gpu'\n")
+            // Counts and durations must be above zero, and the error names the option.
+            for (arguments, option, value, expected) in [
+                (["kernels", "--seconds", "0"], "seconds", "0", "a positive number"),
+                (["kernels", "--repetitions", "-2"], "repetitions", "-2", "a positive integer"),
+                (["encode", "--seconds", "soon"], "seconds", "soon", "a positive number"),
+                (["model", "--architecture", "mlp", "--batch", "0"], "batch", "0", "a positive integer"),
+            ] {
+                let outcome = try PeriscopeProcess.run(["bench"] + arguments)
+                #expect(outcome.status == 1)
+                #expect(outcome.standardError.contains("--\(option)") && outcome.standardError.contains(value)
+                        && outcome.standardError.contains(expected), "\(arguments): \(outcome.standardError)")
+            }
         }
     }
 
