@@ -204,6 +204,7 @@ public final class ONNXGraphModule: Module {
         if chain.count < fusion.chain.count, let last = chain.last, plan.steps[last].node.operatorType == "Sigmoid" {
             chain.removeLast()
         }
+        if chain.count < fusion.chain.count, let shortest = fusion.shortestCut { chain = Array(chain.prefix(shortest)) }
         return chain.count >= 2 ? chain : nil
     }
 
@@ -237,13 +238,16 @@ public final class ONNXGraphModule: Module {
             let add = plan.steps[chain[1]]
             let bias = add.inputs.compactMap { $0 }.first { $0 != head.outputs[0] }.flatMap { values[$0] }
             let weight = arguments.count > 1 ? arguments[1] : nil
+            // Past the bias, the chain can only be the exporter's erf GELU (`ONNXGraphPlan.findFusions`).
+            let activation: FusedActivation = chain.count > 2 ? .gelu(.none) : .none
             if let bias, let weight, weight.rank == 2, bias.dtype == .float32, bias.shape == [weight.shape[1]] {
-                return try ONNXOperators.matmul(head.node, arguments, bias: bias, cache: cache)
+                return try ONNXOperators.matmul(head.node, arguments, bias: bias, activation: activation, cache: cache)
             }
             let product = try ONNXOperators.matmul(head.node, arguments, bias: nil, cache: cache)
             var addInputs = inputsOf(chain[1])
             for (position, value) in add.inputs.enumerated() where value == head.outputs[0] { addInputs[position] = product }
-            return try ONNXOperators.arithmetic(add.node, addInputs)
+            let sum = try ONNXOperators.arithmetic(add.node, addInputs)
+            return activation == .none ? sum : sum.gelu(approximation: .none)
         }
     }
 

@@ -45,9 +45,13 @@ public final class ONNXGraphPlan: Sendable {
     }
 
     /// Steps fused into one: a Conv with a following BatchNormalization and/or ReLU or SiLU (Sigmoid, Mul), a MatMul
-    /// with a following bias Add, an Add with its Relu, or a Sigmoid with the Mul that makes it a SiLU. Indices are step indices, in order, the first being the head.
+    /// with a following bias Add (and the exporter's erf GELU after it), an Add with its Relu, or a Sigmoid with the
+    /// Mul that makes it a SiLU. Indices are step indices, in order, the first being the head.
     struct Fusion: Sendable {
         let chain: [Int]
+        /// How many leading steps of `chain` still form a fusion when a hook cuts it short (a MatMul, its
+        /// bias Add and a GELU: 2, since the GELU's pieces alone are not one operation); nil: any prefix.
+        var shortestCut: Int? = nil
     }
 
     /// A module of the tree, in creation order (parents before children).
@@ -280,7 +284,18 @@ public final class ONNXGraphPlan: Sendable {
         self.lastUse = lastUse
         self.tensorLayerNames = tensorLayerNames
         self.callSteps = callSteps
-        self.fusions = ONNXGraphPlan.findFusions(steps: steps, constant: constant, outputs: Set(outputValues), valueCount: names.count)
+        // Single-number constants (Constant nodes and initializers), which patterns such as GELU's are matched on.
+        var scalars: [Int: Float] = [:]
+        for (value, tensor) in zip(initializerValues, graph.initializers.map(\.tensor)) where tensor.count == 1 && tensor.dtype == .float32 {
+            scalars[value] = tensor.scalarValue
+        }
+        for step in steps where step.node.operatorType == "Constant" {
+            if let tensor = try? ONNXOperators.constant(step.node), tensor.count == 1, tensor.dtype == .float32, let value = step.outputs.first {
+                scalars[value] = tensor.scalarValue
+            }
+        }
+        self.fusions = ONNXGraphPlan.findFusions(steps: steps, constant: constant, scalars: scalars, outputs: Set(outputValues),
+                                                 valueCount: names.count)
         self.channelsLastSteps = ONNXChannelsLast.steps(
             steps, initializers: Dictionary(uniqueKeysWithValues: zip(initializerValues, graph.initializers.map(\.tensor))))
     }
@@ -389,11 +404,12 @@ public final class ONNXGraphPlan: Sendable {
 
     // MARK: - Fusion
 
-    /// Conv → BatchNormalization? → (Relu | SiLU)?, MatMul (constant 2-D weight) → Add (constant bias),
-    /// Add → Relu (a residual join), and Sigmoid → Mul with the sigmoid's own input (SiLU), where
-    /// each intermediate value has exactly one reader (a SiLU's input: its Sigmoid and its Mul) and
-    /// is not a graph output.
-    static func findFusions(steps: [Step], constant: Set<Int>, outputs: Set<Int>, valueCount: Int) -> [Int: Fusion] {
+    /// Conv → BatchNormalization? → (Relu | SiLU)?, MatMul (constant 2-D weight) → Add (constant bias)
+    /// → erf GELU?, Add → Relu (a residual join), and Sigmoid → Mul with the sigmoid's own input (SiLU),
+    /// where each intermediate value has exactly one reader (a SiLU's or GELU's input: its two
+    /// readers) and is not a graph output. `scalars` holds the single-number constants by value.
+    static func findFusions(steps: [Step], constant: Set<Int>, scalars: [Int: Float] = [:], outputs: Set<Int>,
+                            valueCount: Int) -> [Int: Fusion] {
         var readers = [[Int]](repeating: [], count: valueCount)
         var producerStep = [Int: Int]()
         for (index, step) in steps.enumerated() {
@@ -414,6 +430,35 @@ public final class ONNXGraphPlan: Sendable {
             guard steps[multiply].node.operatorType == "Mul", readers[value].contains(multiply), steps[multiply].inputs.count == 2,
                   Set(steps[multiply].inputs.compactMap { $0 }) == [value, gate] else { return nil }
             return [sigmoid, multiply]
+        }
+        /// The other input of binary step `step` besides `value`, when it is a single-number constant.
+        func scalarOperand(_ step: Int, besides value: Int) -> Float? {
+            let inputs = steps[step].inputs
+            guard inputs.count == 2, inputs.contains(value) else { return nil }
+            return (inputs[0] == value ? inputs[1] : inputs[0]).flatMap { scalars[$0] }
+        }
+        func near(_ a: Float?, _ b: Float) -> Bool { a.map { abs($0 - b) <= 1e-6 * b } ?? false }
+        /// The steps of GELU as torch.onnx exports it, x·(1 + erf(x / √2))·0.5 — Div(x, √2), Erf, Add(1),
+        /// Mul(x, ·), Mul(0.5) — from step `step`'s output x, if x is read by that Div and Mul only.
+        func geluAfter(_ step: Int) -> [Int]? {
+            guard let x = steps[step].outputs.first, !outputs.contains(x), readers[x].count == 2,
+                  let divide = readers[x].first(where: { steps[$0].node.operatorType == "Div" && steps[$0].inputs.first == x }),
+                  near(scalarOperand(divide, besides: x), Float(2).squareRoot()),
+                  let erf = soleReader(of: divide), steps[erf].node.operatorType == "Erf",
+                  let plusOne = soleReaderOfValue(steps[erf].outputs.first), steps[plusOne].node.operatorType == "Add",
+                  let erfValue = steps[erf].outputs.first, near(scalarOperand(plusOne, besides: erfValue), 1),
+                  let onePlus = steps[plusOne].outputs.first,
+                  let product = soleReaderOfValue(onePlus), steps[product].node.operatorType == "Mul",
+                  readers[x].contains(product), Set(steps[product].inputs.compactMap { $0 }) == [x, onePlus],
+                  let productValue = steps[product].outputs.first,
+                  let half = soleReaderOfValue(productValue), steps[half].node.operatorType == "Mul",
+                  near(scalarOperand(half, besides: productValue), 0.5) else { return nil }
+            return [divide, erf, plusOne, product, half]
+        }
+        /// The one step reading `value` (in any position), if it is not a graph output.
+        func soleReaderOfValue(_ value: Int?) -> Int? {
+            guard let value, !outputs.contains(value), readers[value].count == 1 else { return nil }
+            return readers[value][0]
         }
         var fusions: [Int: Fusion] = [:]
         for (index, step) in steps.enumerated() {
@@ -436,7 +481,12 @@ public final class ONNXGraphPlan: Sendable {
                 let add = steps[next]
                 guard add.node.operatorType == "Add", add.inputs.count == 2 else { continue }
                 let other = add.inputs[0] == value ? add.inputs[1] : add.inputs[0]
-                if let other, constant.contains(other), add.inputs.contains(value) { fusions[index] = Fusion(chain: [index, next]) }
+                guard let other, constant.contains(other), add.inputs.contains(value) else { continue }
+                if let gelu = geluAfter(next) {
+                    fusions[index] = Fusion(chain: [index, next] + gelu, shortestCut: 2)
+                } else {
+                    fusions[index] = Fusion(chain: [index, next])
+                }
             case "Add" where step.inputs.count == 2:
                 // A residual join: Add → Relu in one pass.
                 if let next = soleReader(of: index), steps[next].node.operatorType == "Relu" { fusions[index] = Fusion(chain: [index, next]) }

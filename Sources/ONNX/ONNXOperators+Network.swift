@@ -196,7 +196,8 @@ extension ONNXOperators {
 
     /// MatMul with NumPy semantics, plus an optional bias (a fused following Add). A constant 2-D
     /// right operand runs as a linear layer on a weight packed once.
-    static func matmul(_ node: ONNXNode, _ inputs: [Tensor?], bias: Tensor?, cache: ONNXStepCache) throws -> Tensor {
+    static func matmul(_ node: ONNXNode, _ inputs: [Tensor?], bias: Tensor?, activation: FusedActivation = .none,
+                       cache: ONNXStepCache) throws -> Tensor {
         var a = try floatInput(inputs, 0, node), b = try floatInput(inputs, 1, node)
         guard a.rank >= 1, b.rank >= 1 else { throw node.failure("operands must have rank ≥ 1") }
         let vectorA = a.rank == 1, vectorB = b.rank == 1
@@ -209,7 +210,7 @@ extension ONNXOperators {
             let packed = cache.weights(kind: "onnx-matmul", sources: [b]) {
                 PackedWeights.Payload(matrix: PackedMatrix(b.detached().permuted([1, 0])), bias: nil)
             }
-            output = Tensor.linear(a, packedWeight: packed.matrix, bias: bias)
+            output = Tensor.linear(a, packedWeight: packed.matrix, bias: bias, activation: activation)
             if vectorA { output = output.reshaped(Array(output.shape.dropFirst(output.rank - 1))) }
             return output
         }
@@ -218,7 +219,12 @@ extension ONNXOperators {
         if vectorA { output = output.squeezed(axis: output.rank - 2) }
         if vectorB { output = output.squeezed(axis: output.rank - 1) }
         if let bias { output = output + bias }
-        return output
+        switch activation {
+        case .none: return output
+        case .relu: return output.relu()
+        case .silu: return output.silu()
+        case .gelu(let approximation): return output.gelu(approximation: approximation)
+        }
     }
 
     static func gemm(_ node: ONNXNode, _ inputs: [Tensor?], cache: ONNXStepCache) throws -> Tensor {

@@ -101,6 +101,53 @@ import Testing
         #expect(isClose(hooked, unfused, tolerance: 1e-6))
     }
 
+    /// MatMul → bias Add → GELU as torch.onnx exports it (Div by √2, Erf, Add 1, Mul by x, Mul by ½;
+    /// BERT's and ViT's intermediate layers) fuses into the GEMM's epilogue when the constants are
+    /// GELU's; the fused forward agrees with the unfused values, and a hook inside the GELU cuts the
+    /// fusion back to MatMul + Add with the hooked value observable.
+    @Test(arguments: [(Float(2).squareRoot(), true), (Float(2), false)])
+    func matmulBiasAndExportedGELUFuseIntoTheEpilogue(divisor: Float, fuses: Bool) throws {
+        typealias W = ProtobufWriter
+        func floats(_ count: Int, seed: UInt64) -> [Float] { randomTensor([count], seed: seed).toArray() }
+        let scalar = W.string(1, "value") + W.bytes(5, W.tensor(name: "", dims: [], floats: [divisor])) + W.int(20, 4)
+        let bytes = W.model(
+            nodes: [
+                W.node("MatMul", inputs: ["x", "w"], outputs: ["m"], name: "/dense/MatMul"),
+                W.node("Add", inputs: ["b", "m"], outputs: ["y"], name: "/dense/Add"),
+                W.node("Constant", inputs: [], outputs: ["root2"], name: "/act/Constant", attributes: [scalar]),
+                W.node("Div", inputs: ["y", "root2"], outputs: ["d"], name: "/act/Div"),
+                W.node("Erf", inputs: ["d"], outputs: ["e"], name: "/act/Erf"),
+                W.node("Add", inputs: ["e", "one"], outputs: ["p"], name: "/act/Add"),
+                W.node("Mul", inputs: ["y", "p"], outputs: ["q"], name: "/act/Mul"),
+                W.node("Mul", inputs: ["q", "half"], outputs: ["z"], name: "/act/Mul_1"),
+            ],
+            initializers: [W.tensor(name: "w", dims: [8, 24], floats: floats(192, seed: 1)),
+                           W.tensor(name: "b", dims: [24], floats: floats(24, seed: 2)),
+                           W.tensor(name: "one", dims: [], floats: [1]),
+                           W.tensor(name: "half", dims: [], floats: [0.5])],
+            inputs: [W.valueInfo("x", dims: [-1, 5, 8])], outputs: [W.valueInfo("z", dims: [-1, 5, 24])])
+        let plan = try ONNXGraphPlan(model: ONNXModelProto.decode(Data(bytes)))
+        let chains = plan.fusions.values.map { $0.chain.map { plan.steps[$0].node.operatorType } }
+        #expect(chains == [fuses ? ["MatMul", "Add", "Div", "Erf", "Add", "Mul", "Mul"] : ["MatMul", "Add"]], "\(chains)")
+
+        let module = ONNXGraphModule(plan: plan)
+        let input = randomTensor([3, 5, 8], seed: 5)
+        let (fused, values) = try GradMode.withDisabled {
+            (try module(inputs: ["x": input]), try module.allValues(inputs: ["x": input]))
+        }
+        let unfused = try #require(values["z"])
+        #expect(isClose(fused, unfused, tolerance: 1e-5), "\(String(describing: difference(fused, unfused)))")
+        // A hook on the Erf node: the chain stops at the bias Add, the hook sees erf's value.
+        let erfStep = try #require(plan.steps.first { $0.node.operatorType == "Erf" })
+        let erf = try #require(module.namedModules().first { $0.name == erfStep.modulePath }?.module)
+        nonisolated(unsafe) var observed: Tensor?
+        let handle = erf.registerForwardHook { _, _, output in observed = output; return nil }
+        defer { handle.remove() }
+        let hooked = try GradMode.withDisabled { try module(inputs: ["x": input]) }
+        #expect(observed.map { isClose($0, values["e"]!, tolerance: 1e-6) } == true)
+        #expect(isClose(hooked, unfused, tolerance: 1e-5))
+    }
+
     @Test func repeatedCallsOfOneScopeAreOneModule() throws {
         // The dynamo exporter gives both calls of a shared ReLU the scope `relu`: one module, two calls.
         var first = ONNXNode(name: "a", operatorType: "Relu", domain: "", inputs: ["x"], outputs: ["y"], attributes: [:],
