@@ -224,6 +224,18 @@ public final class ONNXGraphModule: Module {
                 if step.node.operatorType == "Mul" { activation = .silu }  // Sigmoid, then the Mul that makes it SiLU
             }
             return try ONNXOperators.convolution(head.node, arguments, batchNorm: batchNorm, activation: activation, cache: cache)
+        case "Softmax":
+            // Then Where(IsNaN(s), c, s): NaNs replaced by c in the same buffer (c is a load-time constant,
+            // whose Constant node may come later in the order).
+            var result = try ONNXOperators.run(head.node, inputs: arguments, opset: plan.opset, cache: cache)[0]
+            let selection = plan.steps[chain[2]]
+            guard let replacement = selection.inputs[1].flatMap({ plan.scalarConstants[$0] }), result.dtype == .float32 else {
+                throw selection.node.failure("the replacement of NaN must be a single float constant")
+            }
+            result.withMutableFloats { floats in
+                for i in floats.indices where floats[i].isNaN { floats[i] = replacement }
+            }
+            return result
         case "Sigmoid":
             return try ONNXOperators.floatInput(arguments, 0, head.node).silu()
         case "Add":

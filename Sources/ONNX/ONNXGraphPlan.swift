@@ -45,8 +45,8 @@ public final class ONNXGraphPlan: Sendable {
     }
 
     /// Steps fused into one: a Conv with a following BatchNormalization and/or ReLU or SiLU (Sigmoid, Mul), a MatMul
-    /// with a following bias Add (and the exporter's erf GELU after it), an Add with its Relu, or a Sigmoid with the
-    /// Mul that makes it a SiLU. Indices are step indices, in order, the first being the head.
+    /// with a following bias Add (and the exporter's erf GELU after it), an Add with its Relu, a Sigmoid with the
+    /// Mul that makes it a SiLU, or a Softmax with the IsNaN and Where that zero its NaN rows. Indices are step indices, in order, the first being the head.
     struct Fusion: Sendable {
         let chain: [Int]
         /// How many leading steps of `chain` still form a fusion when a hook cuts it short (a MatMul, its
@@ -78,6 +78,8 @@ public final class ONNXGraphPlan: Sendable {
     let containers: [Container]
     let containersEndingAt: [Int: [Int]]
     let fusions: [Int: Fusion]
+    /// Single-number float constants (Constant nodes and initializers) by value id, known at load.
+    let scalarConstants: [Int: Float]
     /// Steps that run on channels-last values when their inputs allow (`ONNXChannelsLast`).
     let channelsLastSteps: Set<Int>
     /// The step after which each value is dead (graph outputs: never).
@@ -294,6 +296,7 @@ public final class ONNXGraphPlan: Sendable {
                 scalars[value] = tensor.scalarValue
             }
         }
+        self.scalarConstants = scalars
         self.fusions = ONNXGraphPlan.findFusions(steps: steps, constant: constant, scalars: scalars, outputs: Set(outputValues),
                                                  valueCount: names.count)
         self.channelsLastSteps = ONNXChannelsLast.steps(
@@ -405,7 +408,8 @@ public final class ONNXGraphPlan: Sendable {
     // MARK: - Fusion
 
     /// Conv → BatchNormalization? → (Relu | SiLU)?, MatMul (constant 2-D weight) → Add (constant bias)
-    /// → erf GELU?, Add → Relu (a residual join), and Sigmoid → Mul with the sigmoid's own input (SiLU),
+    /// → erf GELU?, Add → Relu (a residual join), Sigmoid → Mul with the sigmoid's own input (SiLU), and
+    /// Softmax → IsNaN → Where(isNaN, c, softmax) (the SDPA export's masked softmax),
     /// where each intermediate value has exactly one reader (a SiLU's or GELU's input: its two
     /// readers) and is not a graph output. `scalars` holds the single-number constants by value.
     static func findFusions(steps: [Step], constant: Set<Int>, scalars: [Int: Float] = [:], outputs: Set<Int>,
@@ -490,6 +494,16 @@ public final class ONNXGraphPlan: Sendable {
             case "Add" where step.inputs.count == 2:
                 // A residual join: Add → Relu in one pass.
                 if let next = soleReader(of: index), steps[next].node.operatorType == "Relu" { fusions[index] = Fusion(chain: [index, next]) }
+            case "Softmax":
+                // Softmax whose NaN rows (fully masked) are zeroed, as the SDPA export writes it:
+                // Where(IsNaN(s), c, s), s read by that IsNaN and Where only, c a single number.
+                guard let value = step.outputs.first, !outputs.contains(value), readers[value].count == 2,
+                      let isNaN = readers[value].first(where: { steps[$0].node.operatorType == "IsNaN" }),
+                      let mask = soleReaderOfValue(steps[isNaN].outputs.first), steps[mask].node.operatorType == "Where",
+                      readers[value].contains(mask), steps[mask].inputs.count == 3,
+                      steps[mask].inputs[0] == steps[isNaN].outputs.first, steps[mask].inputs[2] == value,
+                      steps[mask].inputs[1].flatMap({ scalars[$0] }) != nil else { continue }
+                fusions[index] = Fusion(chain: [index, isNaN, mask], shortestCut: 1)
             case "Sigmoid":
                 // SiLU as exported: Mul(x, Sigmoid(x)), the sigmoid read by that Mul only.
                 guard let input = step.inputs.first ?? nil, let value = step.outputs.first, !outputs.contains(value),

@@ -148,6 +148,49 @@ import Testing
         #expect(isClose(hooked, unfused, tolerance: 1e-5))
     }
 
+    /// Softmax → IsNaN → Where(isNaN, 0, softmax), the SDPA export's masked softmax (the Constant
+    /// after the Softmax in the order, as exported), fuses into one pass that zeroes the NaN rows;
+    /// a hook on the IsNaN node turns the fusion off with its value observable.
+    @Test func softmaxWithItsNaNRowsZeroedFuses() throws {
+        typealias W = ProtobufWriter
+        let zero = W.string(1, "value") + W.bytes(5, W.tensor(name: "", dims: [], floats: [0])) + W.int(20, 4)
+        let bytes = W.model(
+            nodes: [
+                W.node("Softmax", inputs: ["x"], outputs: ["s"], name: "/attention/Softmax"),
+                W.node("IsNaN", inputs: ["s"], outputs: ["n"], name: "/attention/IsNaN"),
+                W.node("Constant", inputs: [], outputs: ["zero"], name: "/attention/Constant", attributes: [zero]),
+                W.node("Where", inputs: ["n", "zero", "s"], outputs: ["y"], name: "/attention/Where"),
+            ],
+            inputs: [W.valueInfo("x", dims: [-1, 4, 6])], outputs: [W.valueInfo("y", dims: [-1, 4, 6])])
+        let plan = try ONNXGraphPlan(model: ONNXModelProto.decode(Data(bytes)))
+        let chains = plan.fusions.values.map { $0.chain.map { plan.steps[$0].node.operatorType } }
+        #expect(chains == [["Softmax", "IsNaN", "Where"]], "\(chains)")
+
+        let module = ONNXGraphModule(plan: plan)
+        var scalars = randomTensor([2, 4, 6], seed: 7).toArray()
+        scalars[8] = .nan  // a NaN logit: its row's softmax is NaN
+        for i in 30..<36 { scalars[i] = -.infinity }  // a fully masked row: zeros (as SDPA; `Tensor.softmax`)
+        let input = Tensor(shape: [2, 4, 6], scalars: scalars)
+        let (fused, values) = try GradMode.withDisabled {
+            (try module(inputs: ["x": input]), try module.allValues(inputs: ["x": input]))
+        }
+        let unfused = try #require(values["y"])
+        let softmax = values["s"]!.toArray(), result = fused.toArray()
+        let nanRow = softmax[6..<12].allSatisfy { $0.isNaN }
+        let zeroed = result[6..<12].allSatisfy { $0 == 0 } && result[30..<36].allSatisfy { $0 == 0 }
+        let anyNaN = result.contains { $0.isNaN }
+        #expect(nanRow && zeroed && !anyNaN, "\(softmax) → \(result)")
+        #expect(isClose(fused, unfused, tolerance: 1e-6), "\(String(describing: difference(fused, unfused)))")
+        let isNaNStep = try #require(plan.steps.first { $0.node.operatorType == "IsNaN" })
+        let isNaN = try #require(module.namedModules().first { $0.name == isNaNStep.modulePath }?.module)
+        nonisolated(unsafe) var observed: Tensor?
+        let handle = isNaN.registerForwardHook { _, _, output in observed = output; return nil }
+        defer { handle.remove() }
+        let hooked = try GradMode.withDisabled { try module(inputs: ["x": input]) }
+        #expect(observed?.shape == [2, 4, 6])
+        #expect(isClose(hooked, unfused, tolerance: 1e-6))
+    }
+
     @Test func repeatedCallsOfOneScopeAreOneModule() throws {
         // The dynamo exporter gives both calls of a shared ReLU the scope `relu`: one module, two calls.
         var first = ONNXNode(name: "a", operatorType: "Relu", domain: "", inputs: ["x"], outputs: ["y"], attributes: [:],
