@@ -138,12 +138,7 @@ import Testing
         let unfused = try #require(values["z"])
         #expect(isClose(fused, unfused, tolerance: 1e-5), "\(String(describing: difference(fused, unfused)))")
         // A hook on the Erf node: the chain stops at the bias Add, the hook sees erf's value.
-        let erfStep = try #require(plan.steps.first { $0.node.operatorType == "Erf" })
-        let erf = try #require(module.namedModules().first { $0.name == erfStep.modulePath }?.module)
-        nonisolated(unsafe) var observed: Tensor?
-        let handle = erf.registerForwardHook { _, _, output in observed = output; return nil }
-        defer { handle.remove() }
-        let hooked = try GradMode.withDisabled { try module(inputs: ["x": input]) }
+        let (hooked, observed) = try Self.runHooking("Erf", of: module, inputs: ["x": input])
         #expect(observed.map { isClose($0, values["e"]!, tolerance: 1e-6) } == true)
         #expect(isClose(hooked, unfused, tolerance: 1e-5))
     }
@@ -181,14 +176,21 @@ import Testing
         let anyNaN = result.contains { $0.isNaN }
         #expect(nanRow && zeroed && !anyNaN, "\(softmax) → \(result)")
         #expect(isClose(fused, unfused, tolerance: 1e-6), "\(String(describing: difference(fused, unfused)))")
-        let isNaNStep = try #require(plan.steps.first { $0.node.operatorType == "IsNaN" })
-        let isNaN = try #require(module.namedModules().first { $0.name == isNaNStep.modulePath }?.module)
-        nonisolated(unsafe) var observed: Tensor?
-        let handle = isNaN.registerForwardHook { _, _, output in observed = output; return nil }
-        defer { handle.remove() }
-        let hooked = try GradMode.withDisabled { try module(inputs: ["x": input]) }
+        let (hooked, observed) = try Self.runHooking("IsNaN", of: module, inputs: ["x": input])
         #expect(observed?.shape == [2, 4, 6])
         #expect(isClose(hooked, unfused, tolerance: 1e-6))
+    }
+
+    /// Runs `module` with a forward hook on the module of its first `operatorType` node: the output,
+    /// and what the hook saw (the hook is removed afterwards).
+    static func runHooking(_ operatorType: String, of module: ONNXGraphModule, inputs: [String: Tensor]) throws -> (Tensor, Tensor?) {
+        let step = try #require(module.plan.steps.first { $0.node.operatorType == operatorType })
+        let hooked = try #require(module.namedModules().first { $0.name == step.modulePath }?.module)
+        nonisolated(unsafe) var observed: Tensor?
+        let handle = hooked.registerForwardHook { _, _, output in observed = output; return nil }
+        defer { handle.remove() }
+        let output = try GradMode.withDisabled { try module(inputs: inputs) }
+        return (output, observed)
     }
 
     @Test func repeatedCallsOfOneScopeAreOneModule() throws {
