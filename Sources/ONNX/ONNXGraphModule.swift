@@ -97,17 +97,33 @@ public final class ONNXGraphModule: Module {
             guard let tensor = inputs[input.name] else { throw ONNXError.invalidInput(name: input.name, reason: "missing") }
             values.tensors[input.value] = try ONNXGraphModule.converted(tensor, for: input)
         }
-        // Steps already computed as part of a fused chain (not necessarily adjacent in the order).
+        // Steps already computed as part of a fused chain (not necessarily adjacent in the order), or
+        // skipped because an attention fusion computes them at its last step (`pendingAttention`).
         var fused = Set<Int>()
+        var pendingAttention: [Int: ONNXGraphPlan.Fusion] = [:]
         for (index, step) in plan.steps.enumerated() {
             if fused.contains(index) {
+                try afterStep(index, step, values: &values, keepingAll: keepingAll)
+                continue
+            }
+            if let attention = pendingAttention.removeValue(forKey: index) {
+                try runAttention(attention, values: &values)
                 try afterStep(index, step, values: &values, keepingAll: keepingAll)
                 continue
             }
             for (position, value) in step.inputs.enumerated() where value != nil && values.tensors[value!] == nil {
                 throw step.node.failure("input '\(step.node.inputs[position])' has no value")
             }
-            let chain = keepingAll ? nil : plan.fusions[index].flatMap(fusableChain)
+            let fusion = keepingAll ? nil : plan.fusions[index]
+            if let fusion, fusion.attention != nil {
+                if fusableChain(fusion) != nil {
+                    fused.formUnion(fusion.chain.dropLast())
+                    pendingAttention[fusion.chain.last!] = fusion
+                    try afterStep(index, step, values: &values, keepingAll: keepingAll)
+                    continue
+                }
+            }
+            let chain = fusion?.attention == nil ? fusion.flatMap(fusableChain) : nil
             if runsChannelsLast && plan.channelsLastSteps.contains(index) {
                 let arguments = step.inputs.map { $0.flatMap(values.value) }
                 if let result = try ONNXChannelsLast.run(chain ?? [index], plan: plan, arguments: arguments,
@@ -189,6 +205,28 @@ public final class ONNXGraphModule: Module {
         }
     }
 
+    /// An attention fusion at its last step: one `Tensor.headMajorAttention` from the operands, or — for
+    /// layouts it does not take — the chain's steps one by one.
+    private func runAttention(_ fusion: ONNXGraphPlan.Fusion, values: inout RunValues) throws {
+        let attention = fusion.attention!
+        let output = plan.steps[fusion.chain.last!].outputs[0]
+        if let query = values.logical(attention.query), let key = values.logical(attention.key), let value = values.logical(attention.value),
+           let result = Tensor.headMajorAttention(query: query, key: key, keysTransposed: true, value: value,
+                                                  additiveMask: attention.mask.flatMap { values.logical($0) },
+                                                  scale: attention.scale, fullyMaskedRow: attention.fullyMaskedRow) {
+            values.tensors[output] = result
+            return
+        }
+        for index in fusion.chain {
+            let step = plan.steps[index]
+            let arguments = step.inputs.map { $0.flatMap { values.logical($0) } }
+            let outputs = try ONNXOperators.run(step.node, inputs: arguments, opset: plan.opset, cache: state.caches[index])
+            for (position, value) in step.outputs.enumerated() where position < outputs.count { values.tensors[value] = outputs[position] }
+        }
+        // The chain's intermediate values had their last use inside it.
+        for index in fusion.chain.dropLast() { for value in plan.steps[index].outputs { values.tensors[value] = nil } }
+    }
+
     private func fusableChain(_ fusion: ONNXGraphPlan.Fusion) -> [Int]? {
         var chain: [Int] = []
         for (position, index) in fusion.chain.enumerated() {
@@ -204,7 +242,10 @@ public final class ONNXGraphModule: Module {
         if chain.count < fusion.chain.count, let last = chain.last, plan.steps[last].node.operatorType == "Sigmoid" {
             chain.removeLast()
         }
-        if chain.count < fusion.chain.count, let shortest = fusion.shortestCut { chain = Array(chain.prefix(shortest)) }
+        if chain.count < fusion.chain.count, let shortest = fusion.shortestCut {
+            guard chain.count >= shortest else { return nil }
+            chain = Array(chain.prefix(shortest))
+        }
         return chain.count >= 2 ? chain : nil
     }
 

@@ -52,6 +52,21 @@ public final class ONNXGraphPlan: Sendable {
         /// How many leading steps of `chain` still form a fusion when a hook cuts it short (a MatMul, its
         /// bias Add and a GELU: 2, since the GELU's pieces alone are not one operation); nil: any prefix.
         var shortestCut: Int? = nil
+        /// Set for attention, which runs as one step at the chain's *last* step (the P·V MatMul), when
+        /// all its inputs exist; the other steps are skipped. All or nothing.
+        var attention: Attention? = nil
+    }
+
+    /// softmax(query · key · scale + mask) · value as exported (`findFusions`): value ids of the operands
+    /// — query [N…, L, D], key already transposed [N…, D, S], value [N…, S, Dv] — the folded scale, and
+    /// what a fully masked row gives: 0 when the export zeroes the softmax's NaN rows, NaN otherwise.
+    struct Attention: Sendable {
+        let query: Int
+        let key: Int
+        let value: Int
+        let mask: Int?
+        let scale: Float
+        let fullyMaskedRow: Float
     }
 
     /// A module of the tree, in creation order (parents before children).
@@ -257,6 +272,29 @@ public final class ONNXGraphPlan: Sendable {
         for container in containers { if let value = container.inputValue { lastUse[value] = max(lastUse[value], container.lastStep) } }
         for value in outputValues { lastUse[value] = Int.max }
         for value in initializerValues { lastUse[value] = Int.max }
+        // Scalars (rank ≤ 1, one element: broadcasting one never changes the other operand's shape) and fusions.
+        var scalars: [Int: Float] = [:]
+        for (value, tensor) in zip(initializerValues, graph.initializers.map(\.tensor)) where tensor.isFloatScalar {
+            scalars[value] = tensor.scalarValue
+        }
+        for step in steps where step.node.operatorType == "Constant" {
+            if let tensor = try? ONNXOperators.constant(step.node), tensor.isFloatScalar, let value = step.outputs.first {
+                scalars[value] = tensor.scalarValue
+            }
+        }
+        let fusions = ONNXGraphPlan.findFusions(steps: steps, constant: constant, scalars: scalars, outputs: Set(outputValues),
+                                                valueCount: names.count)
+        // Attention runs at its last step: whatever its steps read from outside lives until then (the
+        // constants too, for running the steps one by one when the fused kernel does not take the layout).
+        for fusion in fusions.values where fusion.attention != nil {
+            let anchor = fusion.chain.last!
+            let produced = Set(fusion.chain.flatMap { steps[$0].outputs })
+            for index in fusion.chain {
+                for value in steps[index].inputs.compactMap({ $0 }) where !produced.contains(value) {
+                    lastUse[value] = max(lastUse[value], anchor)
+                }
+            }
+        }
 
         // Tensor names → layer names (output 0 of each node; FX suffix for repeated calls).
         var tensorLayerNames: [String: String] = [:]
@@ -286,19 +324,8 @@ public final class ONNXGraphPlan: Sendable {
         self.lastUse = lastUse
         self.tensorLayerNames = tensorLayerNames
         self.callSteps = callSteps
-        // Single-number constants (Constant nodes and initializers), which patterns such as GELU's are matched on.
-        var scalars: [Int: Float] = [:]
-        for (value, tensor) in zip(initializerValues, graph.initializers.map(\.tensor)) where tensor.count == 1 && tensor.dtype == .float32 {
-            scalars[value] = tensor.scalarValue
-        }
-        for step in steps where step.node.operatorType == "Constant" {
-            if let tensor = try? ONNXOperators.constant(step.node), tensor.count == 1, tensor.dtype == .float32, let value = step.outputs.first {
-                scalars[value] = tensor.scalarValue
-            }
-        }
         self.scalarConstants = scalars
-        self.fusions = ONNXGraphPlan.findFusions(steps: steps, constant: constant, scalars: scalars, outputs: Set(outputValues),
-                                                 valueCount: names.count)
+        self.fusions = fusions
         self.channelsLastSteps = ONNXChannelsLast.steps(
             steps, initializers: Dictionary(uniqueKeysWithValues: zip(initializerValues, graph.initializers.map(\.tensor))))
     }
@@ -464,7 +491,92 @@ public final class ONNXGraphPlan: Sendable {
             guard let value, !outputs.contains(value), readers[value].count == 1 else { return nil }
             return readers[value][0]
         }
+        /// True when `value` is read by step `step` only and is not a graph output.
+        func internal_(_ value: Int?, readBy step: Int) -> Bool {
+            guard let value else { return false }
+            return !outputs.contains(value) && readers[value] == [step]
+        }
+        /// Attention ending at MatMul step `final` (P·V): MatMul(q [· c], kᵀ [· c]) [· c or / c] [+ mask] → Softmax
+        /// over the last axis [→ Where(IsNaN(p), 0, p)] → MatMul(p, v), every intermediate read by the next step only.
+        func attentionEnding(at final: Int) -> Fusion? {
+            let inputs = steps[final].inputs
+            guard inputs.count == 2, let probabilities = inputs[0], let value = inputs[1], !constant.contains(value),
+                  internal_(probabilities, readBy: final), var producer = producerStep[probabilities] else { return nil }
+            var chain = [final]
+            var fullyMaskedRow = Float.nan
+            if steps[producer].node.operatorType == "Where" {
+                // The SDPA export's Where(IsNaN(s), 0, s): fully masked rows become zeros.
+                let select = steps[producer]
+                guard select.inputs.count == 3, let flags = select.inputs[0], let softmax = select.inputs[2],
+                      select.inputs[1].flatMap({ scalars[$0] }) == 0, let isNaN = producerStep[flags],
+                      steps[isNaN].node.operatorType == "IsNaN", steps[isNaN].inputs.first == softmax,
+                      internal_(flags, readBy: producer), !outputs.contains(softmax), Set(readers[softmax]) == [isNaN, producer],
+                      readers[softmax].count == 2, let softmaxStep = producerStep[softmax] else { return nil }
+                chain += [producer, isNaN]
+                producer = softmaxStep
+                fullyMaskedRow = 0
+            }
+            let softmax = steps[producer]
+            guard softmax.node.operatorType == "Softmax", let logits = softmax.inputs.first ?? nil, internal_(logits, readBy: producer),
+                  (try? softmax.node.int("axis", default: -1)) == -1, let source = producerStep[logits] else { return nil }
+            chain.append(producer)
+            var mask: Int?
+            var product = scaledProduct(logits, readBy: producer)
+            if product == nil, steps[source].node.operatorType == "Add", steps[source].inputs.count == 2 {
+                // Scores + mask, in either order.
+                for (position, scores) in steps[source].inputs.enumerated() {
+                    guard let scores, let found = scaledProduct(scores, readBy: source) else { continue }
+                    product = found
+                    mask = steps[source].inputs[1 - position]
+                    chain.append(source)
+                    break
+                }
+            }
+            guard let product else { return nil }
+            let attention = Attention(query: product.query, key: product.key, value: value, mask: mask, scale: product.scale,
+                                      fullyMaskedRow: fullyMaskedRow)
+            chain += product.steps
+            return Fusion(chain: chain.sorted(), shortestCut: chain.count, attention: attention)
+        }
+        /// The scores `value` (read by step `reader` only) as MatMul(q [· c], kᵀ [· c]) [· c | / c]: those steps (the
+        /// last one first), q, kᵀ and the product of the constants. The SDPA export scales q and kᵀ by √scale each,
+        /// the eager one divides or multiplies the scores.
+        func scaledProduct(_ value: Int, readBy reader: Int) -> (steps: [Int], query: Int, key: Int, scale: Float)? {
+            guard internal_(value, readBy: reader), var current = producerStep[value] else { return nil }
+            var chain: [Int] = []
+            var scale: Float = 1
+            let type = steps[current].node.operatorType
+            if type == "Mul" || type == "Div" {
+                let step = steps[current]
+                let data = type == "Div" ? step.inputs[0] : step.inputs.first { $0.flatMap { scalars[$0] } == nil } ?? nil
+                guard let data, let factor = scalarOperand(current, besides: data), factor != 0,
+                      internal_(data, readBy: current), let source = producerStep[data] else { return nil }
+                scale = type == "Div" ? 1 / factor : factor
+                chain.append(current)
+                current = source
+            }
+            let product = steps[current]
+            guard product.node.operatorType == "MatMul", product.inputs.count == 2, !product.weightIsConstant else { return nil }
+            chain.append(current)
+            var operands: [Int] = []
+            for input in product.inputs {
+                guard let input, !constant.contains(input) else { return nil }
+                if let source = producerStep[input], steps[source].node.operatorType == "Mul", internal_(input, readBy: current),
+                   let data = steps[source].inputs.first(where: { $0.flatMap { scalars[$0] } == nil }) ?? nil,
+                   let factor = scalarOperand(source, besides: data), !constant.contains(data) {
+                    scale *= factor
+                    chain.append(source)
+                    operands.append(data)
+                } else {
+                    operands.append(input)
+                }
+            }
+            return (chain, operands[0], operands[1], scale)
+        }
         var fusions: [Int: Fusion] = [:]
+        for (index, step) in steps.enumerated() where step.node.operatorType == "MatMul" && !step.weightIsConstant {
+            if let attention = attentionEnding(at: index) { fusions[attention.chain[0]] = attention }
+        }
         for (index, step) in steps.enumerated() {
             switch step.node.operatorType {
             case "Conv" where step.weightIsConstant && (step.inputs.count < 3 || step.inputs[2].map(constant.contains) ?? true):
@@ -519,4 +631,9 @@ public final class ONNXGraphPlan: Sendable {
         }
         return fusions
     }
+}
+
+private extension Tensor {
+    /// One float element in a tensor of rank ≤ 1: broadcasting it never changes the other operand's shape.
+    var isFloatScalar: Bool { count == 1 && rank <= 1 && dtype == .float32 }
 }

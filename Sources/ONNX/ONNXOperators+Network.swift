@@ -259,7 +259,8 @@ extension ONNXOperators {
     static func softmax(_ node: ONNXNode, _ inputs: [Tensor?]) throws -> Tensor {
         let x = try floatInput(inputs, 0, node)
         let axis = try axis(try node.int("axis", default: -1), rank: Swift.max(x.rank, 1), node)
-        let result = x.softmax(axis: axis)
+        // The specification's value for a row of −inf logits: NaN (0/0), as ONNX Runtime computes it.
+        let result = x.softmax(axis: axis, fullyMaskedRow: .nan)
         return node.operatorType == "LogSoftmax" ? result.map { Foundation.log($0) } : result
     }
 

@@ -5,9 +5,9 @@
 extension Tensor {
     /// Numerically stable softmax along `axis`. `additiveMask` (broadcast to this shape) is added
     /// to the logits first, the way attention masks are applied (−∞ or a large negative value
-    /// where masked). A row that is entirely −∞ gives zeros, not NaN (as PyTorch's
-    /// `scaled_dot_product_attention`; plain `torch.softmax` would give NaN there).
-    public func softmax(axis: Int = -1, additiveMask: Tensor? = nil) -> Tensor {
+    /// where masked). A row that is entirely −∞ gives `fullyMaskedRow`: by default zeros, not NaN (as
+    /// PyTorch's `scaled_dot_product_attention`; plain `torch.softmax` and ONNX's Softmax give NaN there).
+    public func softmax(axis: Int = -1, additiveMask: Tensor? = nil, fullyMaskedRow: Float = 0) -> Tensor {
         precondition(dtype == .float32, "softmax: float32 expected, got \(dtype) \(shape)")
         let axis = normalizedAxis(axis)
         if let additiveMask {
@@ -17,13 +17,14 @@ extension Tensor {
         }
         var out = Tensor(uninitializedShape: shape)
         if axis == rank - 1 {
-            Tensor.softmaxLastAxis(out: &out, logits: self, scale: 1, additiveMask: additiveMask)
+            Tensor.softmaxLastAxis(out: &out, logits: self, scale: 1, additiveMask: additiveMask, fullyMaskedRow: fullyMaskedRow)
         } else {
             let logits = additiveMask.map { (self + $0).detached() } ?? self
             let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
             logits.withFloats { x in
                 guard let x = x.baseAddress else { return }
-                softmaxStridedKernel(out: out.mutableFloatPointer, x: x, outer: outer, reduced: shape[axis], inner: inner)
+                softmaxStridedKernel(out: out.mutableFloatPointer, x: x, outer: outer, reduced: shape[axis], inner: inner,
+                                     fullyMaskedRow: fullyMaskedRow)
             }
         }
         let y = out.detached()
@@ -38,13 +39,13 @@ extension Tensor {
 
     /// out = softmax(logits·scale + mask) over the last axis, through `softmaxRowsKernel`.
     /// `out` must be uniquely owned and may share storage with `logits` (in place).
-    static func softmaxLastAxis(out: inout Tensor, logits: Tensor, scale: Float, additiveMask: Tensor?) {
+    static func softmaxLastAxis(out: inout Tensor, logits: Tensor, scale: Float, additiveMask: Tensor?, fullyMaskedRow: Float = 0) {
         let T = logits.shape.last ?? 1
         let rows = logits.count / Swift.max(T, 1)
         let outPointer = out.mutableFloatPointer
         guard let mask = additiveMask else {
             logits.withFloats { x in
-                softmaxRowsKernel(out: outPointer, x: x.baseAddress!, rows: rows, columns: T, scale: scale)
+                softmaxRowsKernel(out: outPointer, x: x.baseAddress!, rows: rows, columns: T, scale: scale, fullyMaskedRow: fullyMaskedRow)
             }
             return
         }
@@ -54,7 +55,9 @@ extension Tensor {
             // A mask constant along the last axis shifts every logit of a row equally: no effect
             // on softmax except through −inf/NaN, so apply it the plain way.
             let combined = ((logits * scale) + mask).detached()
-            combined.withFloats { x in softmaxRowsKernel(out: outPointer, x: x.baseAddress!, rows: rows, columns: T) }
+            combined.withFloats { x in
+                softmaxRowsKernel(out: outPointer, x: x.baseAddress!, rows: rows, columns: T, fullyMaskedRow: fullyMaskedRow)
+            }
             return
         }
         var offsets = [Int](repeating: 0, count: rows)
@@ -67,7 +70,7 @@ extension Tensor {
             mask.withFloats { m in
                 offsets.withUnsafeBufferPointer { o in
                     softmaxRowsKernel(out: outPointer, x: x.baseAddress!, rows: rows, columns: T, scale: scale,
-                                      mask: m.baseAddress!, maskOffsets: o.baseAddress!)
+                                      mask: m.baseAddress!, maskOffsets: o.baseAddress!, fullyMaskedRow: fullyMaskedRow)
                 }
             }
         }

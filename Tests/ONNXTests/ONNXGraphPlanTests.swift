@@ -181,6 +181,86 @@ import Testing
         #expect(isClose(hooked, unfused, tolerance: 1e-6))
     }
 
+    /// Attention as transformers' SDPA export writes it — q and kᵀ each scaled, MatMul, + mask, Softmax,
+    /// optionally Where(IsNaN(p), 0, p), MatMul with v — as one kernel step; `maskDims` of rank 5 makes the
+    /// Add broadcast beyond the kernel's layouts (the steps then run one by one at the last step).
+    static func attentionModel(zeroingNaN: Bool, maskDims: [Int64] = [2, 1, 3, 5]) throws -> ONNXGraphModule {
+        typealias W = ProtobufWriter
+        func constant(_ name: String, _ value: Float) -> [UInt8] {
+            W.node("Constant", inputs: [], outputs: [name], name: "/attention/\(name)",
+                   attributes: [W.string(1, "value") + W.bytes(5, W.tensor(name: "", dims: [], floats: [value])) + W.int(20, 4)])
+        }
+        var nodes = [
+            constant("c1", 0.5), W.node("Mul", inputs: ["q", "c1"], outputs: ["qs"], name: "/attention/Mul"),
+            constant("c2", 0.7), W.node("Mul", inputs: ["c2", "kt"], outputs: ["ks"], name: "/attention/Mul_1"),
+            W.node("MatMul", inputs: ["qs", "ks"], outputs: ["scores"], name: "/attention/MatMul"),
+            W.node("Add", inputs: ["mask", "scores"], outputs: ["logits"], name: "/attention/Add"),
+            W.node("Softmax", inputs: ["logits"], outputs: ["p"], name: "/attention/Softmax"),
+        ]
+        if zeroingNaN {
+            nodes += [W.node("IsNaN", inputs: ["p"], outputs: ["n"], name: "/attention/IsNaN"), constant("zero", 0),
+                      W.node("Where", inputs: ["n", "zero", "p"], outputs: ["pz"], name: "/attention/Where")]
+        }
+        nodes.append(W.node("MatMul", inputs: [zeroingNaN ? "pz" : "p", "v"], outputs: ["y"], name: "/attention/MatMul_1"))
+        let bytes = W.model(nodes: nodes,
+                            inputs: [W.valueInfo("q", dims: [-1, 2, 3, 4]), W.valueInfo("kt", dims: [-1, 2, 4, 5]),
+                                     W.valueInfo("v", dims: [-1, 2, 5, 4]), W.valueInfo("mask", dims: maskDims)],
+                            outputs: [W.valueInfo("y", dims: [])])
+        return ONNXGraphModule(plan: try ONNXGraphPlan(model: ONNXModelProto.decode(Data(bytes))))
+    }
+
+    @Test(arguments: [true, false])
+    func exportedAttentionRunsAsOneKernelStep(zeroingNaN: Bool) throws {
+        let module = try Self.attentionModel(zeroingNaN: zeroingNaN)
+        let plan = module.plan
+        let attention = try #require(plan.fusions.values.first { $0.attention != nil })
+        #expect(attention.chain.map { plan.steps[$0].node.operatorType }
+                == ["Mul", "Mul", "MatMul", "Add", "Softmax"] + (zeroingNaN ? ["IsNaN", "Where"] : []) + ["MatMul"])
+        #expect(abs(attention.attention!.scale - 0.35) < 1e-7)
+
+        // A padding mask with −inf, one query of batch item 1 fully masked.
+        var mask = [Float](repeating: 0, count: 30)
+        for i in [3, 4, 9, 27, 28] { mask[i] = -.infinity }
+        for i in 15..<20 { mask[i] = -.infinity }
+        let inputs = ["q": randomTensor([2, 2, 3, 4], seed: 1), "kt": randomTensor([2, 2, 4, 5], seed: 2),
+                      "v": randomTensor([2, 2, 5, 4], seed: 3), "mask": Tensor(shape: [2, 1, 3, 5], scalars: mask)]
+        let (fused, values) = try GradMode.withDisabled { (try module(inputs: inputs), try module.allValues(inputs: inputs)) }
+        let unfused = try #require(values["y"])
+        let (f, u) = (fused.toArray(), unfused.toArray())
+        // Batch 1, query 0 (both heads): zeros when the export zeroes NaN rows, NaN (the Softmax spec) otherwise.
+        let masked = [24, 25, 26, 27, 36, 37, 38, 39]
+        #expect(masked.allSatisfy { zeroingNaN ? f[$0] == 0 : f[$0].isNaN }, "\(f)")
+        #expect(zip(f, u).allSatisfy { $0.isNaN == $1.isNaN })
+        #expect(zip(f, u).allSatisfy { $0.isNaN || abs($0 - $1) <= 1e-5 }, "\(String(describing: difference(fused, unfused)))")
+
+        // Capturing the probabilities turns the fusion off for that call: the hook sees them, the output is the same.
+        let (hooked, probabilities) = try Self.runHooking("Softmax", of: module, inputs: inputs)
+        let rows = try #require(probabilities).toArray()
+        #expect(probabilities?.shape == [2, 2, 3, 5])
+        #expect(abs(rows[0..<5].reduce(0, +) - 1) < 1e-6 && rows[30..<35].allSatisfy(\.isNaN))
+        #expect(zip(hooked.toArray(), u).allSatisfy { $0.isNaN ? $1.isNaN : abs($0 - $1) <= 1e-5 })
+    }
+
+    /// A mask the kernel cannot take (rank 5: the Add broadcasts the scores up) runs the steps one by one.
+    @Test func attentionOutsideTheKernelsLayoutsRunsStepByStep() throws {
+        let module = try Self.attentionModel(zeroingNaN: true, maskDims: [1, 2, 1, 3, 5])
+        let inputs = ["q": randomTensor([2, 2, 3, 4], seed: 1), "kt": randomTensor([2, 2, 4, 5], seed: 2),
+                      "v": randomTensor([2, 2, 5, 4], seed: 3), "mask": randomTensor([1, 2, 1, 3, 5], seed: 4)]
+        let (fused, values) = try GradMode.withDisabled { (try module(inputs: inputs), try module.allValues(inputs: inputs)) }
+        #expect(fused.shape == [1, 2, 2, 3, 4])
+        #expect(isClose(fused, try #require(values["y"]), tolerance: 1e-6))
+        #expect(module.plan.fusions.values.contains { $0.attention != nil })
+    }
+
+    /// The BERT and DINOv2 exports: one attention fusion per layer (BERT's with its padding mask).
+    @Test(arguments: [("tiny_bert", true), ("tiny_dinov2", false)])
+    func transformerExportsFuseEveryAttention(model: String, masked: Bool) throws {
+        let plan = try Self.plan(model)
+        let attentions = plan.fusions.values.compactMap(\.attention)
+        #expect(attentions.count == plan.steps.filter { $0.node.operatorType == "Softmax" }.count && !attentions.isEmpty)
+        #expect(attentions.allSatisfy { ($0.mask != nil) == masked })
+    }
+
     /// Runs `module` with a forward hook on the module of its first `operatorType` node: the output,
     /// and what the hook saw (the hook is removed afterwards).
     static func runHooking(_ operatorType: String, of module: ONNXGraphModule, inputs: [String: Tensor]) throws -> (Tensor, Tensor?) {

@@ -55,12 +55,14 @@ import TestSupport
                                                      scale: scale, keyBias: b, pool: pool)
                         }
                         naive.withMutableFloats { out in
-                            multiHeadAttentionNaive(out: out.baseAddress!, outRowStride: ev, query: q.baseAddress! + offsets.0, queryRowStride: strides.0,
-                                                    key: k.baseAddress! + offsets.1, keyRowStride: strides.1,
-                                                    value: v.baseAddress! + offsets.2, valueRowStride: strides.2,
-                                                    batch: c.batch, heads: c.heads, queryLength: c.queries, keyLength: c.keys,
-                                                    headDimension: c.headDimension, valueHeadDimension: c.valueHeadDimension,
-                                                    scale: scale, keyBias: b)
+                            let (d, dv) = (c.headDimension, c.valueHeadDimension)
+                            attentionNaive(out: .projection(out.baseAddress!, rowStride: ev, length: c.queries, headWidth: dv),
+                                           query: .projection(q.baseAddress! + offsets.0, rowStride: strides.0, length: c.queries, headWidth: d),
+                                           key: .projection(k.baseAddress! + offsets.1, rowStride: strides.1, length: c.keys, headWidth: d),
+                                           keysTransposed: false,
+                                           value: .projection(v.baseAddress! + offsets.2, rowStride: strides.2, length: c.keys, headWidth: dv),
+                                           mask: b.map { .keyBias($0, keyLength: c.keys) }, batch: c.batch, heads: c.heads,
+                                           queryLength: c.queries, keyLength: c.keys, headDimension: d, valueHeadDimension: dv, scale: scale)
                         }
                     }
                     if let bias { bias.withFloats { run($0.baseAddress!) } } else { run(nil) }

@@ -16,20 +16,21 @@ let softmaxGrain = 16_384
 public func softmaxRowsKernel(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
                               rows R: Int, columns T: Int, scale: Float = 1,
                               mask: UnsafePointer<Float>? = nil, maskOffsets: UnsafePointer<Int>? = nil,
-                              pool: ThreadPool = .current) {
+                              fullyMaskedRow: Float = 0, pool: ThreadPool = .current) {
     if T == 0 { return }
     pool.parallelChunks(R, minimumChunk: Swift.max(1, softmaxGrain / T)) { range in
         for r in range {
             softmaxRow(out: out + r * T, x: x + r * T, count: T, scale: scale,
-                       mask: mask.map { $0 + (maskOffsets?[r] ?? 0) })
+                       mask: mask.map { $0 + (maskOffsets?[r] ?? 0) }, fullyMaskedRow: fullyMaskedRow)
         }
     }
 }
 
 /// One row: logits into `out` while taking the maximum, then exponentials and their sum, then the scale.
+/// A row whose logits are all −inf becomes `fullyMaskedRow` (0 as PyTorch's attention; NaN as ONNX's Softmax).
 @inline(__always)
 func softmaxRow(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count T: Int, scale: Float,
-                mask: UnsafePointer<Float>?) {
+                mask: UnsafePointer<Float>?, fullyMaskedRow: Float = 0) {
     let s = SIMD16<Float>(repeating: scale)
     var m = SIMD16<Float>(repeating: -.infinity)
     var j = 0
@@ -53,7 +54,7 @@ func softmaxRow(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count
         storePartialVector(v, out + j, T - j)
     }
     if maximum == -.infinity {
-        out.update(repeating: 0, count: T)
+        out.update(repeating: fullyMaskedRow, count: T)
         return
     }
     let shift = SIMD16<Float>(repeating: maximum)
@@ -87,7 +88,8 @@ func softmaxRow(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count
 
 /// out[a, n, c] = softmax over n of x[a, n, c] (a middle axis), vector-wise across c.
 public func softmaxStridedKernel(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                                 outer A: Int, reduced N: Int, inner C: Int, pool: ThreadPool = .current) {
+                                 outer A: Int, reduced N: Int, inner C: Int, fullyMaskedRow: Float = 0,
+                                 pool: ThreadPool = .current) {
     if N == 0 { return }
     columnBlocks(outer: A, reduced: N, inner: C, pool: pool) { a, c0, width in
         let source = x + a * N * C + c0, destination = out + a * N * C + c0
@@ -109,9 +111,10 @@ public func softmaxStridedKernel(out: UnsafeMutablePointer<Float>, x: UnsafePoin
                 storePartialVector(e, destination + n * C + c, lanes)
             }
             let inverse = (1 / total).replacing(with: 0, where: allMasked)
+            let masked = SIMD16<Float>(repeating: fullyMaskedRow)
             for n in 0..<N {
                 let p = destination + n * C + c
-                storePartialVector(load(p) * inverse, p, lanes)
+                storePartialVector((load(p) * inverse).replacing(with: masked, where: allMasked), p, lanes)
             }
             c += lanes
         }
