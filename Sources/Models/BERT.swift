@@ -418,7 +418,8 @@ private class BertResidualOutput: Module {
            hidden.dtype == .float32, residual.dtype == .float32, hidden.shape.last == dense.inFeatures,
            residual.shape == Array(hidden.shape.dropLast()) + [dense.outFeatures],
            !Tensor.shouldRecord(hidden, residual, dense.weight.value) {
-            return try layerNorm(linearAccumulating(hidden, dense.inferenceWeights(), into: residual))
+            let weights = dense.inferenceWeights()
+            return try layerNorm(weights.linear(hidden, bias: weights.bias, adding: residual))
         }
         let projected = try dropout(dense(hidden))
         guard projected.shape == residual.shape else {
@@ -483,26 +484,4 @@ private final class BertPooler: UnaryModule {
     override func forward(_ input: Tensor) throws -> Tensor {
         try activation(dense(input.selecting(axis: 1, index: 0)))
     }
-}
-
-// MARK: - Fused kernels
-
-/// residual + x·Wᵀ + b as one GEMM accumulating into a copy of `residual` (x [..., in], W [out, in],
-/// residual [..., out]); in int8 and bfloat16 the residual is added in that GEMM's epilogue.
-private func linearAccumulating(_ x: Tensor, _ weights: PackedWeights, into residual: Tensor) -> Tensor {
-    if weights.quantized != nil || weights.bfloat16 != nil { return weights.linear(x, bias: weights.bias, adding: residual) }
-    var out = residual.detachedCopy()
-    let inFeatures = weights.matrix.columns, outFeatures = weights.matrix.rows
-    let rows = x.count / Swift.max(inFeatures, 1)
-    x.withFloats { px in
-        out.withMutableFloats { c in
-            func run(_ bias: UnsafePointer<Float>?) {
-                gemm(m: rows, n: outFeatures, k: inFeatures, a: .matrix(px.baseAddress!, leadingDimension: Swift.max(inFeatures, 1)),
-                     b: .packed(weights.matrix, transposed: true), c: c.baseAddress!, ldc: Swift.max(outFeatures, 1),
-                     accumulate: true, epilogue: GEMMEpilogue(columnBias: bias))
-            }
-            if let bias = weights.bias { bias.withFloats { run($0.baseAddress!) } } else { run(nil) }
-        }
-    }
-    return out
 }

@@ -12,7 +12,10 @@ extension PackedWeights {
     public func linear(_ x: Tensor, bias: Tensor?, relu: Bool = false, adding residual: Tensor? = nil) -> Tensor {
         if let quantized { return Tensor.linear(x, quantizedWeight: quantized, bias: bias, relu: relu, adding: residual) }
         if let bfloat16 { return Tensor.linear(x, bfloat16Weight: bfloat16, bias: bias, relu: relu, adding: residual) }
-        precondition(residual == nil, "PackedWeights.linear: a residual is fused only in int8 and bfloat16 (float32 layers use their own GEMM epilogue)")
+        if let residual {
+            precondition(!relu, "PackedWeights.linear: float32 adds a residual without ReLU")
+            return Tensor.linear(x, packedWeight: matrix, bias: bias, adding: residual)
+        }
         return Tensor.linear(x, packedWeight: matrix, bias: bias, relu: relu)
     }
 

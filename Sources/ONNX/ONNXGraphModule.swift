@@ -140,6 +140,8 @@ public final class ONNXGraphModule: Module {
             // NCHW: channels-last inputs converted (and kept converted for later readers).
             let arguments = step.inputs.map { $0.flatMap { values.logical($0) } }
             if let chain {
+                // Every operand NCHW (a residual joined in a GEMM is read from the table).
+                for value in chain.flatMap({ plan.steps[$0].inputs }) { if let value { _ = values.logical(value) } }
                 let output = try runFused(chain, arguments: arguments, values: values.tensors)
                 values.tensors[plan.steps[chain.last!].outputs[0]] = output
                 fused.formUnion(chain.dropFirst())
@@ -291,15 +293,23 @@ public final class ONNXGraphModule: Module {
             let add = plan.steps[chain[1]]
             let bias = add.inputs.compactMap { $0 }.first { $0 != head.outputs[0] }.flatMap { values[$0] }
             let weight = arguments.count > 1 ? arguments[1] : nil
-            // Past the bias, the chain can only be the exporter's erf GELU (`ONNXGraphPlan.findFusions`).
-            let activation: FusedActivation = chain.count > 2 ? .gelu(.none) : .none
+            // Past the bias, the chain is the exporter's erf GELU or a residual Add (`ONNXGraphPlan.findFusions`).
+            let join = chain.count == 3 ? plan.steps[chain[2]] : nil
+            let activation: FusedActivation = chain.count > 3 ? .gelu(.none) : .none
+            let residual = join?.inputs.compactMap { $0 }.first { $0 != add.outputs[0] }.flatMap { values[$0] }
             if let bias, let weight, weight.rank == 2, bias.dtype == .float32, bias.shape == [weight.shape[1]] {
-                return try ONNXOperators.matmul(head.node, arguments, bias: bias, activation: activation, cache: cache)
+                let x = try ONNXOperators.floatInput(arguments, 0, head.node)
+                if let residual, residual.dtype == .float32, x.rank >= 2, residual.shape == Array(x.shape.dropLast()) + [weight.shape[1]] {
+                    return try ONNXOperators.matmul(head.node, arguments, bias: bias, adding: residual, cache: cache)
+                }
+                let output = try ONNXOperators.matmul(head.node, arguments, bias: bias, activation: activation, cache: cache)
+                return try join.map { try ONNXOperators.arithmetic($0.node, [output, residual]) } ?? output
             }
             let product = try ONNXOperators.matmul(head.node, arguments, bias: nil, cache: cache)
             var addInputs = inputsOf(chain[1])
             for (position, value) in add.inputs.enumerated() where value == head.outputs[0] { addInputs[position] = product }
             let sum = try ONNXOperators.arithmetic(add.node, addInputs)
+            if let join { return try ONNXOperators.arithmetic(join.node, [sum, residual]) }
             return activation == .none ? sum : sum.gelu(approximation: .none)
         }
     }

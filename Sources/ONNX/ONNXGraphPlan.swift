@@ -435,7 +435,7 @@ public final class ONNXGraphPlan: Sendable {
     // MARK: - Fusion
 
     /// Conv → BatchNormalization? → (Relu | SiLU)?, MatMul (constant 2-D weight) → Add (constant bias)
-    /// → erf GELU?, Add → Relu (a residual join), Sigmoid → Mul with the sigmoid's own input (SiLU), and
+    /// → (erf GELU | Add of a residual computed before the MatMul)?, Add → Relu (a residual join), Sigmoid → Mul with the sigmoid's own input (SiLU), and
     /// Softmax → IsNaN → Where(isNaN, c, softmax) (the SDPA export's masked softmax),
     /// where each intermediate value has exactly one reader (a SiLU's or GELU's input: its two
     /// readers) and is not a graph output. `scalars` holds the single-number constants by value.
@@ -600,6 +600,11 @@ public final class ONNXGraphPlan: Sendable {
                 guard let other, constant.contains(other), add.inputs.contains(value) else { continue }
                 if let gelu = geluAfter(next) {
                     fusions[index] = Fusion(chain: [index, next] + gelu, shortestCut: 2)
+                } else if let join = soleReaderOfValue(add.outputs.first), steps[join].node.operatorType == "Add",
+                          steps[join].inputs.count == 2, let residual = steps[join].inputs.first(where: { $0 != add.outputs.first }) ?? nil,
+                          !constant.contains(residual), producerStep[residual].map({ $0 < index }) ?? true {
+                    // A residual join computed before the MatMul: accumulated in its GEMM.
+                    fusions[index] = Fusion(chain: [index, next, join], shortestCut: 2)
                 } else {
                     fusions[index] = Fusion(chain: [index, next])
                 }

@@ -196,8 +196,10 @@ extension ONNXOperators {
 
     /// MatMul with NumPy semantics, plus an optional bias (a fused following Add). A constant 2-D
     /// right operand runs as a linear layer on a weight packed once.
+    /// MatMul, with a bias over the output columns and an activation, or a residual of the output's exact shape
+    /// (the caller checks it), fused when the weight is a constant matrix.
     static func matmul(_ node: ONNXNode, _ inputs: [Tensor?], bias: Tensor?, activation: FusedActivation = .none,
-                       cache: ONNXStepCache) throws -> Tensor {
+                       adding residual: Tensor? = nil, cache: ONNXStepCache) throws -> Tensor {
         var a = try floatInput(inputs, 0, node), b = try floatInput(inputs, 1, node)
         guard a.rank >= 1, b.rank >= 1 else { throw node.failure("operands must have rank ≥ 1") }
         let vectorA = a.rank == 1, vectorB = b.rank == 1
@@ -210,6 +212,9 @@ extension ONNXOperators {
             let packed = cache.weights(kind: "onnx-matmul", sources: [b]) {
                 PackedWeights.Payload(matrix: PackedMatrix(b.detached().permuted([1, 0])), bias: nil)
             }
+            if let residual, !vectorA, activation == .none {
+                return Tensor.linear(a, packedWeight: packed.matrix, bias: bias, adding: residual)
+            }
             output = Tensor.linear(a, packedWeight: packed.matrix, bias: bias, activation: activation)
             if vectorA { output = output.reshaped(Array(output.shape.dropFirst(output.rank - 1))) }
             return output
@@ -219,6 +224,7 @@ extension ONNXOperators {
         if vectorA { output = output.squeezed(axis: output.rank - 2) }
         if vectorB { output = output.squeezed(axis: output.rank - 1) }
         if let bias { output = output + bias }
+        if let residual { output = output + residual }
         switch activation {
         case .none: return output
         case .relu: return output.relu()

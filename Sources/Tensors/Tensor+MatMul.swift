@@ -120,6 +120,29 @@ extension Tensor {
         linear(x, packedWeight: packedWeight, bias: bias, activation: .gelu(approximation))
     }
 
+    /// residual + x · Wᵀ + bias as one GEMM accumulating into a copy of `residual` (the output's shape,
+    /// [..., out]): a residual join with no pass of its own. Records no gradient, like the GELU form.
+    public static func linear(_ x: Tensor, packedWeight: PackedMatrix, bias: Tensor?, adding residual: Tensor) -> Tensor {
+        let outFeatures = packedWeight.rows, inFeatures = packedWeight.columns
+        precondition(x.dtype == .float32 && x.shape.last == inFeatures,
+                     "linear: input \(x.dtype) \(x.shape) does not match weight [\(outFeatures), \(inFeatures)] (last axis vs in_features)")
+        precondition(bias == nil || bias!.shape == [outFeatures], "linear: bias does not match weight [\(outFeatures), \(inFeatures)]")
+        precondition(residual.dtype == .float32 && residual.shape == Array(x.shape.dropLast()) + [outFeatures],
+                     "linear: residual \(residual.dtype) \(residual.shape) must be float32 \(Array(x.shape.dropLast()) + [outFeatures])")
+        let out = residual.detachedCopy()
+        let rows = x.count / Swift.max(inFeatures, 1)
+        if rows == 0 || outFeatures == 0 { return out }
+        x.withFloats { px in
+            func run(_ bias: UnsafePointer<Float>?) {
+                gemm(m: rows, n: outFeatures, k: inFeatures, a: .matrix(px.baseAddress!, leadingDimension: Swift.max(inFeatures, 1)),
+                     b: .packed(packedWeight, transposed: true), c: out.mutableFloatPointer, ldc: Swift.max(outFeatures, 1),
+                     accumulate: true, epilogue: GEMMEpilogue(columnBias: bias))
+            }
+            if let bias { bias.withFloats { run($0.baseAddress!) } } else { run(nil) }
+        }
+        return out
+    }
+
     /// Inference linear layer with any activation in the GEMM epilogue: activation(x · Wᵀ + bias)
     /// (also a 1×1 convolution on channels-last data). Records no gradient, like the GELU form.
     public static func linear(_ x: Tensor, packedWeight: PackedMatrix, bias: Tensor?, activation: FusedActivation) -> Tensor {

@@ -143,6 +143,36 @@ import Testing
         #expect(isClose(hooked, unfused, tolerance: 1e-5))
     }
 
+    /// MatMul + bias + the residual join (a transformer's output projections): one GEMM accumulating into a copy
+    /// of the residual when the residual exists before the MatMul; a hook on the bias Add or on the join sees its value.
+    @Test(arguments: [true, false])
+    func matmulBiasAndResidualJoinFuse(residualFirst: Bool) throws {
+        typealias W = ProtobufWriter
+        func floats(_ count: Int, seed: UInt64) -> [Float] { randomTensor([count], seed: seed).toArray() }
+        let residual = W.node("Relu", inputs: ["x"], outputs: ["r"], name: "/residual/Relu")
+        let dense = [W.node("MatMul", inputs: ["x", "w"], outputs: ["m"], name: "/dense/MatMul"),
+                     W.node("Add", inputs: ["b", "m"], outputs: ["y"], name: "/dense/Add")]
+        let bytes = W.model(
+            nodes: (residualFirst ? [residual] + dense : dense + [residual])
+                + [W.node("Add", inputs: ["r", "y"], outputs: ["z"], name: "/join/Add")],
+            initializers: [W.tensor(name: "w", dims: [8, 8], floats: floats(64, seed: 1)), W.tensor(name: "b", dims: [8], floats: floats(8, seed: 2))],
+            inputs: [W.valueInfo("x", dims: [-1, 5, 8])], outputs: [W.valueInfo("z", dims: [-1, 5, 8])])
+        let plan = try ONNXGraphPlan(model: ONNXModelProto.decode(Data(bytes)))
+        let chains = plan.fusions.values.map { $0.chain.map { plan.steps[$0].node.operatorType } }
+        #expect(chains == [residualFirst ? ["MatMul", "Add", "Add"] : ["MatMul", "Add"]], "\(chains)")
+
+        let module = ONNXGraphModule(plan: plan)
+        let input = randomTensor([3, 5, 8], seed: 5)
+        let (fused, values) = try GradMode.withDisabled { (try module(inputs: ["x": input]), try module.allValues(inputs: ["x": input])) }
+        let unfused = try #require(values["z"])
+        #expect(isClose(fused, unfused, tolerance: 1e-5), "\(String(describing: difference(fused, unfused)))")
+        for (occurrence, name) in [(0, "y"), (1, "z")] {
+            let (hooked, observed) = try Self.runHooking("Add", occurrence: occurrence, of: module, inputs: ["x": input])
+            #expect(observed.map { isClose($0, values[name]!, tolerance: 1e-5) } == true, "\(name)")
+            #expect(isClose(hooked, unfused, tolerance: 1e-5))
+        }
+    }
+
     /// Softmax → IsNaN → Where(isNaN, 0, softmax), the SDPA export's masked softmax (the Constant
     /// after the Softmax in the order, as exported), fuses into one pass that zeroes the NaN rows;
     /// a hook on the IsNaN node turns the fusion off with its value observable.
@@ -263,8 +293,9 @@ import Testing
 
     /// Runs `module` with a forward hook on the module of its first `operatorType` node: the output,
     /// and what the hook saw (the hook is removed afterwards).
-    static func runHooking(_ operatorType: String, of module: ONNXGraphModule, inputs: [String: Tensor]) throws -> (Tensor, Tensor?) {
-        let step = try #require(module.plan.steps.first { $0.node.operatorType == operatorType })
+    static func runHooking(_ operatorType: String, occurrence: Int = 0, of module: ONNXGraphModule,
+                           inputs: [String: Tensor]) throws -> (Tensor, Tensor?) {
+        let step = try #require(module.plan.steps.filter { $0.node.operatorType == operatorType }.dropFirst(occurrence).first)
         let hooked = try #require(module.namedModules().first { $0.name == step.modulePath }?.module)
         nonisolated(unsafe) var observed: Tensor?
         let handle = hooked.registerForwardHook { _, _, output in observed = output; return nil }

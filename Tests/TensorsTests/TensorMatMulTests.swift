@@ -84,6 +84,12 @@ private func naiveBatchedProduct(_ a: Tensor, _ b: Tensor, batch: Int, m: Int, n
         let unbiased = Tensor.linear(x, packedWeight: packed, bias: nil)
         let noBias = Tensor(shape: [2, rows, outFeatures], scalars: expected.enumerated().map { $0.element - bs[$0.offset % outFeatures] })
         #expect(isClose(unbiased, noBias, tolerance: 1e-5))
+        // A residual accumulated in the GEMM: the product plus the residual, which is left untouched.
+        let residual = Tensor(shape: [2, rows, outFeatures], scalars: (0..<(2 * rows * outFeatures)).map { Float($0 % 7) - 3 })
+        let joined = Tensor.linear(x, packedWeight: packed, bias: bias, adding: residual)
+        let sum = Tensor(shape: [2, rows, outFeatures], scalars: zip(expected, residual.toArray()).map { $0 + $1 })
+        #expect(isClose(joined, sum, tolerance: 1e-5), "\(String(describing: difference(joined, sum)))")
+        #expect(residual.toArray() == (0..<(2 * rows * outFeatures)).map { Float($0 % 7) - 3 })
 
         // Recording autograd takes the matmul + add route; same values, and a graph.
         var tracked = weight
