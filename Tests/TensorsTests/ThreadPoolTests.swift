@@ -16,7 +16,7 @@ import Tensors
 
     @Test func manyShortJobsInARowAllComplete() {
         // Workers that miss a job (not scheduled in time) must not stall the next one.
-        let pool = ThreadPool(threadCount: 2, spinIterations: 10)
+        let pool = ThreadPool(threadCount: 2, spinMicroseconds: 0)
         defer { pool.shutdown() }
         let total = Atomic<Int>(0)
         for _ in 0..<20_000 {
