@@ -103,15 +103,18 @@ enum ONNXChannelsLast {
         var logical: Tensor { channelsLast ? tensor.channelsFirst() : tensor }
     }
 
-    /// Runs `chain` (one step, or a fused chain headed by a Conv, a Sigmoid for SiLU or an Add
-    /// for Add → Relu) on channels-last values where it can; nil when it cannot, and the caller
-    /// runs it on NCHW tensors.
+    /// Runs `chain` (one step, or a fused chain headed by a Conv, a Sigmoid for SiLU, an Add for
+    /// Add → Relu or a squeeze-and-excitation Mul before a 1×1 Conv) on channels-last values where it
+    /// can; nil when it cannot, and the caller runs it on NCHW tensors.
     static func run(_ chain: [Int], plan: ONNXGraphPlan, arguments: [Value?], inputsOf: (Int) -> [Tensor?],
-                    cache: ONNXStepCache) throws -> Value? {
+                    cacheOf: (Int) -> ONNXStepCache) throws -> Value? {
         let head = plan.steps[chain[0]]
         let node = head.node
+        let cache = cacheOf(chain[0])
         guard let first = arguments.first ?? nil else { return nil }
         switch node.operatorType {
+        case "Mul" where chain.count > 1:
+            return try scaledPointwise(chain, plan: plan, arguments: arguments, inputsOf: inputsOf, cacheOf: cacheOf)
         case "Conv":
             return try convolution(chain, plan: plan, input: first, arguments: arguments, inputsOf: inputsOf, cache: cache)
         case "GlobalAveragePool":
@@ -172,13 +175,53 @@ enum ONNXChannelsLast {
         return a.channelsLast ? (spatial, moved) : (moved, spatial)
     }
 
-    /// A 1×1 or depthwise Conv (with its fused BatchNorm and activation) on channels-last data.
-    private static func convolution(_ chain: [Int], plan: ONNXGraphPlan, input: Value, arguments: [Value?],
-                                    inputsOf: (Int) -> [Tensor?], cache: ONNXStepCache) throws -> Value? {
-        let node = plan.steps[chain[0]].node
-        guard cache.weightIsConstant, let weight = arguments.count > 1 ? arguments[1]?.tensor : nil,
-              let kind = convolutionKind(node, weight: weight), weight.dtype == .float32, input.tensor.dtype == .float32 else { return nil }
-        let bias = arguments.count > 2 ? arguments[2]?.tensor : nil
+    /// Squeeze-and-excitation's Mul(x, gate) and the 1×1 Conv (with its BatchNorm and activation) reading it.
+    /// The gate [N|1, C, 1, 1] scales the convolution's input channels, so per sample the result is
+    /// x · (W ⊙ gate)ᵀ: when a sample has more pixels than the convolution has outputs, scaling the weights
+    /// (O·C multiplies, and packing them) costs less than scaling the activations (H·W·C); otherwise the Mul
+    /// runs, then the convolution. Inference only (the scaled weights record no gradient).
+    private static func scaledPointwise(_ chain: [Int], plan: ONNXGraphPlan, arguments: [Value?], inputsOf: (Int) -> [Tensor?],
+                                        cacheOf: (Int) -> ONNXStepCache) throws -> Value? {
+        guard !GradMode.isEnabled, arguments.count == 2, let a = arguments[0], let b = arguments[1] else { return nil }
+        func isGate(_ value: Value) -> Bool {
+            !value.channelsLast && value.tensor.rank == 4 && value.tensor.shape[2] == 1 && value.tensor.shape[3] == 1
+        }
+        guard isGate(a) != isGate(b) else { return nil }
+        let (x, gate) = isGate(b) ? (a, b.tensor) : (b, a.tensor)
+        let convolutionIndex = chain[1], cache = cacheOf(convolutionIndex)
+        var convolutionArguments = inputsOf(convolutionIndex).map { $0.map { Value(tensor: $0, channelsLast: false) } }
+        let shape = x.channelsLast ? [x.tensor.shape[0], x.tensor.shape[3], x.tensor.shape[1], x.tensor.shape[2]] : x.tensor.shape
+        guard cache.weightIsConstant, let weight = convolutionArguments.count > 1 ? convolutionArguments[1]?.tensor : nil,
+              convolutionKind(plan.steps[convolutionIndex].node, weight: weight) == .pointwise, shape.count == 4,
+              x.tensor.dtype == .float32, gate.dtype == .float32, weight.dtype == .float32, weight.shape[1] == shape[1],
+              gate.shape[1] == shape[1], gate.shape[0] == shape[0] || gate.shape[0] == 1 else { return nil }
+        let (samples, channels, pixels, outputs) = (shape[0], shape[1], shape[2] * shape[3], weight.shape[0])
+        guard pixels > outputs else {
+            // Scaling the activations costs less: the Mul, then the convolution's own chain.
+            guard let product = try run([chain[0]], plan: plan, arguments: arguments, inputsOf: inputsOf, cacheOf: cacheOf) else { return nil }
+            convolutionArguments[0] = product
+            return try convolution(Array(chain.dropFirst()), plan: plan, input: product, arguments: convolutionArguments,
+                                   inputsOf: inputsOf, cache: cache)
+        }
+        let bias = convolutionArguments.count > 2 ? convolutionArguments[2]?.tensor : nil
+        if let bias, bias.shape != [outputs] || bias.dtype != .float32 { return nil }
+        let (batchNorm, activation) = epilogue(of: Array(chain.dropFirst()), plan: plan, inputsOf: inputsOf)
+        let normalization = try ONNXOperators.batchNormParameters(batchNorm, outputs: outputs)
+        let packed = ONNXOperators.packedConvolutionWeights(weight: weight, bias: bias, normalization: normalization, cache: cache)
+        let folded = packed.matrix.source.reshaped([outputs, channels])
+        let rows = (x.channelsLast ? x.tensor : x.tensor.channelsLast()).reshaped([samples, pixels, channels])
+        let results = (0..<samples).map { sample in
+            let scale = gate.sliced(axis: 0, gate.shape[0] == 1 ? 0..<1 : sample..<(sample + 1)).reshaped([1, channels])
+            return Tensor.linear(rows.sliced(axis: 0, sample..<(sample + 1)).reshaped([pixels, channels]),
+                                 packedWeight: PackedMatrix((folded * scale).detached()), bias: packed.bias, activation: activation)
+        }
+        let y = samples == 1 ? results[0] : Tensor.concatenate(results, axis: 0)
+        return Value(tensor: y.reshaped([samples, shape[2], shape[3], outputs]), channelsLast: true)
+    }
+
+    /// The BatchNormalization and activation fused after a convolution: the rest of its chain.
+    static func epilogue(of chain: [Int], plan: ONNXGraphPlan, inputsOf: (Int) -> [Tensor?])
+        -> (batchNorm: (node: ONNXNode, inputs: [Tensor?])?, activation: FusedActivation) {
         var batchNorm: (node: ONNXNode, inputs: [Tensor?])?
         var activation = FusedActivation.none
         for index in chain.dropFirst() {
@@ -190,6 +233,17 @@ enum ONNXChannelsLast {
             default: break
             }
         }
+        return (batchNorm, activation)
+    }
+
+    /// A 1×1 or depthwise Conv (with its fused BatchNorm and activation) on channels-last data.
+    private static func convolution(_ chain: [Int], plan: ONNXGraphPlan, input: Value, arguments: [Value?],
+                                    inputsOf: (Int) -> [Tensor?], cache: ONNXStepCache) throws -> Value? {
+        let node = plan.steps[chain[0]].node
+        guard cache.weightIsConstant, let weight = arguments.count > 1 ? arguments[1]?.tensor : nil,
+              let kind = convolutionKind(node, weight: weight), weight.dtype == .float32, input.tensor.dtype == .float32 else { return nil }
+        let bias = arguments.count > 2 ? arguments[2]?.tensor : nil
+        let (batchNorm, activation) = epilogue(of: chain, plan: plan, inputsOf: inputsOf)
         let outputs = weight.shape[0]
         // NCHW shape of the input, whatever its layout.
         let shape = input.channelsLast ? [input.tensor.shape[0], input.tensor.shape[3], input.tensor.shape[1], input.tensor.shape[2]]

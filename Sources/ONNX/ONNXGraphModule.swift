@@ -128,7 +128,7 @@ public final class ONNXGraphModule: Module {
                 let arguments = step.inputs.map { $0.flatMap(values.value) }
                 if let result = try ONNXChannelsLast.run(chain ?? [index], plan: plan, arguments: arguments,
                                                          inputsOf: { self.plan.steps[$0].inputs.map { $0.flatMap { values.tensors[$0] } } },
-                                                         cache: state.caches[index]) {
+                                                         cacheOf: { self.state.caches[$0] }) {
                     let output = plan.steps[chain?.last ?? index].outputs[0]
                     values.tensors[output] = result.tensor
                     values.channelsLast[output] = result.channelsLast
@@ -258,15 +258,16 @@ public final class ONNXGraphModule: Module {
         func inputsOf(_ index: Int) -> [Tensor?] { plan.steps[index].inputs.map { $0.flatMap { values[$0] } } }
         switch head.node.operatorType {
         case "Conv":
-            var batchNorm: (node: ONNXNode, inputs: [Tensor?])?
-            var activation = FusedActivation.none
-            for index in chain.dropFirst() {
-                let step = plan.steps[index]
-                if step.node.operatorType == "BatchNormalization" { batchNorm = (step.node, inputsOf(index)) }
-                if step.node.operatorType == "Relu" { activation = .relu }
-                if step.node.operatorType == "Mul" { activation = .silu }  // Sigmoid, then the Mul that makes it SiLU
-            }
+            let (batchNorm, activation) = ONNXChannelsLast.epilogue(of: chain, plan: plan, inputsOf: inputsOf)
             return try ONNXOperators.convolution(head.node, arguments, batchNorm: batchNorm, activation: activation, cache: cache)
+        case "Mul":
+            // Squeeze-and-excitation's scale, then the Conv chain reading it (scaled weights only channels-last).
+            let convolution = Array(chain.dropFirst())
+            var convolutionArguments = inputsOf(convolution[0])
+            convolutionArguments[0] = try ONNXOperators.arithmetic(head.node, arguments)
+            let (batchNorm, activation) = ONNXChannelsLast.epilogue(of: convolution, plan: plan, inputsOf: inputsOf)
+            return try ONNXOperators.convolution(plan.steps[convolution[0]].node, convolutionArguments, batchNorm: batchNorm,
+                                                 activation: activation, cache: state.caches[convolution[0]])
         case "Softmax":
             // Then Where(IsNaN(s), c, s): NaNs replaced by c in the same buffer (c is a load-time constant,
             // whose Constant node may come later in the order).

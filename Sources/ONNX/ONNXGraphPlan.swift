@@ -436,8 +436,8 @@ public final class ONNXGraphPlan: Sendable {
 
     /// Conv → BatchNormalization? → (Relu | SiLU)?, MatMul (constant 2-D weight) → Add (constant bias)
     /// → (erf GELU | Add of a residual computed before the MatMul)?, Add → Relu (a residual join), Sigmoid → Mul with the sigmoid's own input (SiLU), and
-    /// Softmax → IsNaN → Where(isNaN, c, softmax) (the SDPA export's masked softmax),
-    /// where each intermediate value has exactly one reader (a SiLU's or GELU's input: its two
+    /// Softmax → IsNaN → Where(isNaN, c, softmax) (the SDPA export's masked softmax), and a squeeze-and-excitation
+    /// Mul(x, sigmoid gate) → Conv (→ its own chain), where each intermediate value has exactly one reader (a SiLU's or GELU's input: its two
     /// readers) and is not a graph output. `scalars` holds the single-number constants by value.
     static func findFusions(steps: [Step], constant: Set<Int>, scalars: [Int: Float] = [:], outputs: Set<Int>,
                             valueCount: Int) -> [Int: Fusion] {
@@ -633,6 +633,17 @@ public final class ONNXGraphPlan: Sendable {
             default:
                 continue
             }
+        }
+        // Squeeze-and-excitation: Mul(x, gate) with the gate a Sigmoid's or HardSigmoid's output, read only by a
+        // Conv with a constant weight (a block's projection; 1×1 checked when it runs) → that Conv's chain.
+        for (index, step) in steps.enumerated() where step.node.operatorType == "Mul" && step.inputs.count == 2 && fusions[index] == nil {
+            // (Not a SiLU's Mul, x · sigmoid(x).)
+            let gates = step.inputs.compactMap { $0.flatMap { producerStep[$0] } }.filter {
+                ["Sigmoid", "HardSigmoid"].contains(steps[$0].node.operatorType) && !step.inputs.contains(steps[$0].inputs.first ?? nil)
+            }
+            guard !gates.isEmpty, let convolution = soleReaderOfValue(step.outputs.first), steps[convolution].node.operatorType == "Conv",
+                  steps[convolution].weightIsConstant, steps[convolution].inputs.first == step.outputs.first else { continue }
+            fusions[index] = Fusion(chain: [index] + (fusions[convolution]?.chain ?? [convolution]), shortestCut: 2)
         }
         return fusions
     }
