@@ -1,9 +1,9 @@
 import Tensors
 
 /// NumPy broadcasting for the operators that do not go through the float32 tensor kernels
-/// (integer and boolean arithmetic, comparisons, `Where`, `Expand`): shapes, and for each output
-/// element the offset it reads in an operand. These tensors are small (shape arithmetic) or the
-/// operators are rare, so an explicit offset table is simple and fast enough.
+/// (integer and boolean arithmetic, comparisons, `Where`, `Expand`): shapes, binary operators row by
+/// row along the last axis, and for `Where` and `Expand` each output element's offset in an operand
+/// (small tensors, or rare: an explicit offset table is simple and fast enough there).
 enum ONNXBroadcast {
     /// The broadcast of `shapes`, or an error naming them.
     static func shape(_ shapes: [[Int]], node: ONNXNode) throws -> [Int] {
@@ -26,9 +26,7 @@ enum ONNXBroadcast {
     static func offsets(of shape: [Int], in output: [Int]) -> [Int] {
         let count = output.reduce(1, *)
         if shape == output { return Array(0..<count) }
-        let pad = output.count - shape.count
-        let own = Tensor.strides(for: shape)
-        let strides = (0..<output.count).map { axis in axis < pad || shape[axis - pad] == 1 ? 0 : own[axis - pad] }
+        let strides = strides(of: shape, in: output)
         var result = [Int](repeating: 0, count: count)
         var index = [Int](repeating: 0, count: output.count)
         var offset = 0
@@ -47,18 +45,58 @@ enum ONNXBroadcast {
         return result
     }
 
-    /// `operation` over the broadcast of `a` and `b` read as `Element`.
+    /// `operation` over the broadcast of `a` and `b` read as `Element`, row by row along the last axis
+    /// (a bool attention mask [B, 1, L, S] built from [1, 1, L, 1] and [B, 1, 1, S] is B·L rows).
     static func binary<Element: TensorElement, Result: TensorElement>(
         _ a: Tensor, _ b: Tensor, as type: Element.Type, node: ONNXNode, _ operation: (Element, Element) throws -> Result
     ) throws -> Tensor {
         let output = try shape([a.shape, b.shape], node: node)
-        let left = offsets(of: a.shape, in: output), right = offsets(of: b.shape, in: output)
-        let values: [Result] = try a.withUnsafeBufferPointer(as: Element.self) { x in
+        let count = output.reduce(1, *)
+        guard count > 0, let length = output.last else {
+            // A scalar result, or an empty one.
+            let values: [Result] = try a.withUnsafeBufferPointer(as: Element.self) { x in
+                try b.withUnsafeBufferPointer(as: Element.self) { y in count == 0 ? [] : [try operation(x[0], y[0])] }
+            }
+            return Tensor(shape: output, elements: values)
+        }
+        let stridesA = strides(of: a.shape, in: output), stridesB = strides(of: b.shape, in: output)
+        let innerA = stridesA[output.count - 1], innerB = stridesB[output.count - 1]
+        var values = [Result]()
+        values.reserveCapacity(count)
+        try a.withUnsafeBufferPointer(as: Element.self) { x in
             try b.withUnsafeBufferPointer(as: Element.self) { y in
-                try (0..<left.count).map { try operation(x[left[$0]], y[right[$0]]) }
+                var index = [Int](repeating: 0, count: output.count)
+                var rowA = 0, rowB = 0
+                for _ in 0..<(count / length) {
+                    var offsetA = rowA, offsetB = rowB
+                    for _ in 0..<length {
+                        values.append(try operation(x[offsetA], y[offsetB]))
+                        offsetA += innerA
+                        offsetB += innerB
+                    }
+                    // The next row: advance the outer axes.
+                    var axis = output.count - 2
+                    while axis >= 0 {
+                        index[axis] += 1
+                        rowA += stridesA[axis]
+                        rowB += stridesB[axis]
+                        if index[axis] < output[axis] { break }
+                        rowA -= stridesA[axis] * output[axis]
+                        rowB -= stridesB[axis] * output[axis]
+                        index[axis] = 0
+                        axis -= 1
+                    }
+                }
             }
         }
         return Tensor(shape: output, elements: values)
+    }
+
+    /// Element strides of a tensor of `shape` read as `output` (0 along broadcast axes).
+    private static func strides(of shape: [Int], in output: [Int]) -> [Int] {
+        let pad = output.count - shape.count
+        let own = Tensor.strides(for: shape)
+        return (0..<output.count).map { axis in axis < pad || shape[axis - pad] == 1 ? 0 : own[axis - pad] }
     }
 
     /// `tensor` repeated to `output` (which must be its broadcast), any dtype.
