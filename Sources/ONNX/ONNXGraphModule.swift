@@ -148,8 +148,7 @@ public final class ONNXGraphModule: Module {
                 try afterStep(index, step, values: &values, keepingAll: keepingAll)
                 continue
             }
-            let outputs = try ONNXOperators.run(step.node, inputs: arguments, opset: plan.opset, cache: state.caches[index])
-            for (position, value) in step.outputs.enumerated() where position < outputs.count { values.tensors[value] = outputs[position] }
+            try runStep(index, arguments: arguments, values: &values)
             try afterStep(index, step, values: &values, keepingAll: keepingAll)
         }
         // What leaves the run is NCHW.
@@ -207,6 +206,13 @@ public final class ONNXGraphModule: Module {
         }
     }
 
+    /// Step `index` alone, on NCHW `arguments`: its outputs into the table.
+    private func runStep(_ index: Int, arguments: [Tensor?], values: inout RunValues) throws {
+        let step = plan.steps[index]
+        let outputs = try ONNXOperators.run(step.node, inputs: arguments, opset: plan.opset, cache: state.caches[index])
+        for (position, value) in step.outputs.enumerated() where position < outputs.count { values.tensors[value] = outputs[position] }
+    }
+
     /// An attention fusion at its last step: one `Tensor.headMajorAttention` from the operands, or — for
     /// layouts it does not take — the chain's steps one by one.
     private func runAttention(_ fusion: ONNXGraphPlan.Fusion, values: inout RunValues) throws {
@@ -220,10 +226,7 @@ public final class ONNXGraphModule: Module {
             return
         }
         for index in fusion.chain {
-            let step = plan.steps[index]
-            let arguments = step.inputs.map { $0.flatMap { values.logical($0) } }
-            let outputs = try ONNXOperators.run(step.node, inputs: arguments, opset: plan.opset, cache: state.caches[index])
-            for (position, value) in step.outputs.enumerated() where position < outputs.count { values.tensors[value] = outputs[position] }
+            try runStep(index, arguments: plan.steps[index].inputs.map { $0.flatMap { values.logical($0) } }, values: &values)
         }
         // The chain's intermediate values had their last use inside it.
         for index in fusion.chain.dropLast() { for value in plan.steps[index].outputs { values.tensors[value] = nil } }

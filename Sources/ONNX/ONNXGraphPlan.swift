@@ -434,11 +434,13 @@ public final class ONNXGraphPlan: Sendable {
 
     // MARK: - Fusion
 
-    /// Conv → BatchNormalization? → (Relu | SiLU)?, MatMul (constant 2-D weight) → Add (constant bias)
-    /// → (erf GELU | Add of a residual computed before the MatMul)?, Add → Relu (a residual join), Sigmoid → Mul with the sigmoid's own input (SiLU), and
-    /// Softmax → IsNaN → Where(isNaN, c, softmax) (the SDPA export's masked softmax), and a squeeze-and-excitation
-    /// Mul(x, sigmoid gate) → Conv (→ its own chain), where each intermediate value has exactly one reader (a SiLU's or GELU's input: its two
-    /// readers) and is not a graph output. `scalars` holds the single-number constants by value.
+    /// Conv → BatchNormalization? → (Relu | SiLU)?; MatMul (constant 2-D weight) → Add (constant bias)
+    /// → (erf GELU | Add of a residual computed before the MatMul)?; Add → Relu (a residual join);
+    /// Sigmoid → Mul with the sigmoid's own input (SiLU); Softmax → IsNaN → Where(isNaN, c, softmax) (the
+    /// SDPA export's masked softmax); a squeeze-and-excitation Mul(x, sigmoid gate) → Conv (→ its own
+    /// chain); and attention (`attentionEnding(at:)`). Each intermediate value has exactly one reader (a
+    /// SiLU's or GELU's input: its two readers) and is not a graph output. `scalars` holds the
+    /// single-number constants by value.
     static func findFusions(steps: [Step], constant: Set<Int>, scalars: [Int: Float] = [:], outputs: Set<Int>,
                             valueCount: Int) -> [Int: Fusion] {
         var readers = [[Int]](repeating: [], count: valueCount)
@@ -491,33 +493,35 @@ public final class ONNXGraphPlan: Sendable {
             guard let value, !outputs.contains(value), readers[value].count == 1 else { return nil }
             return readers[value][0]
         }
-        /// True when `value` is read by step `step` only and is not a graph output.
-        func internal_(_ value: Int?, readBy step: Int) -> Bool {
-            guard let value else { return false }
-            return !outputs.contains(value) && readers[value] == [step]
+        /// Where(IsNaN(s), c, s) after Softmax step `softmax` (the SDPA export's masked softmax), s read by that
+        /// IsNaN and Where only, c a single number: the IsNaN and Where steps and c.
+        func nanSelect(after softmax: Int) -> (isNaN: Int, select: Int, replacement: Float)? {
+            guard let value = steps[softmax].outputs.first, !outputs.contains(value), readers[value].count == 2,
+                  let isNaN = readers[value].first(where: { steps[$0].node.operatorType == "IsNaN" }),
+                  let select = soleReaderOfValue(steps[isNaN].outputs.first), steps[select].node.operatorType == "Where",
+                  readers[value].contains(select), steps[select].inputs.count == 3,
+                  steps[select].inputs[0] == steps[isNaN].outputs.first, steps[select].inputs[2] == value,
+                  let replacement = steps[select].inputs[1].flatMap({ scalars[$0] }) else { return nil }
+            return (isNaN, select, replacement)
         }
         /// Attention ending at MatMul step `final` (P·V): MatMul(q [· c], kᵀ [· c]) [· c or / c] [+ mask] → Softmax
         /// over the last axis [→ Where(IsNaN(p), 0, p)] → MatMul(p, v), every intermediate read by the next step only.
         func attentionEnding(at final: Int) -> Fusion? {
             let inputs = steps[final].inputs
             guard inputs.count == 2, let probabilities = inputs[0], let value = inputs[1], !constant.contains(value),
-                  internal_(probabilities, readBy: final), var producer = producerStep[probabilities] else { return nil }
+                  soleReaderOfValue(probabilities) == final, var producer = producerStep[probabilities] else { return nil }
             var chain = [final]
             var fullyMaskedRow = Float.nan
             if steps[producer].node.operatorType == "Where" {
                 // The SDPA export's Where(IsNaN(s), 0, s): fully masked rows become zeros.
-                let select = steps[producer]
-                guard select.inputs.count == 3, let flags = select.inputs[0], let softmax = select.inputs[2],
-                      select.inputs[1].flatMap({ scalars[$0] }) == 0, let isNaN = producerStep[flags],
-                      steps[isNaN].node.operatorType == "IsNaN", steps[isNaN].inputs.first == softmax,
-                      internal_(flags, readBy: producer), !outputs.contains(softmax), Set(readers[softmax]) == [isNaN, producer],
-                      readers[softmax].count == 2, let softmaxStep = producerStep[softmax] else { return nil }
-                chain += [producer, isNaN]
-                producer = softmaxStep
+                guard steps[producer].inputs.count == 3, let softmax = steps[producer].inputs[2].flatMap({ producerStep[$0] }),
+                      let selection = nanSelect(after: softmax), selection.select == producer, selection.replacement == 0 else { return nil }
+                chain += [producer, selection.isNaN]
+                producer = softmax
                 fullyMaskedRow = 0
             }
             let softmax = steps[producer]
-            guard softmax.node.operatorType == "Softmax", let logits = softmax.inputs.first ?? nil, internal_(logits, readBy: producer),
+            guard softmax.node.operatorType == "Softmax", let logits = softmax.inputs.first ?? nil, soleReaderOfValue(logits) == producer,
                   (try? softmax.node.int("axis", default: -1)) == -1, let source = producerStep[logits] else { return nil }
             chain.append(producer)
             var mask: Int?
@@ -542,7 +546,7 @@ public final class ONNXGraphPlan: Sendable {
         /// last one first), q, kᵀ and the product of the constants. The SDPA export scales q and kᵀ by √scale each,
         /// the eager one divides or multiplies the scores.
         func scaledProduct(_ value: Int, readBy reader: Int) -> (steps: [Int], query: Int, key: Int, scale: Float)? {
-            guard internal_(value, readBy: reader), var current = producerStep[value] else { return nil }
+            guard soleReaderOfValue(value) == reader, var current = producerStep[value] else { return nil }
             var chain: [Int] = []
             var scale: Float = 1
             let type = steps[current].node.operatorType
@@ -550,7 +554,7 @@ public final class ONNXGraphPlan: Sendable {
                 let step = steps[current]
                 let data = type == "Div" ? step.inputs[0] : step.inputs.first { $0.flatMap { scalars[$0] } == nil } ?? nil
                 guard let data, let factor = scalarOperand(current, besides: data), factor != 0,
-                      internal_(data, readBy: current), let source = producerStep[data] else { return nil }
+                      soleReaderOfValue(data) == current, let source = producerStep[data] else { return nil }
                 scale = type == "Div" ? 1 / factor : factor
                 chain.append(current)
                 current = source
@@ -561,7 +565,7 @@ public final class ONNXGraphPlan: Sendable {
             var operands: [Int] = []
             for input in product.inputs {
                 guard let input, !constant.contains(input) else { return nil }
-                if let source = producerStep[input], steps[source].node.operatorType == "Mul", internal_(input, readBy: current),
+                if let source = producerStep[input], steps[source].node.operatorType == "Mul", soleReaderOfValue(input) == current,
                    let data = steps[source].inputs.first(where: { $0.flatMap { scalars[$0] } == nil }) ?? nil,
                    let factor = scalarOperand(source, besides: data), !constant.contains(data) {
                     scale *= factor
@@ -612,15 +616,9 @@ public final class ONNXGraphPlan: Sendable {
                 // A residual join: Add → Relu in one pass.
                 if let next = soleReader(of: index), steps[next].node.operatorType == "Relu" { fusions[index] = Fusion(chain: [index, next]) }
             case "Softmax":
-                // Softmax whose NaN rows (fully masked) are zeroed, as the SDPA export writes it:
-                // Where(IsNaN(s), c, s), s read by that IsNaN and Where only, c a single number.
-                guard let value = step.outputs.first, !outputs.contains(value), readers[value].count == 2,
-                      let isNaN = readers[value].first(where: { steps[$0].node.operatorType == "IsNaN" }),
-                      let mask = soleReaderOfValue(steps[isNaN].outputs.first), steps[mask].node.operatorType == "Where",
-                      readers[value].contains(mask), steps[mask].inputs.count == 3,
-                      steps[mask].inputs[0] == steps[isNaN].outputs.first, steps[mask].inputs[2] == value,
-                      steps[mask].inputs[1].flatMap({ scalars[$0] }) != nil else { continue }
-                fusions[index] = Fusion(chain: [index, isNaN, mask], shortestCut: 1)
+                // Softmax whose NaN rows (fully masked) are replaced by a constant in its own pass.
+                guard let selection = nanSelect(after: index) else { continue }
+                fusions[index] = Fusion(chain: [index, selection.isNaN, selection.select], shortestCut: 1)
             case "Sigmoid":
                 // SiLU as exported: Mul(x, Sigmoid(x)), the sigmoid read by that Mul only.
                 guard let input = step.inputs.first ?? nil, let value = step.outputs.first, !outputs.contains(value),

@@ -63,23 +63,14 @@ extension ONNXOperators {
             } else {
                 let convolved = Tensor.conv2d(x, packedWeight: packed.matrix, bias: packed.bias, stride: strides,
                                               padding: (pads.top, pads.left), dilation: dilations, groups: groups, relu: activation == .relu)
-                switch activation {
-                case .none, .relu: output = convolved
-                case .silu: output = convolved.silu()
-                case .gelu(let approximation): output = convolved.gelu(approximation: approximation)
-                }
+                output = activation == .relu ? convolved : activated(convolved, activation)  // ReLU ran in the epilogue
             }
         } else {
             // A computed weight (rare): convolve with it directly, folding on every call.
             let folded = normalization.map { foldBatchNorm(weight: weight, bias: bias, $0) }
             let plain = Tensor.conv2d(x, weight: folded?.weight ?? weight, bias: folded?.bias ?? bias, stride: strides,
                                       padding: (pads.top, pads.left), dilation: dilations, groups: groups)
-            switch activation {
-            case .none: output = plain
-            case .relu: output = plain.relu()
-            case .silu: output = plain.silu()
-            case .gelu(let approximation): output = plain.gelu(approximation: approximation)
-            }
+            output = activated(plain, activation)
         }
         return oneDimensional ? output.squeezed(axis: 2) : output
     }
@@ -194,10 +185,9 @@ extension ONNXOperators {
 
     // MARK: - Matrix products
 
-    /// MatMul with NumPy semantics, plus an optional bias (a fused following Add). A constant 2-D
-    /// right operand runs as a linear layer on a weight packed once.
-    /// MatMul, with a bias over the output columns and an activation, or a residual of the output's exact shape
-    /// (the caller checks it), fused when the weight is a constant matrix.
+    /// MatMul with NumPy semantics, plus the fused steps after it: a bias over the output columns (a
+    /// following Add) and an activation, or a residual of the output's exact shape, which the caller has
+    /// checked, with no activation. A constant 2-D right operand runs as a linear layer on a weight packed once.
     static func matmul(_ node: ONNXNode, _ inputs: [Tensor?], bias: Tensor?, activation: FusedActivation = .none,
                        adding residual: Tensor? = nil, cache: ONNXStepCache) throws -> Tensor {
         var a = try floatInput(inputs, 0, node), b = try floatInput(inputs, 1, node)
@@ -212,7 +202,8 @@ extension ONNXOperators {
             let packed = cache.weights(kind: "onnx-matmul", sources: [b]) {
                 PackedWeights.Payload(matrix: PackedMatrix(b.detached().permuted([1, 0])), bias: nil)
             }
-            if let residual, !vectorA, activation == .none {
+            if let residual {
+                precondition(!vectorA && activation == .none, "ONNXOperators.matmul: a residual is joined to a matrix product without activation")
                 return Tensor.linear(a, packedWeight: packed.matrix, bias: bias, adding: residual)
             }
             output = Tensor.linear(a, packedWeight: packed.matrix, bias: bias, activation: activation)
@@ -225,11 +216,16 @@ extension ONNXOperators {
         if vectorB { output = output.squeezed(axis: output.rank - 1) }
         if let bias { output = output + bias }
         if let residual { output = output + residual }
+        return activated(output, activation)
+    }
+
+    /// `activation` applied to `x` as its own pass (where no epilogue took it), recording like any op.
+    static func activated(_ x: Tensor, _ activation: FusedActivation) -> Tensor {
         switch activation {
-        case .none: return output
-        case .relu: return output.relu()
-        case .silu: return output.silu()
-        case .gelu(let approximation): return output.gelu(approximation: approximation)
+        case .none: x
+        case .relu: x.relu()
+        case .silu: x.silu()
+        case .gelu(let approximation): x.gelu(approximation: approximation)
         }
     }
 
