@@ -19,8 +19,8 @@ import Foundation
 public final class ThreadPool: @unchecked Sendable {
     /// Threads taking part in a job, the caller included. 1 means serial.
     public let threadCount: Int
-    /// How long a worker busy-waits for the next job before it parks, in nanoseconds.
-    public let spinNanoseconds: Int
+    /// How long a worker busy-waits for the next job before it parks.
+    public let spinDuration: Duration
 
     private var workers: [pthread_t] = []
     /// One word for the job's lifecycle, so joining and closing are a single atomic step:
@@ -78,7 +78,7 @@ public final class ThreadPool: @unchecked Sendable {
     public init(threadCount: Int, spinMicroseconds: Int = 250) {
         precondition(threadCount >= 1, "ThreadPool: threadCount must be at least 1, got \(threadCount)")
         self.threadCount = threadCount
-        self.spinNanoseconds = spinMicroseconds * 1_000
+        self.spinDuration = .microseconds(spinMicroseconds)
         pthread_mutex_init(&parkMutex, nil)
         pthread_cond_init(&parkCondition, nil)
         for _ in 1..<threadCount {
@@ -158,12 +158,6 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    private static func monotonicNanoseconds() -> Int {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return time.tv_sec * 1_000_000_000 + time.tv_nsec
-    }
-
     private func wakeWorkers() {
         pthread_mutex_lock(&parkMutex)
         pthread_cond_broadcast(&parkCondition)
@@ -175,11 +169,11 @@ public final class ThreadPool: @unchecked Sendable {
         var seen = 0
         while true {
             // Spin (the clock read every 256 iterations), then park until a new generation or shutdown.
-            let deadline = ThreadPool.monotonicNanoseconds() + spinNanoseconds
+            let deadline = ContinuousClock.now + spinDuration
             var spins = 0
             while ThreadPool.generation(of: jobState.load(ordering: .acquiring)) == seen && !shuttingDown.load(ordering: .relaxed) {
                 spins += 1
-                if spins & 255 == 0 && ThreadPool.monotonicNanoseconds() >= deadline {
+                if spins & 255 == 0 && ContinuousClock.now >= deadline {
                     pthread_mutex_lock(&parkMutex)
                     while ThreadPool.generation(of: jobState.load(ordering: .acquiring)) == seen && !shuttingDown.load(ordering: .relaxed) {
                         pthread_cond_wait(&parkCondition, &parkMutex)
