@@ -12,7 +12,7 @@
 //   columns past the last full vector (N = 49: 48 + 1) can go to a dot-product kernel along K.
 //   A cost model over the actual tile shapes (`GEMMProblem.schedule`) picks among these.
 // - Blocking: depth in blocks of KC, columns in blocks of a few panels swept by every row tile
-//   (sizes in `GEMMKernel`, tuned on the target machine).
+//   (`GEMMBlocking`, sized from the CPU's L1 and L2).
 // - Threads: C is split between the pool's threads along whichever dimension balances best
 //   (columns: each thread packs and uses its own panels; rows: panels are packed in parallel first).
 

@@ -74,16 +74,6 @@ public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible 
     /// Float lanes per SIMD register in this kernel's tiles.
     public var vectorLanes: Int { self == .avx512 ? 16 : 8 }
 
-    /// Longest depth (K) block. Measured on Zen 4 (32 KB L1, 1 MB L2): long blocks win — the B
-    /// panels stream from L2/L3 faster than the 256 bytes per 24 FMAs the tiles consume, while
-    /// every extra block costs a pass over C. `GEMMProblem` shortens it when many row tiles share
-    /// a block of B (which should then stay in L2).
-    var depthBlock: Int { self == .avx512 ? 4608 : 1024 }
-
-    /// Panels per block: each block of KC × (panels · NR) packed floats is swept by all the row
-    /// tiles before the next one is packed.
-    var panelsPerBlock: Int { self == .avx512 ? 8 : 24 }
-
     /// Runs one block (see `gemmBlockAVX512` for the operand layouts).
     @inline(__always)
     func block(rows: Int, columns: Int, depth: Int,

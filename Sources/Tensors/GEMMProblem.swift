@@ -182,16 +182,16 @@ struct GEMMProblem {
 
     // MARK: - Execution
 
-    /// KC for this run. Long depth blocks are best (fewer passes over C) unless many row tiles
-    /// sweep each block of B: then the block should stay in L2 (about 1 MB) rather than stream
-    /// from L3 once per tile, which is what limits two threads sharing L3 on skinny products.
-    private func depthBlock(kernel: GEMMKernel, schedule: GEMMSchedule, panelCount: Int) -> Int {
-        var limit = kernel.depthBlock
+    /// KC for this run: `blocking.depth`, shortened further when many row tiles sweep each block of
+    /// B' (the block should then stay in L2 rather than stream from L3 once per tile, which is what
+    /// limits two threads sharing L3 on skinny products), then evened out over K.
+    private func depthBlock(kernel: GEMMKernel, blocking: GEMMBlocking, schedule: GEMMSchedule, panelCount: Int) -> Int {
+        var limit = blocking.depth
         let rowTiles = (rows + kernel.tileRows - 1) / kernel.tileRows / (schedule.byColumns ? 1 : schedule.threads)
         let panelsPerThread = schedule.byColumns ? (panelCount + schedule.threads - 1) / schedule.threads : panelCount
-        let blockPanels = max(1, min(kernel.panelsPerBlock, panelsPerThread))
+        let blockPanels = max(1, min(blocking.panels, panelsPerThread))
         if rowTiles >= 16 {
-            let fitting = (1 << 20) / (blockPanels * kernel.panelWidth * MemoryLayout<Float>.stride)
+            let fitting = CPUCache.level2Bytes / (blockPanels * kernel.panelWidth * MemoryLayout<Float>.stride)
             limit = min(limit, max(fitting, 1024))
         }
         let blocks = (depth + limit - 1) / limit
@@ -203,7 +203,8 @@ struct GEMMProblem {
         // Tiles cover the first `mainColumns` columns, the dot-product kernel the rest.
         let mainColumns = columns - schedule.remainderColumns
         let panelCount = (mainColumns + nr - 1) / nr
-        let blockDepth = depthBlock(kernel: kernel, schedule: schedule, panelCount: panelCount)
+        let blocking = GEMMBlocking.current(for: kernel)
+        let blockDepth = depthBlock(kernel: kernel, blocking: blocking, schedule: schedule, panelCount: panelCount)
 
         /// Packs `panelRange` × depth `depthRange` of B' at `destination` (the first panel of the range), `panelStride` apart.
         func pack(_ panelRange: Range<Int>, _ depthRange: Range<Int>, _ destination: UnsafeMutablePointer<Float>, _ panelStride: Int) {
@@ -251,7 +252,7 @@ struct GEMMProblem {
                 let kc = min(blockDepth, depth - p0)
                 var panel = panelRange.lowerBound
                 while panel < panelRange.upperBound {
-                    let panelEnd = min(panel + kernel.panelsPerBlock, panelRange.upperBound)
+                    let panelEnd = min(panel + blocking.panels, panelRange.upperBound)
                     multiply(rowRange, panel..<panelEnd, p0, kc, fullPanels + panel * fullStride + p0 * nr, fullStride)
                     panel = panelEnd
                 }
@@ -263,10 +264,10 @@ struct GEMMProblem {
         /// buffer just before the row tiles sweep it, so it is still in L2 (BLIS's loop order).
         func packAndMultiply(_ rowRange: Range<Int>, _ panelRange: Range<Int>) {
             if rowRange.isEmpty || panelRange.isEmpty { return }
-            let buffer = ScratchBuffer.gemmPanels.value.floats(gemmPanelStride(depth: blockDepth, panelWidth: nr) * kernel.panelsPerBlock)
+            let buffer = ScratchBuffer.gemmPanels.value.floats(gemmPanelStride(depth: blockDepth, panelWidth: nr) * blocking.panels)
             var panel = panelRange.lowerBound
             while panel < panelRange.upperBound {
-                let panelEnd = min(panel + kernel.panelsPerBlock, panelRange.upperBound)
+                let panelEnd = min(panel + blocking.panels, panelRange.upperBound)
                 var p0 = 0
                 while p0 < depth {
                     let kc = min(blockDepth, depth - p0)

@@ -15,7 +15,7 @@ func runBenchCommand(_ arguments: inout CommandLineArguments) throws {
         if let seconds = try arguments.positiveNumberOption("seconds") { options.secondsPerMeasurement = seconds }
         options.compareWithNumpy = !arguments.flag("no-numpy")
         if let text = try arguments.option("only") {
-            guard let only = KernelBenchmark.Section(rawValue: text) else { throw CommandLineError.invalidValue(option: "only", value: text, expected: "gemm, conv, paths, depthwise or precision") }
+            guard let only = KernelBenchmark.Section(rawValue: text) else { throw CommandLineError.invalidValue(option: "only", value: text, expected: "gemm, blocking, conv, paths, depthwise or precision") }
             options.sections = [only]
         }
         try arguments.finish()

@@ -11,7 +11,7 @@ import Tensors
 /// depthwise convolutions of EfficientNet-B0 (`runDepthwise`); then
 /// what reduced precision can gain here (`runPrecision`).
 struct KernelBenchmark {
-    enum Section: String { case gemm, conv, paths, depthwise, precision }
+    enum Section: String { case gemm, blocking, conv, paths, depthwise, precision }
 
     struct Options {
         var repetitions = 7
@@ -58,6 +58,7 @@ struct KernelBenchmark {
         print(String(peakLine.dropLast()))
 
         if options.sections.contains(.gemm) { try runGEMM(pools: pools) }
+        if options.sections.contains(.blocking) { runBlocking(pools: pools, kernel: kernel) }
         if options.sections.contains(.conv) { runConvolutions(pools: pools, peaks: peaks) }
         if options.sections.contains(.paths) { runConvolutionPaths(pools: pools) }
         if options.sections.contains(.depthwise) { runDepthwise(pools: pools) }

@@ -121,6 +121,24 @@ private let transposes: [(Bool, Bool)] = [(false, false), (true, false), (false,
         }
     }
 
+    /// Any blocking gives the same product: short depth blocks and two panels per block (many
+    /// blocks of each kind), plain and packed B, serial and split. The override is process-wide, so
+    /// GEMMs of tests running meanwhile take it too, which must not change their results either.
+    @Test(arguments: GEMMKernel.available)
+    func shortBlocksMatchNaive(kernel: GEMMKernel) {
+        GEMMBlocking.override.withLock { $0 = GEMMBlocking(depth: 128, panels: 2) }
+        defer { GEMMBlocking.override.withLock { $0 = nil } }
+        for shape in [GEMMShape(m: 40, n: 150, k: 777, padding: 1), GEMMShape(m: 130, n: 70, k: 300)] {
+            for pool in [serialPool, twoThreadPool] {
+                for packB in [false, true] {
+                    let error = gemmError(shape, transposeA: false, transposeB: true, kernel: kernel, pool: pool,
+                                          columnBias: true, relu: true, packB: packB)
+                    #expect(error < 1e-5, "\(shape.testDescription) threads \(pool.threadCount) packB \(packB): error \(error)")
+                }
+            }
+        }
+    }
+
     /// A `PackedMatrix` as A or B, plain or transposed, in both orientations.
     @Test(arguments: GEMMKernel.available, [GEMMShape(m: 10, n: 67, k: 21), GEMMShape(m: 67, n: 2, k: 30), GEMMShape(m: 1, n: 19, k: 40)])
     func packedOperandsMatchNaive(kernel: GEMMKernel, shape: GEMMShape) {
