@@ -50,15 +50,11 @@ let package = Package(
         // VectorMath: exp, erf, tanh and the activations on SIMD16<Float>, all `@_transparent`, so each
         // kernel target compiles them for its own ISA.
         .target(name: "VectorMath", swiftSettings: baselineFlags),
-        // The GEMM micro-kernels written once, generic over the SIMD vector (@inlinable); each ISA
-        // target below instantiates them, so they compile with that target's flags (and, like them,
-        // unchecked: the serialized bodies carry no overflow checks into the instantiations).
-        .target(name: "KernelTemplates", swiftSettings: unchecked + optimizedInDebug),
-        .target(name: "KernelsAVX512", dependencies: ["VectorMath", "KernelTemplates"], swiftSettings: avx512Flags + unchecked + optimizedInDebug),
-        .target(name: "KernelsAVX2", dependencies: ["KernelTemplates"], swiftSettings: baselineFlags + unchecked + optimizedInDebug),
+        .target(name: "KernelsAVX512", dependencies: ["VectorMath"], swiftSettings: avx512Flags + unchecked + optimizedInDebug),
+        .target(name: "KernelsAVX2", swiftSettings: baselineFlags + unchecked + optimizedInDebug),
         .target(name: "CKernelsAVX2", cSettings: avx2CFlags),
         .target(name: "CKernelsAVX512", cSettings: avx512CFlags),
-        .target(name: "Tensors", dependencies: ["VectorMath", "KernelTemplates", "KernelsAVX512", "KernelsAVX2", "CKernelsAVX2", "CKernelsAVX512"], swiftSettings: baselineFlags),
+        .target(name: "Tensors", dependencies: ["VectorMath", "KernelsAVX512", "KernelsAVX2", "CKernelsAVX2", "CKernelsAVX512"], swiftSettings: baselineFlags),
         // NN: Module, Parameter, Buffer, hooks, capture, state dict, safetensors, layers.
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         // ONNX: protobuf reader, ONNX graphs as module trees, operators.

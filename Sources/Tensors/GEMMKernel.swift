@@ -8,17 +8,6 @@ import Foundation
 import KernelsAVX2
 import KernelsAVX512
 #endif
-import KernelTemplates
-
-/// The portable kernel's tiles: 4 rows × 2 vectors of SIMD8 (instantiated from `KernelTemplates` here).
-private let gemmPanelWidthPortable = 2 * SIMD8<Float>.scalarCount
-private let gemmTileRowsPortable = 4
-
-/// The register-only FMA loop on SIMD8 as this target lowers it (see `fmaThroughputKernel`).
-@inline(never)
-private func fmaThroughputLoopPortable(iterations: Int, multiplier: Float, addend: Float) -> Float {
-    fmaThroughputKernel(SIMD8<Float>.self, iterations: iterations, multiplier: multiplier, addend: addend)
-}
 
 /// The register-tile kernels the GEMM can run on, chosen at run time from the CPU's features.
 ///
@@ -107,10 +96,9 @@ public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible 
             preconditionFailure("GEMMKernel: \(self) exists only on x86-64")
         #endif
         case .portable:
-            gemmBlockKernel(SIMD8<Float>.self, Count4.self, Count2.self, rows: rows, columns: columns, depth: depth,
-                            a: a, aRowStride: aRowStride, aDepthStride: aDepthStride, aTileStride: aTileStride,
-                            packedB: packedB, panelStride: panelStride, c: c, cRowStride: cRowStride,
-                            addToC: addToC, rowBias: rowBias, columnBias: columnBias, relu: relu)
+            gemmBlockPortable(rows: rows, columns: columns, depth: depth, a: a, aRowStride: aRowStride, aDepthStride: aDepthStride, aTileStride: aTileStride,
+                              packedB: packedB, panelStride: panelStride, c: c, cRowStride: cRowStride,
+                              addToC: addToC, rowBias: rowBias, columnBias: columnBias, relu: relu)
         }
     }
 
@@ -132,9 +120,8 @@ public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible 
             preconditionFailure("GEMMKernel: \(self) exists only on x86-64")
         #endif
         case .portable:
-            gemmDotColumnsKernel(SIMD8<Float>.self, rows: rows, columns: columns, depth: depth, a: a, aRowStride: aRowStride,
-                                 b: b, bColumnStride: bColumnStride, c: c, cRowStride: cRowStride,
-                                 addToC: addToC, rowBias: rowBias, columnBias: columnBias, relu: relu)
+            gemmDotColumnsPortable(rows: rows, columns: columns, depth: depth, a: a, aRowStride: aRowStride, b: b, bColumnStride: bColumnStride,
+                                   c: c, cRowStride: cRowStride, addToC: addToC, rowBias: rowBias, columnBias: columnBias, relu: relu)
         }
     }
 
@@ -169,7 +156,7 @@ public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible 
         #endif
         case .portable:
             sink = fmaThroughputLoopPortable(iterations: iterations, multiplier: multiplier, addend: addend)
-            perIteration = fmaThroughputFlopsPerIteration(SIMD8<Float>.self)
+            perIteration = fmaThroughputFlopsPerIterationPortable
         }
         if !sink.isFinite { preconditionFailure("GEMMKernel: the FMA throughput loop diverged (\(sink))") }
         return Double(iterations) * Double(perIteration)
