@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// How the GEMM blocks its operands for this CPU's caches: the longest depth block (KC) and the
@@ -38,11 +39,25 @@ public struct GEMMBlocking: Sendable, Equatable, CustomStringConvertible {
         return GEMMBlocking(depth: depth, panels: panels)
     }
 
-    /// The blocking `gemm` uses with `kernel`: the override if one is set, else the derived one.
+    /// The blocking `gemm` uses with `kernel`: the override if one is set, else
+    /// `PERISCOPE_GEMM_BLOCKING=KC,PANELS` if given (for comparisons across processes), else the derived one.
     public static func current(for kernel: GEMMKernel) -> GEMMBlocking {
         if let forced = override.withLock({ $0 }) { return forced }
+        if let fromEnvironment { return fromEnvironment }
         return kernel == .preferred ? preferred : derived(kernel: kernel, level1Bytes: CPUCache.level1DataBytes, level2Bytes: CPUCache.level2Bytes)
     }
+
+    /// `PERISCOPE_GEMM_BLOCKING` parsed ("512,16": KC 512, 16 panels); malformed values are ignored
+    /// with a note on stderr.
+    private static let fromEnvironment: GEMMBlocking? = {
+        guard let text = ProcessInfo.processInfo.environment["PERISCOPE_GEMM_BLOCKING"], !text.isEmpty else { return nil }
+        let parts = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, parts[0] > 0, parts[1] > 0 else {
+            FileHandle.standardError.write(Data("periscope: PERISCOPE_GEMM_BLOCKING=\(text) ignored (expected KC,PANELS, two positive integers)\n".utf8))
+            return nil
+        }
+        return GEMMBlocking(depth: parts[0], panels: parts[1])
+    }()
 
     /// A blocking every `gemm` uses until reset to nil, whatever its kernel: benchmarks compare
     /// candidates with it in one process. Not for serving.

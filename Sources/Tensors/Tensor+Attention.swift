@@ -8,11 +8,16 @@ extension Tensor {
     ///
     /// `additiveMask` broadcasts to the scores [batch…, S, T] (a padding mask [B, 1, 1, T] is
     /// used as is, once per head and query); `scale` defaults to 1/√D. A query whose keys are all
-    /// masked with −inf gets zeros (as PyTorch). Without autograd recording the scores are
-    /// scaled, masked and normalized in place in one pass; with it, the composed ops record.
+    /// masked with −inf gets zeros (as PyTorch). Without autograd recording, rank-3 and rank-4
+    /// operands run as one kernel pass per (batch, head) pair (`headMajorAttention`, no scores
+    /// tensor); other shapes and recording run `scaledDotProductAttentionWithProbabilities`.
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
                                                  additiveMask: Tensor? = nil, scale: Float? = nil) -> Tensor {
-        scaledDotProductAttentionWithProbabilities(query: query, key: key, value: value, additiveMask: additiveMask, scale: scale).output
+        if query.rank >= 2, let output = headMajorAttention(query: query, key: key, keysTransposed: false, value: value, additiveMask: additiveMask,
+                                                            scale: scale ?? 1 / Float(query.shape[query.rank - 1]).squareRoot()) {
+            return output
+        }
+        return scaledDotProductAttentionWithProbabilities(query: query, key: key, value: value, additiveMask: additiveMask, scale: scale).output
     }
 
     /// `scaledDotProductAttention`, also returning the attention probabilities
