@@ -44,7 +44,7 @@ public struct GEMMBlocking: Sendable, Equatable, CustomStringConvertible {
     public static func current(for kernel: GEMMKernel) -> GEMMBlocking {
         if let forced = override.withLock({ $0 }) { return forced }
         if let fromEnvironment { return fromEnvironment }
-        return kernel == .preferred ? preferred : derived(kernel: kernel, level1Bytes: CPUCache.level1DataBytes, level2Bytes: CPUCache.level2Bytes)
+        return derived(kernel: kernel, level1Bytes: CPUCache.level1DataBytes, level2Bytes: CPUCache.level2Bytes)
     }
 
     /// `PERISCOPE_GEMM_BLOCKING` parsed ("512,16": KC 512, 16 panels); malformed values are ignored
@@ -62,6 +62,4 @@ public struct GEMMBlocking: Sendable, Equatable, CustomStringConvertible {
     /// A blocking every `gemm` uses until reset to nil, whatever its kernel: benchmarks compare
     /// candidates with it in one process. Not for serving.
     public static let override = Mutex<GEMMBlocking?>(nil)
-
-    private static let preferred = derived(kernel: .preferred, level1Bytes: CPUCache.level1DataBytes, level2Bytes: CPUCache.level2Bytes)
 }
