@@ -54,7 +54,10 @@ let package = Package(
         .target(name: "KernelsAVX2", swiftSettings: baselineFlags + unchecked + optimizedInDebug),
         .target(name: "CKernelsAVX2", cSettings: avx2CFlags),
         .target(name: "CKernelsAVX512", cSettings: avx512CFlags),
-        .target(name: "Tensors", dependencies: ["VectorMath", "KernelsAVX512", "KernelsAVX2", "CKernelsAVX2", "CKernelsAVX512"], swiftSettings: baselineFlags),
+        // Optimized in debug builds too: every model test, server and extraction in the test suite runs
+        // its convolutions, transforms and element-wise loops, which unoptimized run 5–50× slower.
+        .target(name: "Tensors", dependencies: ["VectorMath", "KernelsAVX512", "KernelsAVX2", "CKernelsAVX2", "CKernelsAVX512"],
+                swiftSettings: baselineFlags + optimizedInDebug),
         // NN: Module, Parameter, Buffer, hooks, capture, state dict, safetensors, layers.
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: baselineFlags),
         // ONNX: protobuf reader, ONNX graphs as module trees, operators.
@@ -71,7 +74,9 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CEpoll", "Logging"], swiftSettings: baselineFlags),
         // Registry: SQLite model registry.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "Registry", dependencies: ["CSQLite"], swiftSettings: baselineFlags),
+        // Optimized in debug builds too: unoptimized, its SHA-256 hashes about 2 MB/s, and every test that
+        // registers, serves or extracts a model spends seconds verifying the weights' checksum.
+        .target(name: "Registry", dependencies: ["CSQLite"], swiftSettings: baselineFlags + optimizedInDebug),
         .target(name: "Configuration", swiftSettings: baselineFlags),
         // Service: request queue, worker pool, model lifecycle, endpoints, encoders, metrics.
         .target(name: "Service", dependencies: ["Tensors", "NN", "Logging", "HTTP", "Models", "Registry", "Configuration"],
