@@ -172,8 +172,12 @@ final class EventLoop: @unchecked Sendable {
     /// Whether the caller runs on this loop's thread.
     var isLoopThread: Bool { loopThread.load(ordering: .relaxed) == UInt(bitPattern: Int(bitPattern: pthread_self())) }
 
+    /// The name of every loop thread (`top -H`, debuggers, and the tests that count the server's threads).
+    static let threadName = "http-loop"
+
     private func run() {
         loopThread.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
+        _ = periscope_name_this_thread(EventLoop.threadName)
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }

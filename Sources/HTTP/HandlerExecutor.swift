@@ -1,3 +1,4 @@
+import CEpoll
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -65,7 +66,11 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
         if wake { pthread_cond_signal(condition) }
     }
 
+    /// The name of every worker thread (`top -H`, debuggers, and the tests that count the server's threads).
+    static let threadName = "http-handler"
+
     private func work() {
+        _ = periscope_name_this_thread(HandlerExecutor.threadName)
         pthread_mutex_lock(mutex)
         while true {
             if head < jobs.count {

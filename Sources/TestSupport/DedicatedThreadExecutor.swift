@@ -18,7 +18,11 @@ public final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
-        let thread = Thread { job.runSynchronously(on: executor) }
+        let thread = Thread {
+            // Its own name, not the one inherited from the thread that enqueued the job (a server's loop).
+            try? "test-dedicated".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+            job.runSynchronously(on: executor)
+        }
         thread.stackSize = 16 << 20
         thread.start()
     }

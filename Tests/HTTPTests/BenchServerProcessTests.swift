@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The server as a process: `periscope-http-bench` (built with the tests) serves, and SIGTERM
 /// drains it and ends the process with status 0 — what an orchestrator relies on.
@@ -10,7 +11,7 @@ import Testing
 
     @Test func sigtermDrainsAndExitsZero() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: executable.path), "missing \(executable.path)")
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = executable
         process.arguments = ["--port", "0"]
         let output = Pipe()

@@ -264,7 +264,7 @@ import TestSupport
             func recordedShards() -> Int { ((try? Self.manifest(resumed))?["shards"] as? [Any])?.count ?? 0 }
             var killedAt: [Int] = []
             for shards in [2, 9, 17] {
-                let process = Process()
+                let process = ChildProcess()
                 process.executableURL = PeriscopeProcess.executable
                 process.arguments = arguments(resumed)
                 process.standardOutput = FileHandle.nullDevice
@@ -352,7 +352,7 @@ import TestSupport
 
     /// Runs a tool; its status and output.
     static func runTool(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: arguments[0])
         process.arguments = Array(arguments.dropFirst())
         let output = Pipe(), error = Pipe()

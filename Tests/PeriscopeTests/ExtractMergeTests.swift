@@ -28,8 +28,8 @@ import TestSupport
 
             // The parts run at the same time, as the pods of an Indexed Job do.
             let parts = (0..<count).map { directory.appendingPathComponent("parts/\($0)") }
-            let processes = try parts.enumerated().map { index, part -> Process in
-                let process = Process()
+            let processes = try parts.enumerated().map { index, part -> ChildProcess in
+                let process = ChildProcess()
                 process.executableURL = PeriscopeProcess.executable
                 process.arguments = arguments(part) + ["--shard-index", String(index), "--shard-count", String(count)]
                 process.standardOutput = FileHandle.nullDevice
@@ -39,7 +39,7 @@ import TestSupport
             }
             for process in processes {
                 process.waitUntilExit()
-                #expect(process.terminationStatus == 0, "\(process.arguments ?? [])")
+                #expect(process.terminationStatus == 0, "\(process.arguments)")
             }
             var partShards: [[String]] = []
             for (index, part) in parts.enumerated() {

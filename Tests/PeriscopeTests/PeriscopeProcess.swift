@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the `periscope` executable built with the tests (or a copy of it) and collects its exit status and output.
 struct PeriscopeProcess {
@@ -13,7 +14,7 @@ struct PeriscopeProcess {
     }
 
     static func run(_ arguments: [String], executable: URL = executable) throws -> Outcome {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = executable
         process.arguments = arguments
         let output = Pipe(), errors = Pipe()

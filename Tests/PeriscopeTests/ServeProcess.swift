@@ -1,13 +1,14 @@
 import Foundation
+import TestSupport
 import Synchronization
 
 /// A `periscope serve` child process whose standard error (the JSON log) is collected.
 final class ServeProcess: Sendable {
-    let process: Process
+    let process: ChildProcess
     private let log = LogBuffer()
 
     init(arguments: [String], environment: [String: String]) throws {
-        process = Process()
+        process = ChildProcess()
         process.executableURL = PeriscopeProcess.executable
         process.arguments = ["serve"] + arguments
         process.environment = environment

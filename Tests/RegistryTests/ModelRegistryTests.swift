@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import Registry
 
 @Suite struct ModelRegistryTests {
@@ -286,7 +287,7 @@ import Testing
               "\(executable)" models add cli --architecture mlp --weights "\(source)" --db "\(directory.databasePath)" --model-root "\(directory.modelRoot)" >/dev/null || exit 1
             done
             """
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", script]
         let errors = Pipe()

@@ -18,7 +18,7 @@ import TestSupport
 
     /// Runs `arguments` with Python; exit status, stdout, stderr. Waits without blocking a thread.
     static func runPython(_ arguments: [String]) async throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python] + arguments
         let output = Pipe(), error = Pipe()

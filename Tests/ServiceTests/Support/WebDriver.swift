@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -36,11 +37,11 @@ final class WebDriver {
     /// The W3C key of an element reference.
     private static let elementKey = "element-6066-11e4-a52e-4f735466cecf"
 
-    private let process: Process
+    private let process: ChildProcess
     private let port: Int
     private var sessionId = ""
 
-    private init(process: Process, port: Int) {
+    private init(process: ChildProcess, port: Int) {
         self.process = process
         self.port = port
     }
@@ -50,7 +51,7 @@ final class WebDriver {
         let environment = ProcessInfo.processInfo.environment
         let chromium = try executable(environment["PERISCOPE_CHROMIUM"], candidates: ["chromium", "chromium-browser", "google-chrome"], name: "Chromium")
         let driverPath = try executable(environment["PERISCOPE_CHROMEDRIVER"], candidates: ["chromedriver"], name: "chromedriver")
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: driverPath)
         process.arguments = ["--port=0"]
         let output = Pipe()
@@ -306,7 +307,7 @@ final class WebDriver {
         let text = Mutex("")
     }
 
-    private static func announcedPort(_ handle: FileHandle, process: Process, timeout: Duration) async throws -> Int {
+    private static func announcedPort(_ handle: FileHandle, process: ChildProcess, timeout: Duration) async throws -> Int {
         let output = Output()
         handle.readabilityHandler = { handle in
             let data = handle.availableData
